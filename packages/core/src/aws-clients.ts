@@ -1,0 +1,140 @@
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { EC2Client } from "@aws-sdk/client-ec2";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { IAMClient } from "@aws-sdk/client-iam";
+import { STSClient } from "@aws-sdk/client-sts";
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
+import { PRODUCT_NAME, PRODUCT_VERSION } from "./version.ts";
+
+/** Counts the AWS API calls a run makes, per service and operation (reports and benchmarks print them). */
+export class ApiCallCounter {
+  private readonly calls = new Map<string, number>();
+  private retries = 0;
+
+  record(service: string, operation: string): void {
+    const key = `${service}:${operation}`;
+    this.calls.set(key, (this.calls.get(key) ?? 0) + 1);
+  }
+
+  /** Records the extra HTTP attempts the SDK's retry strategy made for one call. */
+  recordRetries(count: number): void {
+    this.retries += count;
+  }
+
+  /** Total calls made (one per command sent, whatever the retries). */
+  get total(): number {
+    let total = 0;
+    for (const count of this.calls.values()) total += count;
+    return total;
+  }
+
+  get retryAttempts(): number {
+    return this.retries;
+  }
+
+  count(service: string, operation: string): number {
+    return this.calls.get(`${service}:${operation}`) ?? 0;
+  }
+
+  /** `{ "EC2:DescribeVpcs": 2, ... }`, sorted by key. */
+  byOperation(): Record<string, number> {
+    return Object.fromEntries([...this.calls.entries()].sort(([a], [b]) => a.localeCompare(b)));
+  }
+}
+
+export interface CreateClientsOptions {
+  region: string;
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** Attempts per call in the SDK's standard retry mode (1 = no retries). Default: AWS_MAX_ATTEMPTS or 8. */
+  maxAttempts?: number;
+  /** Shared counter; a new one is made when absent. */
+  counter?: ApiCallCounter;
+}
+
+/** One SDK client per service for one region, all built the same way. */
+export interface AwsClients {
+  readonly region: string;
+  readonly counter: ApiCallCounter;
+  readonly ec2: EC2Client;
+  readonly logs: CloudWatchLogsClient;
+  readonly events: EventBridgeClient;
+  /** IAM is global; its client talks to the partition's global endpoint whatever `region` is. */
+  readonly iam: IAMClient;
+  readonly sts: STSClient;
+}
+
+const DEFAULT_MAX_ATTEMPTS = 8;
+
+/**
+ * Builds the SDK clients every part of flowlog-guard uses, so that endpoint, retries, user agent
+ * and call counting are the same everywhere. The SDK itself honours `AWS_ENDPOINT_URL` (and the
+ * per-service `AWS_ENDPOINT_URL_<SERVICE>`), which is how tests and the demo reach moto.
+ *
+ * @example
+ * const clients = createClients({ region: "eu-west-1" });
+ * await clients.ec2.send(new DescribeVpcsCommand({}));
+ * clients.counter.byOperation(); // { "EC2:DescribeVpcs": 1 }
+ */
+export function createClients(options: CreateClientsOptions): AwsClients {
+  const counter = options.counter ?? new ApiCallCounter();
+  const envAttempts = Number.parseInt(process.env.AWS_MAX_ATTEMPTS ?? "", 10);
+  const config = {
+    region: options.region,
+    credentials: options.credentials,
+    retryMode: "standard",
+    maxAttempts: options.maxAttempts ?? (envAttempts > 0 ? envAttempts : DEFAULT_MAX_ATTEMPTS),
+    customUserAgent: [[PRODUCT_NAME, PRODUCT_VERSION]] as [string, string][],
+  };
+  return {
+    region: options.region,
+    counter,
+    ec2: withCallCounting(new EC2Client(config), "EC2", counter),
+    logs: withCallCounting(new CloudWatchLogsClient(config), "Logs", counter),
+    events: withCallCounting(new EventBridgeClient(config), "EventBridge", counter),
+    iam: withCallCounting(
+      new IAMClient({ ...config, region: globalRegionOf(options.region) }),
+      "IAM",
+      counter,
+    ),
+    sts: withCallCounting(new STSClient(config), "STS", counter),
+  };
+}
+
+/** The region that hosts a partition's global services (IAM). */
+export function globalRegionOf(region: string): string {
+  if (region.startsWith("cn-")) return "cn-north-1";
+  if (region.startsWith("us-gov-")) return "us-gov-west-1";
+  return "us-east-1";
+}
+
+interface MiddlewareHost {
+  middlewareStack: {
+    add(
+      middleware: (
+        next: (args: unknown) => Promise<{ output?: { $metadata?: { attempts?: number } } }>,
+        context: { commandName?: string },
+      ) => (args: unknown) => Promise<unknown>,
+      options: { step: "initialize"; name: string },
+    ): void;
+  };
+}
+
+function withCallCounting<T>(client: T, service: string, counter: ApiCallCounter): T {
+  (client as unknown as MiddlewareHost).middlewareStack.add(
+    (next, context) => async (args) => {
+      const operation = (context.commandName ?? "Unknown").replace(/Command$/, "");
+      counter.record(service, operation);
+      try {
+        const result = await next(args);
+        counter.recordRetries(Math.max(0, (result.output?.$metadata?.attempts ?? 1) - 1));
+        return result;
+      } catch (error) {
+        const attempts = (error as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1;
+        counter.recordRetries(Math.max(0, attempts - 1));
+        throw error;
+      }
+    },
+    { step: "initialize", name: "flowlogGuardApiCallCounter" },
+  );
+  return client;
+}

@@ -1,0 +1,2 @@
+export * from "./aws-clients.ts";
+export * from "./version.ts";
