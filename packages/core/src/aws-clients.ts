@@ -138,3 +138,25 @@ function withCallCounting<T>(client: T, service: string, counter: ApiCallCounter
   );
   return client;
 }
+
+/** Clients for any number of regions, built once per region, sharing one call counter. */
+export interface ClientPool {
+  readonly counter: ApiCallCounter;
+  clientsFor(region: string): AwsClients;
+}
+
+export function createClientPool(options: Omit<CreateClientsOptions, "region"> = {}): ClientPool {
+  const counter = options.counter ?? new ApiCallCounter();
+  const byRegion = new Map<string, AwsClients>();
+  return {
+    counter,
+    clientsFor(region) {
+      let clients = byRegion.get(region);
+      if (!clients) {
+        clients = createClients({ ...options, region, counter });
+        byRegion.set(region, clients);
+      }
+      return clients;
+    },
+  };
+}

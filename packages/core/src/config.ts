@@ -1,0 +1,197 @@
+import { z } from "zod";
+import { ConfigError } from "./errors.ts";
+
+/** Retention values CloudWatch Logs accepts (PutRetentionPolicy `retentionInDays`). */
+export const ACCEPTED_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/** CIS asks for at least a year of flow logs; a lower policy value is a configuration error. */
+export const MINIMUM_RETENTION_DAYS = 365;
+
+/** The IAM path of the delivery role, so that the service's own IAM permissions can be scoped to it. */
+export const DELIVERY_ROLE_PATH = "/flowlog-guard/";
+
+export const LOG_GROUP_TEMPLATE_PLACEHOLDERS = ["{vpcId}", "{region}", "{accountId}"] as const;
+
+const templateSample = {
+  vpcId: "vpc-0123456789abcdef0",
+  region: "ap-southeast-2",
+  accountId: "123456789012",
+};
+
+const LogGroupTemplateSchema = z
+  .string()
+  .min(1)
+  .superRefine((template, context) => {
+    const unknown = (template.match(/\{[^}]*\}/g) ?? []).filter(
+      (placeholder) => !(LOG_GROUP_TEMPLATE_PLACEHOLDERS as readonly string[]).includes(placeholder),
+    );
+    if (unknown.length > 0) {
+      context.addIssue({
+        code: "custom",
+        message: `unknown placeholder ${unknown.join(", ")}; use only ${LOG_GROUP_TEMPLATE_PLACEHOLDERS.join(", ")}`,
+      });
+      return;
+    }
+    const sample = template
+      .replaceAll("{vpcId}", templateSample.vpcId)
+      .replaceAll("{region}", templateSample.region)
+      .replaceAll("{accountId}", templateSample.accountId);
+    if (!/^[.\-_/#A-Za-z0-9]+$/.test(sample) || sample.length > 512) {
+      context.addIssue({
+        code: "custom",
+        message: "a log group name has 1-512 characters from A-Z a-z 0-9 . - _ / # only",
+      });
+    }
+    if (sample.startsWith("aws/")) {
+      context.addIssue({
+        code: "custom",
+        message: "a log group name cannot start with 'aws/' (use '/aws/...')",
+      });
+    }
+  });
+
+/**
+ * The remediation policy: what "compliant" means and what gets created. One schema for the Lambda's
+ * environment, CLI flags and the stacks' config. Unknown keys are errors.
+ */
+export const PolicySchema = z.strictObject({
+  trafficType: z.enum(["REJECT", "ALL"]).default("REJECT"),
+  retentionDays: z
+    .number()
+    .int()
+    .refine((days) => (ACCEPTED_RETENTION_DAYS as readonly number[]).includes(days), {
+      message: `must be a value CloudWatch Logs accepts: ${ACCEPTED_RETENTION_DAYS.filter((d) => d >= MINIMUM_RETENTION_DAYS).join(", ")}`,
+    })
+    .refine((days) => days >= MINIMUM_RETENTION_DAYS, {
+      message: `must be at least ${MINIMUM_RETENTION_DAYS} days (CIS AWS Foundations asks for a year of flow logs)`,
+    })
+    .default(365),
+  logGroupName: LogGroupTemplateSchema.default("/aws/vpc-flow-logs/{vpcId}"),
+  roleName: z
+    .string()
+    .regex(/^[\w+=,.@-]{1,64}$/, "an IAM role name has 1-64 characters from A-Z a-z 0-9 + = , . @ _ -")
+    .default("flowlog-guard-delivery"),
+  includeDefaultVpcs: z.boolean().default(true),
+  maxAggregationInterval: z.union([z.literal(60), z.literal(600)]).default(600),
+  logFormat: z
+    .string()
+    .regex(
+      /^\$\{[a-z0-9-]+\}( \$\{[a-z0-9-]+\})*$/,
+      "space-separated ${field} tokens such as ${srcaddr} ${dstaddr}, no leading or trailing space",
+    )
+    .optional(),
+  kmsKeyArn: z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/,
+      "a KMS key ARN: arn:aws:kms:<region>:<account>:key/<key-id> (a key id or alias is not enough)",
+    )
+    .optional(),
+  maxExceptionDays: z.number().int().min(1).max(3653).default(365),
+  ledgerBus: z
+    .string()
+    .regex(
+      /^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[/.\-_A-Za-z0-9]{1,256}$/,
+      "an EventBridge bus name or ARN",
+    )
+    .optional(),
+});
+
+export type Policy = z.infer<typeof PolicySchema>;
+export type PolicyInput = z.input<typeof PolicySchema>;
+
+/** Environment variable for each policy field: `FLOWLOG_GUARD_` + the field in SCREAMING_SNAKE_CASE. */
+export const POLICY_ENV_VARS: Record<keyof Policy, string> = {
+  trafficType: "FLOWLOG_GUARD_TRAFFIC_TYPE",
+  retentionDays: "FLOWLOG_GUARD_RETENTION_DAYS",
+  logGroupName: "FLOWLOG_GUARD_LOG_GROUP_NAME",
+  roleName: "FLOWLOG_GUARD_ROLE_NAME",
+  includeDefaultVpcs: "FLOWLOG_GUARD_INCLUDE_DEFAULT_VPCS",
+  maxAggregationInterval: "FLOWLOG_GUARD_MAX_AGGREGATION_INTERVAL",
+  logFormat: "FLOWLOG_GUARD_LOG_FORMAT",
+  kmsKeyArn: "FLOWLOG_GUARD_KMS_KEY_ARN",
+  maxExceptionDays: "FLOWLOG_GUARD_MAX_EXCEPTION_DAYS",
+  ledgerBus: "FLOWLOG_GUARD_LEDGER_BUS",
+};
+
+/** Other `FLOWLOG_GUARD_*` variables that are not policy but are known (so they are not "unknown keys"). */
+export const OTHER_ENV_VARS = [
+  "FLOWLOG_GUARD_REGIONS",
+  "FLOWLOG_GUARD_API_RATE",
+  "FLOWLOG_GUARD_CONCURRENCY",
+  "FLOWLOG_GUARD_PYTHON",
+] as const;
+
+const numericFields = new Set<keyof Policy>(["retentionDays", "maxAggregationInterval", "maxExceptionDays"]);
+const booleanFields = new Set<keyof Policy>(["includeDefaultVpcs"]);
+
+/** Turns a string (env var or CLI flag) into the type its policy field takes; leaves bad values for zod to report. */
+export function coercePolicyValue(field: keyof Policy, raw: string): unknown {
+  if (numericFields.has(field)) return /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+  if (booleanFields.has(field)) {
+    const value = raw.trim().toLowerCase();
+    if (value === "true") return true;
+    if (value === "false") return false;
+    return raw;
+  }
+  return raw;
+}
+
+/**
+ * Validates a policy object and fills defaults. Throws a ConfigError listing every problem.
+ *
+ * @param source how the values were given, for the message ("environment", "flags", ...)
+ */
+export function parsePolicy(input: unknown, source = "configuration"): Policy {
+  const result = PolicySchema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const field = issue.path.join(".");
+    const env = POLICY_ENV_VARS[field as keyof Policy];
+    const where = field ? `${field}${env ? ` (${env})` : ""}` : "(root)";
+    return `${where}: ${issue.message}`;
+  });
+  throw new ConfigError(
+    `Invalid flowlog-guard ${source}:\n${problems.map((p) => `  - ${p}`).join("\n")}\n` +
+      "Fix the values above; docs/configuration.md lists every setting with its default.",
+    problems,
+  );
+}
+
+/**
+ * Reads the policy from `FLOWLOG_GUARD_*` environment variables (the Lambda's configuration).
+ * Unknown `FLOWLOG_GUARD_*` variables are errors, so that a typo cannot silently fall back to a default.
+ *
+ * @example loadConfig({ FLOWLOG_GUARD_TRAFFIC_TYPE: "ALL" }).retentionDays // 365
+ */
+export function loadConfig(env: Record<string, string | undefined>): Policy {
+  return parsePolicy(policyInputFromEnv(env), "environment");
+}
+
+/** The policy fields set in the environment, as typed values (defaults not applied). */
+export function policyInputFromEnv(env: Record<string, string | undefined>): Record<string, unknown> {
+  const byEnvName = new Map(
+    Object.entries(POLICY_ENV_VARS).map(([field, name]) => [name, field as keyof Policy]),
+  );
+  const input: Record<string, unknown> = {};
+  const unknown: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith("FLOWLOG_GUARD_") || value === undefined) continue;
+    const field = byEnvName.get(name);
+    if (field) {
+      if (value !== "") input[field] = coercePolicyValue(field, value);
+    } else if (!(OTHER_ENV_VARS as readonly string[]).includes(name)) {
+      unknown.push(name);
+    }
+  }
+  if (unknown.length > 0) {
+    const known = [...Object.values(POLICY_ENV_VARS), ...OTHER_ENV_VARS].join(", ");
+    throw new ConfigError(
+      `Unknown environment variable${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}. Known: ${known}.`,
+      unknown.map((name) => `${name}: unknown setting`),
+    );
+  }
+  return input;
+}

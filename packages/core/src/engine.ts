@@ -1,0 +1,129 @@
+import type { ClientPool } from "./aws-clients.ts";
+import { type Logger, publishChangeRecords, silentLogger, type Trigger } from "./change-records.ts";
+import type { Policy } from "./config.ts";
+import { describeError } from "./errors.ts";
+import { type ExecutionResult, executePlan } from "./executor.ts";
+import { readAccountIdentity, readDeliveryRole, readRegionInventory } from "./inventory.ts";
+import type { RegionInventory } from "./model.ts";
+import { planRemediation } from "./planner.ts";
+import { buildReport, type ReportError, type RunMode, type RunReport } from "./report.ts";
+import { mapWithConcurrency, type Sleep } from "./retry.ts";
+
+export interface RunOptions {
+  policy: Policy;
+  /** Regions to cover. */
+  regions: string[];
+  mode: RunMode;
+  trigger: Trigger;
+  pool: ClientPool;
+  /** Region whose clients make account-wide calls (STS, IAM, the ledger bus). Default: the first region. */
+  homeRegion?: string;
+  /** Only these VPCs (event-driven runs); all VPCs when absent. */
+  vpcIds?: string[];
+  /** Regions inventoried at once. */
+  regionConcurrency?: number;
+  /** Actions in flight at once per region. */
+  concurrency?: number;
+  /** Checked before each region starts; true stops the run cleanly (Lambda time limit). */
+  shouldStop?: () => boolean;
+  /** Called as regions finish and changes are made (progress bars). */
+  onProgress?: (progress: {
+    regionsDone: number;
+    regions: number;
+    vpcsEvaluated: number;
+    changes: number;
+  }) => void;
+  now?: () => Date;
+  sleep?: Sleep;
+  iamPropagationTimeoutMs?: number;
+  log?: Logger;
+}
+
+/**
+ * One remediation run for one account: read every region's inventory, plan, and (in `fix` mode)
+ * apply the plan and publish its change records. A region that cannot be read is reported and
+ * the others go on; only identity (credential) errors stop the run.
+ *
+ * @example
+ * const report = await runRemediation({ policy, regions: ["eu-west-1"], mode: "scan", trigger, pool });
+ * report.summary.nonCompliant;
+ */
+export async function runRemediation(options: RunOptions): Promise<RunReport> {
+  const started = Date.now();
+  const now = options.now ?? (() => new Date());
+  const log = options.log ?? silentLogger;
+  const homeRegion = options.homeRegion ?? options.regions[0] ?? "us-east-1";
+  const home = options.pool.clientsFor(homeRegion);
+  const identity = await readAccountIdentity(home);
+  const role = await readDeliveryRole(home, options.policy.roleName);
+
+  const errors: ReportError[] = [];
+  const regions: RegionInventory[] = [];
+  let regionsDone = 0;
+  let regionsRemaining = 0;
+  let vpcsEvaluated = 0;
+  const progress = (changes = 0) =>
+    options.onProgress?.({ regionsDone, regions: options.regions.length, vpcsEvaluated, changes });
+
+  await mapWithConcurrency(options.regions, options.regionConcurrency ?? 4, async (region) => {
+    if (options.shouldStop?.()) {
+      regionsRemaining++;
+      errors.push({
+        scope: "region",
+        region,
+        message: "not processed: the run stopped before its time limit",
+      });
+      return;
+    }
+    try {
+      const inventory = await readRegionInventory(options.pool.clientsFor(region), {
+        accountId: identity.accountId,
+        policy: options.policy,
+        ...(options.vpcIds ? { vpcIds: options.vpcIds } : {}),
+      });
+      regions.push(inventory);
+      vpcsEvaluated += inventory.vpcs.length;
+    } catch (error) {
+      log.warn("region could not be read", { region, error: describeError(error) });
+      errors.push({ scope: "region", region, message: `could not be read: ${describeError(error)}` });
+    }
+    regionsDone++;
+    progress();
+  });
+  regions.sort((a, b) => options.regions.indexOf(a.region) - options.regions.indexOf(b.region));
+
+  const plan = planRemediation({ ...identity, role, regions }, options.policy, now());
+  let execution: ExecutionResult | undefined;
+  let publish: Awaited<ReturnType<typeof publishChangeRecords>> | undefined;
+  if (options.mode === "fix" && plan.actions.length > 0) {
+    execution = await executePlan(plan, {
+      clientsFor: (region) => options.pool.clientsFor(region),
+      homeRegion,
+      trigger: options.trigger,
+      now,
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+      ...(options.iamPropagationTimeoutMs !== undefined
+        ? { iamPropagationTimeoutMs: options.iamPropagationTimeoutMs }
+        : {}),
+      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+      log,
+    });
+    progress(execution.records.length);
+    publish = await publishChangeRecords(home, options.policy.ledgerBus, execution.records, {
+      log,
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+    });
+  }
+  return buildReport({
+    mode: options.mode,
+    plan,
+    regions: options.regions,
+    ...(execution ? { execution } : {}),
+    ...(publish ? { publish } : {}),
+    errors,
+    regionsRemaining,
+    apiCalls: options.pool.counter.total,
+    apiRetries: options.pool.counter.retryAttempts,
+    durationMs: Date.now() - started,
+  });
+}

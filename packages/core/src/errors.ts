@@ -1,0 +1,61 @@
+/**
+ * The errors flowlog-guard raises on purpose. Each sets `name` as a literal (bundlers mangle class
+ * names), keeps the original error as `cause`, and carries the context needed to act on it.
+ */
+
+/** Configuration (env, flags, config object) is invalid. The message lists every problem and the fix. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  readonly problems: string[];
+  constructor(message: string, problems: string[] = [], options?: ErrorOptions) {
+    super(message, options);
+    this.problems = problems;
+  }
+}
+
+/** An incoming event is not one flowlog-guard handles, or is malformed. Nothing was changed. */
+export class EventValidationError extends Error {
+  override readonly name = "EventValidationError";
+  readonly field: string | undefined;
+  constructor(message: string, field?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.field = field;
+  }
+}
+
+/** One remediation action failed after its retries; the run goes on with the other VPCs. */
+export class RemediationError extends Error {
+  override readonly name = "RemediationError";
+  readonly action: string;
+  readonly region: string | undefined;
+  readonly vpcId: string | undefined;
+  constructor(
+    message: string,
+    context: { action: string; region?: string; vpcId?: string },
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.action = context.action;
+    this.region = context.region;
+    this.vpcId = context.vpcId;
+  }
+}
+
+/** The error name the AWS SDK gives (`error.name`), or undefined for non-AWS errors. */
+export function awsErrorName(error: unknown): string | undefined {
+  if (typeof error === "object" && error !== null && "name" in error && typeof error.name === "string") {
+    return error.name;
+  }
+  return undefined;
+}
+
+/** A short, single-line description of any error, for reports. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const name = awsErrorName(error);
+    return name && name !== "Error" && !error.message.startsWith(name)
+      ? `${name}: ${error.message}`
+      : error.message;
+  }
+  return String(error);
+}

@@ -1,0 +1,175 @@
+import {
+  type DescribeLogGroupsCommandInput,
+  paginateDescribeLogGroups,
+} from "@aws-sdk/client-cloudwatch-logs";
+import {
+  type Filter,
+  type FlowLog,
+  paginateDescribeFlowLogs,
+  paginateDescribeInternetGateways,
+  paginateDescribeVpcs,
+  type Tag,
+} from "@aws-sdk/client-ec2";
+import { GetRoleCommand, GetRolePolicyCommand } from "@aws-sdk/client-iam";
+import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import type { AwsClients } from "./aws-clients.ts";
+import type { Policy } from "./config.ts";
+import { awsErrorName } from "./errors.ts";
+import type { FlowLogFacts, LogGroupFacts, RegionInventory, RoleFacts, VpcFacts } from "./model.ts";
+import { DELIVERY_POLICY_NAME, logGroupTemplatePrefix, MANAGED_TAG, renderLogGroupName } from "./naming.ts";
+import { parsePolicyDocument } from "./policy-documents.ts";
+
+export interface AccountIdentity {
+  accountId: string;
+  partition: string;
+  callerArn: string;
+}
+
+/** Who we are: the account and partition every ARN is built from. */
+export async function readAccountIdentity(clients: AwsClients): Promise<AccountIdentity> {
+  const identity = await clients.sts.send(new GetCallerIdentityCommand({}));
+  const callerArn = identity.Arn ?? "";
+  return { accountId: identity.Account ?? "", partition: callerArn.split(":")[1] || "aws", callerArn };
+}
+
+/** The delivery role and its inline policy. "Not found" is an answer; any other error is thrown. */
+export async function readDeliveryRole(clients: AwsClients, roleName: string): Promise<RoleFacts> {
+  let role: { Arn?: string; AssumeRolePolicyDocument?: string } | undefined;
+  try {
+    role = (await clients.iam.send(new GetRoleCommand({ RoleName: roleName }))).Role;
+  } catch (error) {
+    if (awsErrorName(error) === "NoSuchEntityException" || awsErrorName(error) === "NoSuchEntity") {
+      return { exists: false };
+    }
+    throw error;
+  }
+  const facts: RoleFacts = { exists: true };
+  if (role?.Arn) facts.arn = role.Arn;
+  if (role?.AssumeRolePolicyDocument) facts.trustPolicy = parsePolicyDocument(role.AssumeRolePolicyDocument);
+  try {
+    const inline = await clients.iam.send(
+      new GetRolePolicyCommand({ RoleName: roleName, PolicyName: DELIVERY_POLICY_NAME }),
+    );
+    if (inline.PolicyDocument) facts.permissionsPolicy = parsePolicyDocument(inline.PolicyDocument);
+  } catch (error) {
+    if (awsErrorName(error) !== "NoSuchEntityException" && awsErrorName(error) !== "NoSuchEntity")
+      throw error;
+  }
+  return facts;
+}
+
+export function tagsToRecord(tags: readonly Tag[] | undefined): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (const tag of tags ?? []) if (tag.Key !== undefined) record[tag.Key] = tag.Value ?? "";
+  return record;
+}
+
+export function toFlowLogFacts(flowLog: FlowLog): FlowLogFacts {
+  return {
+    flowLogId: flowLog.FlowLogId ?? "",
+    resourceId: flowLog.ResourceId ?? "",
+    flowLogStatus: flowLog.FlowLogStatus,
+    deliverLogsStatus: flowLog.DeliverLogsStatus,
+    deliverLogsErrorMessage: flowLog.DeliverLogsErrorMessage,
+    trafficType: flowLog.TrafficType,
+    destinationType: flowLog.LogDestinationType,
+    logGroupName: flowLog.LogGroupName,
+    logDestination: flowLog.LogDestination,
+    managed: (flowLog.Tags ?? []).some(
+      (tag) => tag.Key === MANAGED_TAG.key && tag.Value === MANAGED_TAG.value,
+    ),
+  };
+}
+
+/** Reads the VPC-level flow logs of a region (all of them, or those of `vpcIds`), 1000 a page. */
+export async function readFlowLogs(clients: AwsClients, vpcIds?: readonly string[]): Promise<FlowLogFacts[]> {
+  const filters: Filter[] | undefined = vpcIds ? [{ Name: "resource-id", Values: [...vpcIds] }] : undefined;
+  const flowLogs: FlowLogFacts[] = [];
+  const pages = paginateDescribeFlowLogs(
+    { client: clients.ec2, pageSize: 1000 },
+    filters ? { Filter: filters } : {},
+  );
+  for await (const page of pages) {
+    for (const flowLog of page.FlowLogs ?? []) {
+      if (flowLog.ResourceId?.startsWith("vpc-")) flowLogs.push(toFlowLogFacts(flowLog));
+    }
+  }
+  return flowLogs;
+}
+
+/** Reads log groups by name prefix, 50 a page (the API's largest). */
+export async function readLogGroups(clients: AwsClients, prefix: string): Promise<LogGroupFacts[]> {
+  const input: DescribeLogGroupsCommandInput = prefix ? { logGroupNamePrefix: prefix } : {};
+  const groups: LogGroupFacts[] = [];
+  for await (const page of paginateDescribeLogGroups({ client: clients.logs, pageSize: 50 }, input)) {
+    for (const group of page.logGroups ?? []) {
+      if (group.logGroupName) {
+        groups.push({
+          name: group.logGroupName,
+          retentionInDays: group.retentionInDays,
+          kmsKeyId: group.kmsKeyId,
+        });
+      }
+    }
+  }
+  return groups;
+}
+
+/**
+ * Reads what the planner needs about one region: VPCs, their flow logs, which have an internet
+ * gateway, and the log groups the template can produce. With `vpcIds`, only those VPCs (an event).
+ * Pages are reduced to small facts as they arrive, so memory stays flat as the estate grows.
+ */
+export async function readRegionInventory(
+  clients: AwsClients,
+  options: { accountId: string; policy: Policy; vpcIds?: readonly string[] },
+): Promise<RegionInventory> {
+  const { accountId, policy, vpcIds } = options;
+  const region = clients.region;
+  const vpcFilter: Filter[] | undefined = vpcIds ? [{ Name: "vpc-id", Values: [...vpcIds] }] : undefined;
+
+  const internetFacing = new Set<string>();
+  const gatewayFilter = vpcIds ? { Filters: [{ Name: "attachment.vpc-id", Values: [...vpcIds] }] } : {};
+  for await (const page of paginateDescribeInternetGateways(
+    { client: clients.ec2, pageSize: 1000 },
+    gatewayFilter,
+  )) {
+    for (const gateway of page.InternetGateways ?? []) {
+      for (const attachment of gateway.Attachments ?? [])
+        if (attachment.VpcId) internetFacing.add(attachment.VpcId);
+    }
+  }
+
+  const vpcs: VpcFacts[] = [];
+  for await (const page of paginateDescribeVpcs(
+    { client: clients.ec2, pageSize: 1000 },
+    vpcFilter ? { Filters: vpcFilter } : {},
+  )) {
+    for (const vpc of page.Vpcs ?? []) {
+      if (!vpc.VpcId) continue;
+      vpcs.push({
+        vpcId: vpc.VpcId,
+        isDefault: vpc.IsDefault ?? false,
+        tags: tagsToRecord(vpc.Tags),
+        internetFacing: internetFacing.has(vpc.VpcId),
+      });
+    }
+  }
+
+  const flowLogs = vpcs.length > 0 ? await readFlowLogs(clients, vpcIds) : [];
+  const prefix =
+    vpcIds && vpcIds.length === 1
+      ? renderLogGroupName(policy.logGroupName, { vpcId: vpcIds[0]!, region, accountId })
+      : logGroupTemplatePrefix(policy.logGroupName, { region, accountId });
+  // Our own flow logs may write to groups outside the template (it may have changed): read those too.
+  const outside = new Set(
+    flowLogs
+      .filter((f) => f.managed && f.logGroupName && !f.logGroupName.startsWith(prefix))
+      .map((f) => f.logGroupName!),
+  );
+  const logGroups = vpcs.length > 0 ? await readLogGroups(clients, prefix) : [];
+  for (const name of outside) {
+    logGroups.push(...(await readLogGroups(clients, name)).filter((group) => group.name === name));
+  }
+  return { region, vpcs, flowLogs, logGroups };
+}

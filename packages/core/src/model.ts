@@ -1,0 +1,57 @@
+import type { PolicyDocument } from "./policy-documents.ts";
+
+/** What the planner needs to know about a VPC; reduced from DescribeVpcs so memory stays small. */
+export interface VpcFacts {
+  vpcId: string;
+  isDefault: boolean;
+  tags: Record<string, string>;
+  /** An internet gateway is attached: such VPCs are remediated first. */
+  internetFacing: boolean;
+}
+
+/** A VPC-level flow log, reduced from DescribeFlowLogs. */
+export interface FlowLogFacts {
+  flowLogId: string;
+  resourceId: string;
+  flowLogStatus: string | undefined;
+  deliverLogsStatus: string | undefined;
+  deliverLogsErrorMessage: string | undefined;
+  trafficType: string | undefined;
+  destinationType: string | undefined;
+  logGroupName: string | undefined;
+  logDestination: string | undefined;
+  /** Tagged `flowlog-guard:managed=true`: flowlog-guard created it. */
+  managed: boolean;
+}
+
+export interface LogGroupFacts {
+  name: string;
+  /** Undefined: the group never expires its events. */
+  retentionInDays: number | undefined;
+  kmsKeyId: string | undefined;
+}
+
+export interface RoleFacts {
+  exists: boolean;
+  arn?: string;
+  trustPolicy?: PolicyDocument;
+  /** The inline delivery policy, when present. */
+  permissionsPolicy?: PolicyDocument;
+}
+
+export interface RegionInventory {
+  region: string;
+  vpcs: VpcFacts[];
+  /** VPC-level flow logs only (resource ids starting `vpc-`). */
+  flowLogs: FlowLogFacts[];
+  /** Log groups whose names the policy's template can produce (by prefix). */
+  logGroups: LogGroupFacts[];
+}
+
+/** Everything the planner reads, for one account. */
+export interface AccountInventory {
+  accountId: string;
+  partition: string;
+  role: RoleFacts;
+  regions: RegionInventory[];
+}

@@ -1,0 +1,62 @@
+import { createHash } from "node:crypto";
+import { DELIVERY_ROLE_PATH } from "./config.ts";
+
+/** Tag flowlog-guard puts on everything it creates; how it tells its own flow logs from others. */
+export const MANAGED_TAG = { key: "flowlog-guard:managed", value: "true" } as const;
+
+/** Name of the inline policy on the delivery role. */
+export const DELIVERY_POLICY_NAME = "flowlog-guard-delivery";
+
+/** The AWS partition a region belongs to (`aws`, `aws-cn`, `aws-us-gov`). */
+export function partitionOf(region: string): string {
+  if (region.startsWith("cn-")) return "aws-cn";
+  if (region.startsWith("us-gov-")) return "aws-us-gov";
+  return "aws";
+}
+
+/** Fills a log group name template: `/aws/vpc-flow-logs/{vpcId}` -> `/aws/vpc-flow-logs/vpc-0abc`. */
+export function renderLogGroupName(
+  template: string,
+  values: { vpcId: string; region: string; accountId: string },
+): string {
+  return template
+    .replaceAll("{vpcId}", values.vpcId)
+    .replaceAll("{region}", values.region)
+    .replaceAll("{accountId}", values.accountId);
+}
+
+/** A template without `{vpcId}` gives one log group per region (or account) that VPCs share. */
+export function isSharedLogGroupTemplate(template: string): boolean {
+  return !template.includes("{vpcId}");
+}
+
+/** The fixed text before the first placeholder, used as `logGroupNamePrefix` when listing our groups. */
+export function logGroupTemplatePrefix(
+  template: string,
+  values: { region: string; accountId: string },
+): string {
+  const filled = template.replaceAll("{region}", values.region).replaceAll("{accountId}", values.accountId);
+  const placeholder = filled.indexOf("{vpcId}");
+  return placeholder < 0 ? filled : filled.slice(0, placeholder);
+}
+
+export function deliveryRoleArn(partition: string, accountId: string, roleName: string): string {
+  return `arn:${partition}:iam::${accountId}:role${DELIVERY_ROLE_PATH}${roleName}`;
+}
+
+export function logGroupArn(partition: string, region: string, accountId: string, name: string): string {
+  return `arn:${partition}:logs:${region}:${accountId}:log-group:${name}`;
+}
+
+/**
+ * A CreateFlowLogs ClientToken that is the same for every attempt and every concurrent run that
+ * wants the same flow log in the same hour, so retries and races resolve to one flow log. The hour
+ * keeps a token from being reused for a flow log someone deleted much later.
+ */
+export function flowLogClientToken(parts: readonly (string | number | undefined)[], now: Date): string {
+  const hour = now.toISOString().slice(0, 13);
+  return createHash("sha256")
+    .update([...parts.map((part) => part ?? ""), hour].join("|"))
+    .digest("hex")
+    .slice(0, 64);
+}

@@ -1,0 +1,121 @@
+import { z } from "zod";
+
+const PolicyDocumentSchema = z.object({ Version: z.literal("2012-10-17"), Statement: z.array(z.any()) });
+
+const base = { key: z.string(), reason: z.string() };
+
+/** One change flowlog-guard will make. Actions are unique by `key` within a plan. */
+export const ActionSchema = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("create-role"),
+    ...base,
+    roleName: z.string(),
+    path: z.string(),
+    roleArn: z.string(),
+    trustPolicy: PolicyDocumentSchema,
+  }),
+  z.object({
+    kind: z.literal("update-role-trust"),
+    ...base,
+    roleName: z.string(),
+    roleArn: z.string(),
+    before: PolicyDocumentSchema.nullable(),
+    after: PolicyDocumentSchema,
+  }),
+  z.object({
+    kind: z.literal("put-role-policy"),
+    ...base,
+    roleName: z.string(),
+    roleArn: z.string(),
+    policyName: z.string(),
+    before: PolicyDocumentSchema.nullable(),
+    after: PolicyDocumentSchema,
+  }),
+  z.object({
+    kind: z.literal("create-log-group"),
+    ...base,
+    region: z.string(),
+    logGroupName: z.string(),
+    kmsKeyArn: z.string().optional(),
+    vpcIds: z.array(z.string()),
+  }),
+  z.object({
+    kind: z.literal("put-retention-policy"),
+    ...base,
+    region: z.string(),
+    logGroupName: z.string(),
+    retentionDays: z.number().int(),
+    /** Retention seen when planning; null when the group does not exist yet. */
+    before: z.number().int().nullable(),
+    /** The group is created by this plan, so it has no retention yet and setting one lowers nothing. */
+    newGroup: z.boolean(),
+    vpcIds: z.array(z.string()),
+  }),
+  z.object({
+    kind: z.literal("create-flow-log"),
+    ...base,
+    region: z.string(),
+    /** 1 to 300 VPCs that share the log group (one CreateFlowLogs call). */
+    vpcIds: z.array(z.string()).min(1).max(300),
+    logGroupName: z.string(),
+    roleArn: z.string(),
+    trafficType: z.enum(["REJECT", "ALL"]),
+    maxAggregationInterval: z.union([z.literal(60), z.literal(600)]),
+    logFormat: z.string().optional(),
+    clientToken: z.string().max(64),
+  }),
+]);
+export type Action = z.infer<typeof ActionSchema>;
+export type ActionKind = Action["kind"];
+
+export const ExceptionVerdictSchema = z.union([
+  z.object({
+    state: z.literal("valid"),
+    owner: z.string(),
+    expires: z.string(),
+    reason: z.string().optional(),
+  }),
+  z.object({
+    state: z.literal("expired"),
+    owner: z.string(),
+    expires: z.string(),
+    reason: z.string().optional(),
+    expiredAt: z.string(),
+  }),
+  z.object({
+    state: z.literal("invalid"),
+    owner: z.string().optional(),
+    expires: z.string().optional(),
+    reason: z.string().optional(),
+    problems: z.array(z.string()),
+  }),
+]);
+
+export const VpcPlanSchema = z.object({
+  account: z.string(),
+  region: z.string(),
+  vpcId: z.string(),
+  isDefault: z.boolean(),
+  internetFacing: z.boolean(),
+  production: z.boolean(),
+  status: z.enum(["compliant", "non-compliant", "exempt"]),
+  /** Why the VPC has this status, in words an operator can act on. */
+  reason: z.string(),
+  exception: ExceptionVerdictSchema.nullable(),
+  /** Flow logs that already make (or, once repaired, will make) the VPC compliant. */
+  flowLogIds: z.array(z.string()),
+  /** Keys of the plan's actions this VPC needs, in order. */
+  actionKeys: z.array(z.string()),
+});
+export type VpcPlan = z.infer<typeof VpcPlanSchema>;
+
+/** What the planner decides for one account: every VPC with its status, and the ordered, unique actions. */
+export const PlanSchema = z.object({
+  account: z.string(),
+  partition: z.string(),
+  generatedAt: z.string(),
+  vpcs: z.array(VpcPlanSchema),
+  /** In dependency order: role, then log groups, then retention, then flow logs. */
+  actions: z.array(ActionSchema),
+});
+export type Plan = z.infer<typeof PlanSchema>;

@@ -1,0 +1,174 @@
+import { DescribeLogGroupsCommand, type LogGroup } from "@aws-sdk/client-cloudwatch-logs";
+import { CreateVpcCommand, DescribeFlowLogsCommand, type FlowLog } from "@aws-sdk/client-ec2";
+import { CreateEventBusCommand, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SetQueueAttributesCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
+import {
+  type ClientPool,
+  createClientPool,
+  type PolicyInput,
+  parsePolicy,
+  type RunMode,
+  type RunReport,
+  runRemediation,
+  type Trigger,
+} from "@flowlog-guard/core";
+
+/** Builders and readers for integration tests: arrange state through the SDK, read it back after. */
+
+export function testPool(): ClientPool {
+  return createClientPool();
+}
+
+export const noSleep = async () => {};
+
+export async function createVpc(
+  pool: ClientPool,
+  region: string,
+  tags: Record<string, string> = {},
+  cidr = "10.0.0.0/16",
+): Promise<string> {
+  const entries = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+  const response = await pool.clientsFor(region).ec2.send(
+    new CreateVpcCommand({
+      CidrBlock: cidr,
+      ...(entries.length > 0 ? { TagSpecifications: [{ ResourceType: "vpc", Tags: entries }] } : {}),
+    }),
+  );
+  return response.Vpc!.VpcId!;
+}
+
+export async function flowLogsOf(pool: ClientPool, region: string, vpcId: string): Promise<FlowLog[]> {
+  const response = await pool
+    .clientsFor(region)
+    .ec2.send(new DescribeFlowLogsCommand({ Filter: [{ Name: "resource-id", Values: [vpcId] }] }));
+  return response.FlowLogs ?? [];
+}
+
+export async function logGroup(
+  pool: ClientPool,
+  region: string,
+  name: string,
+): Promise<LogGroup | undefined> {
+  const response = await pool
+    .clientsFor(region)
+    .logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: name }));
+  return response.logGroups?.find((group) => group.logGroupName === name);
+}
+
+export async function createBucket(pool: ClientPool, region: string, name: string): Promise<void> {
+  const s3 = new S3Client({ region, forcePathStyle: true });
+  await s3.send(
+    new CreateBucketCommand({
+      Bucket: name,
+      ...(region === "us-east-1"
+        ? {}
+        : { CreateBucketConfiguration: { LocationConstraint: region as never } }),
+    }),
+  );
+  void pool;
+}
+
+/** Runs the engine the way fix-all does, with no real waits. */
+export async function run(
+  pool: ClientPool,
+  options: {
+    regions: string[];
+    mode?: RunMode;
+    policy?: PolicyInput;
+    vpcIds?: string[];
+    trigger?: Partial<Trigger>;
+  },
+): Promise<RunReport> {
+  return runRemediation({
+    policy: parsePolicy(options.policy ?? {}),
+    regions: options.regions,
+    mode: options.mode ?? "fix",
+    trigger: { kind: "cli", runId: `test-${Math.random().toString(36).slice(2)}`, ...options.trigger },
+    pool,
+    sleep: noSleep,
+    ...(options.vpcIds ? { vpcIds: options.vpcIds } : {}),
+  });
+}
+
+/** An EventBridge bus with a rule that copies every event from `source` into an SQS queue. */
+export async function createBusToQueue(
+  pool: ClientPool,
+  region: string,
+  options: { bus: string; pattern: object; name?: string },
+): Promise<{ busArn: string; queueUrl: string; drain: () => Promise<unknown[]> }> {
+  const events = pool.clientsFor(region).events;
+  const sqs = new SQSClient({ region });
+  const name = options.name ?? "capture";
+  const busArn =
+    options.bus === "default"
+      ? `arn:aws:events:${region}:123456789012:event-bus/default`
+      : (await events.send(new CreateEventBusCommand({ Name: options.bus }))).EventBusArn!;
+  const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-queue` }))).QueueUrl!;
+  const queueArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }))
+  ).Attributes!.QueueArn!;
+  await sqs.send(
+    new SetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      Attributes: {
+        Policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Principal: { Service: "events.amazonaws.com" },
+              Action: "sqs:SendMessage",
+              Resource: queueArn,
+            },
+          ],
+        }),
+      },
+    }),
+  );
+  await events.send(
+    new PutRuleCommand({
+      Name: name,
+      EventBusName: options.bus,
+      EventPattern: JSON.stringify(options.pattern),
+    }),
+  );
+  await events.send(
+    new PutTargetsCommand({
+      Rule: name,
+      EventBusName: options.bus,
+      Targets: [{ Id: "queue", Arn: queueArn }],
+    }),
+  );
+  return {
+    busArn,
+    queueUrl,
+    async drain() {
+      const bodies: unknown[] = [];
+      for (;;) {
+        const response = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+        );
+        const messages = response.Messages ?? [];
+        if (messages.length === 0) return bodies;
+        for (const message of messages) bodies.push(JSON.parse(message.Body ?? "null"));
+        await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: messages.map((message, index) => ({
+              Id: String(index),
+              ReceiptHandle: message.ReceiptHandle!,
+            })),
+          }),
+        );
+      }
+    },
+  };
+}
