@@ -111,7 +111,8 @@ export function buildReport(input: {
     };
     if (vpc.status !== "non-compliant") return report;
     if (mode === "dry-run") return { ...report, status: "would-remediate" };
-    if (mode === "scan" || !execution) return report;
+    // Nothing flowlog-guard can do (e.g. its own flow log still reports FAILED delivery): say so.
+    if (mode === "scan" || !execution || vpc.actionKeys.length === 0) return report;
 
     const problems: string[] = [];
     for (const key of vpc.actionKeys) {

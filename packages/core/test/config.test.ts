@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { loadConfig, parsePolicy } from "../src/config.ts";
+import { ConfigError } from "../src/errors.ts";
+
+describe("parsePolicy", () => {
+  it("fills the documented defaults", () => {
+    expect(parsePolicy({})).toEqual({
+      trafficType: "REJECT",
+      retentionDays: 365,
+      logGroupName: "/aws/vpc-flow-logs/{vpcId}",
+      roleName: "flowlog-guard-delivery",
+      includeDefaultVpcs: true,
+      maxAggregationInterval: 600,
+      maxExceptionDays: 365,
+    });
+  });
+
+  it.each([
+    [{ trafficType: "ACCEPT" }, "trafficType"],
+    [{ retentionDays: 30 }, "at least 365"],
+    [{ retentionDays: 366 }, "value CloudWatch Logs accepts"],
+    [{ logGroupName: "/flow/{vpc}" }, "unknown placeholder {vpc}"],
+    [{ logGroupName: "aws/flow/{vpcId}" }, "cannot start with 'aws/'"],
+    [{ logGroupName: "/flow logs/{vpcId}" }, "A-Z a-z 0-9"],
+    [{ roleName: "has space" }, "IAM role name"],
+    [{ maxAggregationInterval: 300 }, "maxAggregationInterval"],
+    [{ logFormat: "${srcaddr} " }, "no leading or trailing space"],
+    [{ kmsKeyArn: "alias/mine" }, "KMS key ARN"],
+    [{ maxExceptionDays: 0 }, "maxExceptionDays"],
+    [{ surprise: true }, "surprise"],
+  ])("rejects %o with a message naming %s", (input, message) => {
+    expect(() => parsePolicy(input)).toThrow(ConfigError);
+    expect(() => parsePolicy(input)).toThrow(message);
+  });
+
+  it("lists every problem at once", () => {
+    try {
+      parsePolicy({ trafficType: "x", retentionDays: 1 });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as ConfigError).problems).toHaveLength(2);
+      expect((error as ConfigError).message).toContain("FLOWLOG_GUARD_TRAFFIC_TYPE");
+    }
+  });
+});
+
+describe("loadConfig (environment)", () => {
+  it("reads FLOWLOG_GUARD_* variables with their types", () => {
+    const policy = loadConfig({
+      FLOWLOG_GUARD_TRAFFIC_TYPE: "ALL",
+      FLOWLOG_GUARD_RETENTION_DAYS: "731",
+      FLOWLOG_GUARD_INCLUDE_DEFAULT_VPCS: "false",
+      FLOWLOG_GUARD_MAX_AGGREGATION_INTERVAL: "60",
+      FLOWLOG_GUARD_LEDGER_BUS: "arn:aws:events:eu-west-1:111122223333:event-bus/ledger",
+      PATH: "/usr/bin",
+    });
+    expect(policy).toMatchObject({
+      trafficType: "ALL",
+      retentionDays: 731,
+      includeDefaultVpcs: false,
+      maxAggregationInterval: 60,
+      ledgerBus: "arn:aws:events:eu-west-1:111122223333:event-bus/ledger",
+    });
+  });
+
+  it.each([
+    [{ FLOWLOG_GUARD_RETENTION_DAY: "365" }, "Unknown environment variable FLOWLOG_GUARD_RETENTION_DAY"],
+    [
+      { FLOWLOG_GUARD_INCLUDE_DEFAULT_VPCS: "yes" },
+      "includeDefaultVpcs (FLOWLOG_GUARD_INCLUDE_DEFAULT_VPCS)",
+    ],
+    [{ FLOWLOG_GUARD_RETENTION_DAYS: "365 days" }, "retentionDays (FLOWLOG_GUARD_RETENTION_DAYS)"],
+  ])("rejects %o", (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});

@@ -1,0 +1,255 @@
+import { describe, expect, it } from "vitest";
+import { parsePolicy } from "../src/config.ts";
+import { EXCEPTION_TAGS } from "../src/exceptions.ts";
+import type { AccountInventory } from "../src/model.ts";
+import { compareVpcWorkOrder, flowLogQualifies, planRemediation } from "../src/planner.ts";
+import { deliveryRolePermissionsPolicy, deliveryRoleTrustPolicy } from "../src/policy-documents.ts";
+import { ACCOUNT, aFlowLog, aLogGroup, anInventory, aRegion, aVpc } from "./builders.ts";
+
+const NOW = new Date("2026-06-01T12:00:00Z");
+const policy = parsePolicy({});
+const healthyRole = {
+  exists: true,
+  arn: `arn:aws:iam::${ACCOUNT}:role/flowlog-guard/flowlog-guard-delivery`,
+  trustPolicy: deliveryRoleTrustPolicy("aws", ACCOUNT),
+  permissionsPolicy: deliveryRolePermissionsPolicy(policy.logGroupName, "aws", ACCOUNT),
+};
+const GROUP = "/aws/vpc-flow-logs/vpc-0000000000000000a";
+
+function planOne(inventory: AccountInventory, overrides: Record<string, unknown> = {}) {
+  const plan = planRemediation(inventory, parsePolicy(overrides), NOW);
+  const vpc = plan.vpcs[0]!;
+  const kinds = vpc.actionKeys.map((key) => plan.actions.find((action) => action.key === key)!.kind);
+  return { plan, vpc, kinds };
+}
+
+describe("flowLogQualifies", () => {
+  it.each([
+    [{}, true],
+    [{ trafficType: "ALL" }, true],
+    [{ trafficType: "ACCEPT" }, false],
+    [{ deliverLogsStatus: "FAILED" }, false],
+    [{ flowLogStatus: undefined }, false],
+    [{ destinationType: "s3", logGroupName: undefined, logDestination: "arn:aws:s3:::b" }, true],
+  ])("%o -> %s", (overrides, expected) => {
+    expect(flowLogQualifies(aFlowLog(overrides))).toBe(expected);
+  });
+});
+
+describe("planRemediation: VPC status and actions", () => {
+  it.each([
+    {
+      name: "no flow log: log group, retention, flow log",
+      region: {},
+      status: "non-compliant",
+      kinds: ["create-log-group", "put-retention-policy", "create-flow-log"],
+      reason: "no flow log",
+    },
+    {
+      name: "customer S3 flow log: compliant, nothing to do",
+      region: {
+        flowLogs: [
+          aFlowLog({ destinationType: "s3", logGroupName: undefined, logDestination: "arn:aws:s3:::x" }),
+        ],
+      },
+      status: "compliant",
+      kinds: [],
+      reason: "arn:aws:s3:::x",
+    },
+    {
+      name: "ACCEPT-only flow log: remediated",
+      region: { flowLogs: [aFlowLog({ trafficType: "ACCEPT" })] },
+      status: "non-compliant",
+      kinds: ["create-log-group", "put-retention-policy", "create-flow-log"],
+      reason: "captures ACCEPT traffic only",
+    },
+    {
+      name: "foreign flow log failing delivery: remediated",
+      region: {
+        flowLogs: [aFlowLog({ deliverLogsStatus: "FAILED", deliverLogsErrorMessage: "Access error" })],
+      },
+      status: "non-compliant",
+      kinds: ["create-log-group", "put-retention-policy", "create-flow-log"],
+      reason: "Access error",
+    },
+    {
+      name: "our flow log, group healthy: compliant",
+      region: { flowLogs: [aFlowLog({ managed: true })], logGroups: [aLogGroup()] },
+      status: "compliant",
+      kinds: [],
+      reason: "is active",
+    },
+    {
+      name: "our flow log, group deleted: recreate group and retention, no second flow log",
+      region: { flowLogs: [aFlowLog({ managed: true })], logGroups: [] },
+      status: "non-compliant",
+      kinds: ["create-log-group", "put-retention-policy"],
+      reason: "is missing",
+    },
+    {
+      name: "our flow log, retention lowered to 30: raise it",
+      region: { flowLogs: [aFlowLog({ managed: true })], logGroups: [aLogGroup({ retentionInDays: 30 })] },
+      status: "non-compliant",
+      kinds: ["put-retention-policy"],
+      reason: "30 days",
+    },
+    {
+      name: "our flow log failing delivery: repair, never duplicate",
+      region: {
+        flowLogs: [
+          aFlowLog({ managed: true, deliverLogsStatus: "FAILED", deliverLogsErrorMessage: "Access error" }),
+        ],
+        logGroups: [aLogGroup()],
+      },
+      status: "non-compliant",
+      kinds: [],
+      reason: "fails delivery",
+    },
+    {
+      name: "pre-existing group that never expires: left alone",
+      region: { logGroups: [aLogGroup({ retentionInDays: undefined })] },
+      status: "non-compliant",
+      kinds: ["create-flow-log"],
+      reason: "no flow log",
+    },
+    {
+      name: "pre-existing group with 3653 days: left alone",
+      region: { logGroups: [aLogGroup({ retentionInDays: 3653 })] },
+      status: "non-compliant",
+      kinds: ["create-flow-log"],
+      reason: "no flow log",
+    },
+    {
+      name: "pre-existing group with 7 days: raised",
+      region: { logGroups: [aLogGroup({ retentionInDays: 7 })] },
+      status: "non-compliant",
+      kinds: ["put-retention-policy", "create-flow-log"],
+      reason: "no flow log",
+    },
+  ])("$name", ({ region, status, kinds, reason }) => {
+    const result = planOne(anInventory({ role: healthyRole, regions: [aRegion(region)] }));
+
+    expect(result.vpc.status).toBe(status);
+    expect(result.kinds).toEqual(kinds);
+    expect(result.vpc.reason).toContain(reason);
+  });
+
+  it("never plans a retention below the current one", () => {
+    const retentions = [undefined, 1, 7, 364, 365, 400, 3653];
+    for (const retentionInDays of retentions) {
+      const { plan } = planOne(
+        anInventory({
+          role: healthyRole,
+          regions: [aRegion({ logGroups: [aLogGroup({ retentionInDays })] })],
+        }),
+      );
+      for (const action of plan.actions) {
+        if (action.kind === "put-retention-policy") {
+          expect(retentionInDays, String(retentionInDays)).toBeDefined();
+          expect(action.retentionDays).toBeGreaterThan(retentionInDays!);
+        }
+      }
+    }
+  });
+});
+
+describe("planRemediation: default VPCs and exceptions", () => {
+  it.each([
+    { includeDefaultVpcs: true, status: "non-compliant" },
+    { includeDefaultVpcs: false, status: "exempt" },
+  ])(
+    "default VPC with includeDefaultVpcs=$includeDefaultVpcs is $status",
+    ({ includeDefaultVpcs, status }) => {
+      const inventory = anInventory({ regions: [aRegion({ vpcs: [aVpc({ isDefault: true })] })] });
+      expect(planOne(inventory, { includeDefaultVpcs }).vpc.status).toBe(status);
+    },
+  );
+
+  it.each([
+    { expires: "2026-07-01", status: "exempt", state: "valid" },
+    { expires: "2026-05-31T23:59:59Z", status: "non-compliant", state: "expired" },
+    { expires: "2026-06-01T12:00:00Z", status: "non-compliant", state: "expired" },
+    { expires: "2027-06-02", status: "non-compliant", state: "invalid" },
+    { expires: "01/07/2026", status: "non-compliant", state: "invalid" },
+  ])("exception expiring $expires -> $status ($state)", ({ expires, status, state }) => {
+    const tags = { [EXCEPTION_TAGS.owner]: "team-a", [EXCEPTION_TAGS.expires]: expires };
+    const { vpc, kinds } = planOne(anInventory({ regions: [aRegion({ vpcs: [aVpc({ tags })] })] }));
+
+    expect(vpc.status).toBe(status);
+    expect(vpc.exception?.state).toBe(state);
+    expect(kinds.length > 0).toBe(status === "non-compliant");
+  });
+
+  it("keeps existing flow logs of an exempt VPC and plans nothing for it", () => {
+    const tags = { [EXCEPTION_TAGS.owner]: "team-a", [EXCEPTION_TAGS.expires]: "2026-07-01" };
+    const { plan, vpc } = planOne(
+      anInventory({
+        regions: [aRegion({ vpcs: [aVpc({ tags })], flowLogs: [aFlowLog({ trafficType: "ACCEPT" })] })],
+      }),
+    );
+    expect(vpc.status).toBe("exempt");
+    expect(plan.actions).toEqual([]);
+  });
+});
+
+describe("planRemediation: the delivery role", () => {
+  it("creates the role (trust and inline policy) when missing and needed", () => {
+    const { plan } = planOne(anInventory({ role: { exists: false } }));
+    expect(plan.actions.slice(0, 2).map((action) => action.kind)).toEqual(["create-role", "put-role-policy"]);
+  });
+
+  it("repairs drifted trust, leaving a correct inline policy alone", () => {
+    const drifted = { ...healthyRole, trustPolicy: { Version: "2012-10-17" as const, Statement: [] } };
+    const { plan } = planOne(anInventory({ role: drifted }));
+    expect(plan.actions.filter((a) => a.kind.includes("role")).map((a) => a.kind)).toEqual([
+      "update-role-trust",
+    ]);
+  });
+
+  it("does not touch IAM when no VPC needs the role", () => {
+    const region = aRegion({ flowLogs: [aFlowLog({ destinationType: "s3" })] });
+    const { plan } = planOne(anInventory({ role: { exists: false }, regions: [region] }));
+    expect(plan.actions).toEqual([]);
+  });
+});
+
+describe("planRemediation: batching and order", () => {
+  const vpcs = Array.from({ length: 650 }, (_, i) => aVpc({ vpcId: `vpc-${String(i).padStart(17, "0")}` }));
+
+  it("puts VPCs that share a log group into CreateFlowLogs calls of at most 300", () => {
+    const plan = planRemediation(
+      anInventory({ role: healthyRole, regions: [aRegion({ vpcs })] }),
+      parsePolicy({ logGroupName: "/flow-logs/{region}" }),
+      NOW,
+    );
+    const creates = plan.actions.filter((action) => action.kind === "create-flow-log");
+    expect(creates.map((action) => action.vpcIds.length)).toEqual([300, 300, 50]);
+    expect(plan.actions.filter((action) => action.kind === "create-log-group")).toHaveLength(1);
+    expect(plan.actions.find((action) => action.kind === "create-log-group")?.vpcIds).toHaveLength(650);
+  });
+
+  it("gives each VPC its own call and log group with a per-VPC template", () => {
+    const plan = planRemediation(
+      anInventory({ role: healthyRole, regions: [aRegion({ vpcs: vpcs.slice(0, 5) })] }),
+      policy,
+      NOW,
+    );
+    expect(plan.actions.filter((action) => action.kind === "create-flow-log")).toHaveLength(5);
+    expect(plan.actions.filter((action) => action.kind === "create-log-group")).toHaveLength(5);
+  });
+
+  it("orders work: internet-facing, then production-tagged, then the rest", () => {
+    const ordered = [
+      aVpc({ vpcId: "vpc-c" }),
+      aVpc({ vpcId: "vpc-b", tags: { Environment: "Production" } }),
+      aVpc({ vpcId: "vpc-a" }),
+      aVpc({ vpcId: "vpc-d", internetFacing: true }),
+    ].sort(compareVpcWorkOrder);
+    expect(ordered.map((vpc) => vpc.vpcId)).toEqual(["vpc-d", "vpc-b", "vpc-a", "vpc-c"]);
+  });
+
+  it("is deterministic: the same input gives the same plan, ClientTokens included", () => {
+    const inventory = anInventory({ regions: [aRegion({ vpcs: vpcs.slice(0, 3) })] });
+    expect(planRemediation(inventory, policy, NOW)).toEqual(planRemediation(inventory, policy, NOW));
+  });
+});
