@@ -14,7 +14,6 @@ const healthyRole = {
   trustPolicy: deliveryRoleTrustPolicy("aws", ACCOUNT),
   permissionsPolicy: deliveryRolePermissionsPolicy(policy.logGroupName, "aws", ACCOUNT),
 };
-const GROUP = "/aws/vpc-flow-logs/vpc-0000000000000000a";
 
 function planOne(inventory: AccountInventory, overrides: Record<string, unknown> = {}) {
   const plan = planRemediation(inventory, parsePolicy(overrides), NOW);
