@@ -20,6 +20,8 @@ export interface RunOptions {
   homeRegion?: string;
   /** Only these VPCs (event-driven runs); all VPCs when absent. */
   vpcIds?: string[];
+  /** Check and repair the delivery role even if no VPC in this run needs it (IAM events). */
+  ensureRole?: boolean;
   /** Regions inventoried at once. */
   regionConcurrency?: number;
   /** Actions in flight at once per region. */
@@ -92,7 +94,9 @@ export async function runRemediation(options: RunOptions): Promise<RunReport> {
   });
   regions.sort((a, b) => options.regions.indexOf(a.region) - options.regions.indexOf(b.region));
 
-  const plan = planRemediation({ ...identity, role, regions }, options.policy, now());
+  const plan = planRemediation({ ...identity, role, regions }, options.policy, now(), {
+    ensureRole: options.ensureRole ?? false,
+  });
   let execution: ExecutionResult | undefined;
   let publish: Awaited<ReturnType<typeof publishChangeRecords>> | undefined;
   if (options.mode === "fix" && plan.actions.length > 0) {

@@ -20,7 +20,7 @@ import {
   type Trigger,
 } from "./change-records.ts";
 import { awsErrorName, describeError } from "./errors.ts";
-import { DELIVERY_POLICY_NAME, logGroupArn, MANAGED_TAG } from "./naming.ts";
+import { DELIVERY_POLICY_NAME, flowLogClientToken, logGroupArn, MANAGED_TAG } from "./naming.ts";
 import type { Action, Plan } from "./plan.ts";
 import { type PolicyDocument, parsePolicyDocument, policyDocumentsEqual } from "./policy-documents.ts";
 import { mapWithConcurrency, realSleep, retryWithBackoff, type Sleep } from "./retry.ts";
@@ -442,12 +442,18 @@ class PlanRun {
     vpcIds: string[],
   ): Promise<Map<string, VpcActionOutcome>> {
     const outcomes = new Map<string, VpcActionOutcome>();
-    // A retry with fewer VPCs is a different request: it needs its own token (same token, other
-    // parameters is IdempotentParameterMismatch).
-    const clientToken =
-      vpcIds.length === action.vpcIds.length
-        ? action.clientToken
-        : `${action.clientToken.slice(0, 48)}-${vpcIds.length}`;
+    // A retry with fewer VPCs is a different request and gets its own token (same token with other
+    // parameters is IdempotentParameterMismatch); a retry of the same request reuses it.
+    const clientToken = flowLogClientToken(this.options.trigger.runId, [
+      this.plan.account,
+      action.region,
+      vpcIds.join(","),
+      action.logGroupName,
+      action.roleArn,
+      action.trafficType,
+      action.maxAggregationInterval,
+      action.logFormat,
+    ]);
     let response: { FlowLogIds?: string[]; Unsuccessful?: UnsuccessfulItem[] };
     try {
       response = await clients.ec2.send(

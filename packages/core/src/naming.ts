@@ -49,14 +49,16 @@ export function logGroupArn(partition: string, region: string, accountId: string
 }
 
 /**
- * A CreateFlowLogs ClientToken that is the same for every attempt and every concurrent run that
- * wants the same flow log in the same hour, so retries and races resolve to one flow log. The hour
- * keeps a token from being reused for a flow log someone deleted much later.
+ * The CreateFlowLogs ClientToken for one request of one run: the same on every retry of that request
+ * (the SDK does not fill one in for CreateFlowLogs, so its automatic retries would not otherwise be
+ * idempotent), and different between runs. Two runs racing on a VPC are kept to one flow log by EC2
+ * itself, which refuses a second flow log with the same resource, traffic type and destination
+ * (FlowLogAlreadyExists): the loser records nothing. A token shared across runs would instead make
+ * both "succeed" with the same flow log, and both would record the change.
  */
-export function flowLogClientToken(parts: readonly (string | number | undefined)[], now: Date): string {
-  const hour = now.toISOString().slice(0, 13);
+export function flowLogClientToken(runId: string, parts: readonly (string | number | undefined)[]): string {
   return createHash("sha256")
-    .update([...parts.map((part) => part ?? ""), hour].join("|"))
+    .update([runId, ...parts.map((part) => part ?? "")].join("|"))
     .digest("hex")
     .slice(0, 64);
 }

@@ -62,7 +62,6 @@ export const ActionSchema = z.discriminatedUnion("kind", [
     trafficType: z.enum(["REJECT", "ALL"]),
     maxAggregationInterval: z.union([z.literal(60), z.literal(600)]),
     logFormat: z.string().optional(),
-    clientToken: z.string().max(64),
   }),
 ]);
 export type Action = z.infer<typeof ActionSchema>;

@@ -4,7 +4,6 @@ import type { AccountInventory, FlowLogFacts, LogGroupFacts, RegionInventory, Vp
 import {
   DELIVERY_POLICY_NAME,
   deliveryRoleArn,
-  flowLogClientToken,
   isSharedLogGroupTemplate,
   renderLogGroupName,
 } from "./naming.ts";
@@ -98,11 +97,19 @@ class ActionSet {
  * - exempt: a valid, unexpired exception, or a default VPC when `includeDefaultVpcs` is false.
  * - non-compliant: everything else, with the ordered actions that fix it.
  *
+ * The delivery role is planned only when some VPC needs it, or with `ensureRole` (an IAM event
+ * about the role: it is repaired even when this run sees no VPC).
+ *
  * @example
  * const plan = planRemediation(inventory, parsePolicy({}), new Date());
  * plan.vpcs.filter((vpc) => vpc.status === "non-compliant");
  */
-export function planRemediation(inventory: AccountInventory, policy: Policy, now: Date): Plan {
+export function planRemediation(
+  inventory: AccountInventory,
+  policy: Policy,
+  now: Date,
+  options: { ensureRole?: boolean } = {},
+): Plan {
   const { accountId, partition, role } = inventory;
   const roleArn = role.arn ?? deliveryRoleArn(partition, accountId, policy.roleName);
   const actions = new ActionSet();
@@ -119,7 +126,7 @@ export function planRemediation(inventory: AccountInventory, policy: Policy, now
     planner.addFlowLogBatches(vpcs);
   }
 
-  if (roleNeeded) addRoleActions(inventory, policy, roleArn, actions);
+  if (roleNeeded || options.ensureRole) addRoleActions(inventory, policy, roleArn, actions);
 
   return { account: accountId, partition, generatedAt: now.toISOString(), vpcs, actions: actions.ordered() };
 }
@@ -376,19 +383,6 @@ class RegionPlanner {
           trafficType,
           maxAggregationInterval,
           ...(logFormat ? { logFormat } : {}),
-          clientToken: flowLogClientToken(
-            [
-              this.inventory.accountId,
-              region,
-              batch.join(","),
-              logGroupName,
-              this.roleArn,
-              trafficType,
-              maxAggregationInterval,
-              logFormat,
-            ],
-            this.now,
-          ),
         });
         for (const vpcId of batch) byVpc.get(vpcId)?.actionKeys.push(key);
       }

@@ -247,7 +247,7 @@ describe("planRemediation: batching and order", () => {
     expect(ordered.map((vpc) => vpc.vpcId)).toEqual(["vpc-d", "vpc-b", "vpc-a", "vpc-c"]);
   });
 
-  it("is deterministic: the same input gives the same plan, ClientTokens included", () => {
+  it("is deterministic: the same input gives the same plan", () => {
     const inventory = anInventory({ regions: [aRegion({ vpcs: vpcs.slice(0, 3) })] });
     expect(planRemediation(inventory, policy, NOW)).toEqual(planRemediation(inventory, policy, NOW));
   });

@@ -1,0 +1,75 @@
+import type { Policy } from "./config.ts";
+import { logGroupTemplatePrefix } from "./naming.ts";
+
+export const CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail";
+
+/** The CloudTrail API calls flowlog-guard reacts to, per EventBridge source. A public contract. */
+export const HANDLED_EVENTS = {
+  "aws.ec2": {
+    eventSource: "ec2.amazonaws.com",
+    eventNames: ["CreateVpc", "DeleteFlowLogs", "CreateTags", "DeleteTags"],
+  },
+  "aws.logs": {
+    eventSource: "logs.amazonaws.com",
+    eventNames: ["DeleteLogGroup", "PutRetentionPolicy", "DeleteRetentionPolicy"],
+  },
+  "aws.iam": {
+    eventSource: "iam.amazonaws.com",
+    eventNames: [
+      "DeleteRole",
+      "DeleteRolePolicy",
+      "PutRolePolicy",
+      "DetachRolePolicy",
+      "UpdateAssumeRolePolicy",
+    ],
+  },
+} as const;
+
+export type HandledSource = keyof typeof HANDLED_EVENTS;
+
+/** An EventBridge event pattern, as PutRule takes it (JSON.stringify it). */
+export type EventPattern = {
+  source: string[];
+  "detail-type": string[];
+  detail: Record<string, unknown>;
+};
+
+/** IAM (a global service) delivers its CloudTrail events only to us-east-1's default bus. */
+export const IAM_EVENTS_REGION = "us-east-1";
+
+/**
+ * The EventBridge patterns for the rules that trigger remediation: one source of truth for the
+ * stacks, the demo and the tests. Failed calls (with an `errorCode`) never match. Log-group and
+ * role events match only names the policy can produce. Tag events match by name only: EventBridge
+ * cannot tell a VPC's exception tag from any other tag reliably, so the handler filters them.
+ *
+ * @example
+ * const patterns = buildEventPatterns(parsePolicy({}));
+ * await events.send(new PutRuleCommand({ Name: "fg-ec2", EventPattern: JSON.stringify(patterns.ec2) }));
+ */
+export function buildEventPatterns(
+  policy: Pick<Policy, "logGroupName" | "roleName">,
+): Record<"ec2" | "logs" | "iam", EventPattern> {
+  const failedCallsExcluded = { errorCode: [{ exists: false }] };
+  const pattern = (source: HandledSource, extra: Record<string, unknown> = {}): EventPattern => ({
+    source: [source],
+    "detail-type": [CLOUDTRAIL_DETAIL_TYPE],
+    detail: {
+      eventSource: [HANDLED_EVENTS[source].eventSource],
+      eventName: [...HANDLED_EVENTS[source].eventNames],
+      ...failedCallsExcluded,
+      ...extra,
+    },
+  });
+  // Placeholders other than {vpcId} can differ per region and account: match on the fixed part only.
+  const fixedPrefix =
+    logGroupTemplatePrefix(policy.logGroupName, { region: "{", accountId: "{" }).split("{")[0] ?? "";
+  return {
+    ec2: pattern("aws.ec2"),
+    logs: pattern(
+      "aws.logs",
+      fixedPrefix ? { requestParameters: { logGroupName: [{ prefix: fixedPrefix }] } } : {},
+    ),
+    iam: pattern("aws.iam", { requestParameters: { roleName: [policy.roleName] } }),
+  };
+}
