@@ -9,6 +9,7 @@ import {
   EXCEPTION_TAGS,
   MANAGED_TAG,
   parsePolicyDocument,
+  publishChangeRecords,
 } from "@flowlog-guard/core";
 import { describe, expect, it } from "vitest";
 import {
@@ -17,6 +18,7 @@ import {
   createVpc,
   flowLogsOf,
   logGroup,
+  noSleep,
   run,
   testPool,
 } from "./support/aws.ts";
@@ -324,6 +326,32 @@ describe("engine: change records", () => {
     expect(
       records.every((r) => r.outcome === "applied" && r.trigger.kind === "cli" && r.account === ACCOUNT),
     ).toBe(true);
+  });
+
+  it("writes every record the bus refuses to the structured log, in full", async () => {
+    const pool = testPool();
+    const report = await run(pool, { regions: [REGION] });
+    const records = [...report.vpcs.flatMap((vpc) => vpc.changes), ...report.sharedChanges];
+    const logged: { level: string; message: string; extra: Record<string, unknown> }[] = [];
+    const log = {
+      info: (message: string, extra = {}) => logged.push({ level: "info", message, extra }),
+      warn: (message: string, extra = {}) => logged.push({ level: "warn", message, extra }),
+      error: (message: string, extra = {}) => logged.push({ level: "error", message, extra }),
+    };
+
+    const result = await publishChangeRecords(pool.clientsFor(REGION), "no-such-bus", records, {
+      log,
+      sleep: noSleep,
+    });
+
+    expect(result.undelivered.map((entry) => entry.recordId).sort()).toEqual(
+      records.map((r) => r.recordId).sort(),
+    );
+    const errors = logged.filter((entry) => entry.level === "error");
+    expect(errors.map((entry) => (entry.extra.changeRecord as { recordId: string }).recordId).sort()).toEqual(
+      records.map((r) => r.recordId).sort(),
+    );
+    expect(errors[0]?.extra).toMatchObject({ bus: "no-such-bus", error: expect.any(String) });
   });
 
   it("keeps records in the report and says so when the bus refuses them", async () => {

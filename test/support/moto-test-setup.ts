@@ -21,6 +21,8 @@ Object.assign(process.env, {
   AWS_CONFIG_FILE: "/dev/null",
   AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
   AWS_EC2_METADATA_DISABLED: "true",
+  // The handlers' JSON logs are for CloudWatch; tests assert on reports and state instead.
+  POWERTOOLS_LOG_LEVEL: "SILENT",
 });
 
 beforeEach(async () => {

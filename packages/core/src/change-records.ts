@@ -82,9 +82,9 @@ export interface PublishResult {
 
 /** Minimal structured logger; Powertools' Logger and the CLI's logger both fit. */
 export interface Logger {
-  info(message: string, ...extra: object[]): void;
-  warn(message: string, ...extra: object[]): void;
-  error(message: string, ...extra: object[]): void;
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
 }
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };

@@ -91,6 +91,7 @@ class PlanRun {
   private readonly sleep: Sleep;
   private readonly log: Logger;
   private roleFailure: string | undefined;
+  private roleCreatedByOtherRun = false;
 
   constructor(plan: Plan, options: ExecutorOptions) {
     this.plan = plan;
@@ -181,12 +182,19 @@ class PlanRun {
               throw error;
             }
             // Created concurrently by another run: make sure its trust is ours.
+            this.roleCreatedByOtherRun = true;
             await this.ensureTrust(action, action.trustPolicy, target);
           }
         } else if (action.kind === "update-role-trust") {
           await this.ensureTrust(action, action.after, target);
         } else {
-          const current = await readInlinePolicy(iam, action.roleName, action.policyName);
+          let current = await readInlinePolicy(iam, action.roleName, action.policyName);
+          // The run that created the role is about to put its policy: give it a moment rather than
+          // racing it and recording the same change twice.
+          for (let wait = 250; !current && this.roleCreatedByOtherRun && wait <= 2_000; wait *= 2) {
+            await this.sleep(wait);
+            current = await readInlinePolicy(iam, action.roleName, action.policyName);
+          }
           if (policyDocumentsEqual(current, action.after)) {
             this.setOutcome(action, "unchanged");
             continue;

@@ -1,0 +1,189 @@
+import { randomUUID } from "node:crypto";
+import type { ClientPool } from "./aws-clients.ts";
+import type { Logger } from "./change-records.ts";
+import {
+  actorArnOf,
+  type CloudTrailActor,
+  type ParsedCloudTrailEvent,
+  parseCloudTrailEvent,
+} from "./cloudtrail.ts";
+import type { Policy } from "./config.ts";
+import { runRemediation } from "./engine.ts";
+import { EventValidationError } from "./errors.ts";
+import { type AccountIdentity, readAccountIdentity } from "./inventory.ts";
+import { isSharedLogGroupTemplate } from "./naming.ts";
+import type { RunReport } from "./report.ts";
+import type { Sleep } from "./retry.ts";
+
+export interface EventHandlingResult {
+  /** `handled`: the real state was re-read and fixed where needed; `ignored`: nothing to look at. */
+  status: "handled" | "ignored";
+  reason: string;
+  event: {
+    eventId: string;
+    eventName: string;
+    source: string;
+    account: string;
+    region: string;
+    actorArn?: string;
+  };
+  report?: RunReport;
+}
+
+export interface EventHandlerDeps {
+  policy: Policy;
+  pool: ClientPool;
+  /** Who this process is; read through STS when absent (cache it per Lambda container). */
+  identity?: AccountIdentity;
+  log?: Logger;
+  now?: () => Date;
+  sleep?: Sleep;
+  iamPropagationTimeoutMs?: number;
+}
+
+/** The role name in `arn:aws:sts::1:assumed-role/NAME/session` or `arn:aws:iam::1:role/path/NAME`. */
+function roleNameOf(arn: string | undefined): string | undefined {
+  return (
+    arn?.match(/:assumed-role\/([^/]+)\//)?.[1] ?? arn?.match(/:role\/(?:.*\/)?([^/]+)$/)?.[1] ?? undefined
+  );
+}
+
+/** True when the call was made by the role this process runs as: flowlog-guard's own change. */
+export function isOwnChange(actor: CloudTrailActor, identity: AccountIdentity): boolean {
+  const ownRole = identity.callerArn.includes(":assumed-role/") ? roleNameOf(identity.callerArn) : undefined;
+  if (!ownRole) return false;
+  return roleNameOf(actor.arn) === ownRole || roleNameOf(actor.roleArn) === ownRole;
+}
+
+/**
+ * The VPC a log group belongs to, read from the name template (`/aws/vpc-flow-logs/{vpcId}`), or
+ * `"shared"` when the template has no `{vpcId}` and the name is the region's shared group, or
+ * undefined when the name is not one the template produces.
+ */
+export function vpcOfLogGroup(
+  template: string,
+  logGroupName: string,
+  values: { region: string; accountId: string },
+): string | undefined {
+  const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  const pattern = template
+    .split(/(\{vpcId\}|\{region\}|\{accountId\})/)
+    .map((part) => {
+      if (part === "{vpcId}") return "(vpc-[0-9a-f]{8,32})";
+      if (part === "{region}") return literal(values.region);
+      if (part === "{accountId}") return literal(values.accountId);
+      return literal(part);
+    })
+    .join("");
+  const match = new RegExp(`^${pattern}$`).exec(logGroupName);
+  if (!match) return undefined;
+  return isSharedLogGroupTemplate(template) ? "shared" : match[1];
+}
+
+/**
+ * Handles one CloudTrail event: parse it, decide what to re-check, re-read the real state through
+ * the API, and fix what it needs. A forged or stale event can cause at most a re-check. Handling the
+ * same event twice changes nothing the second time.
+ *
+ * @throws EventValidationError for an event that is malformed, not handled, failed, or for another
+ *   account; no AWS call that changes anything has been made.
+ */
+export async function handleCloudTrailEvent(
+  raw: unknown,
+  deps: EventHandlerDeps,
+): Promise<EventHandlingResult> {
+  const event = parseCloudTrailEvent(raw);
+  const identity = deps.identity ?? (await readAccountIdentity(deps.pool.clientsFor(event.region)));
+  if (event.account !== identity.accountId) {
+    throw new EventValidationError(
+      `account: the event is for account ${event.account}, but flowlog-guard runs in ${identity.accountId}; it only changes its own account`,
+      "account",
+    );
+  }
+  const actorArn = actorArnOf(event.actor);
+  const summary = {
+    eventId: event.eventId,
+    eventName: event.eventName,
+    source: event.source,
+    account: event.account,
+    region: event.region,
+    ...(actorArn ? { actorArn } : {}),
+  };
+  const ignore = (reason: string): EventHandlingResult => {
+    deps.log?.info("event ignored", { ...summary, reason });
+    return { status: "ignored", reason, event: summary };
+  };
+  if (isOwnChange(event.actor, identity)) return ignore("made by flowlog-guard itself");
+
+  const scope = scopeOf(event, deps.policy, identity);
+  if ("ignored" in scope) return ignore(scope.ignored);
+
+  const report = await runRemediation({
+    policy: deps.policy,
+    regions: scope.regions,
+    homeRegion: event.region,
+    mode: "fix",
+    trigger: {
+      kind: "event",
+      runId: randomUUID(),
+      eventId: event.eventId,
+      eventName: event.eventName,
+      ...(actorArn ? { actorArn } : {}),
+    },
+    pool: deps.pool,
+    ...(scope.vpcIds ? { vpcIds: scope.vpcIds } : {}),
+    ...(scope.ensureRole ? { ensureRole: true } : {}),
+    ...(deps.log ? { log: deps.log } : {}),
+    ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    ...(deps.iamPropagationTimeoutMs !== undefined
+      ? { iamPropagationTimeoutMs: deps.iamPropagationTimeoutMs }
+      : {}),
+  });
+  return { status: "handled", reason: scope.why, event: summary, report };
+}
+
+type Scope =
+  | { ignored: string }
+  | { regions: string[]; vpcIds?: string[]; ensureRole?: boolean; why: string };
+
+function scopeOf(event: ParsedCloudTrailEvent, policy: Policy, identity: AccountIdentity): Scope {
+  const { target, region } = event;
+  switch (target.scope) {
+    case "none":
+      return { ignored: target.reason };
+    case "vpcs":
+      return {
+        regions: [region],
+        vpcIds: target.vpcIds,
+        why: `${event.eventName} on ${target.vpcIds.join(", ")}`,
+      };
+    case "region":
+      // A deleted flow log can no longer be described: re-check every VPC of the region.
+      return {
+        regions: [region],
+        why: `${event.eventName} of ${target.flowLogIds.join(", ")}: re-checked the region`,
+      };
+    case "log-group": {
+      const vpc = vpcOfLogGroup(policy.logGroupName, target.logGroupName, {
+        region,
+        accountId: identity.accountId,
+      });
+      if (!vpc)
+        return {
+          ignored: `log group ${target.logGroupName} is not one the template ${policy.logGroupName} produces`,
+        };
+      if (vpc === "shared")
+        return { regions: [region], why: `${event.eventName} on shared log group ${target.logGroupName}` };
+      return {
+        regions: [region],
+        vpcIds: [vpc],
+        why: `${event.eventName} on ${target.logGroupName} of ${vpc}`,
+      };
+    }
+    case "role":
+      if (target.roleName !== policy.roleName)
+        return { ignored: `role ${target.roleName} is not the delivery role ${policy.roleName}` };
+      return { regions: [], ensureRole: true, why: `${event.eventName} on delivery role ${target.roleName}` };
+  }
+}

@@ -1,0 +1,121 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { createClientPool } from "../src/aws-clients.ts";
+import { parsePolicy } from "../src/config.ts";
+import { handleCloudTrailEvent, isOwnChange, vpcOfLogGroup } from "../src/event-handler.ts";
+import { buildEventPatterns, HANDLED_EVENTS } from "../src/event-patterns.ts";
+
+describe("buildEventPatterns", () => {
+  const patterns = buildEventPatterns(parsePolicy({}));
+
+  it("never matches failed calls", () => {
+    for (const pattern of Object.values(patterns))
+      expect(pattern.detail.errorCode).toEqual([{ exists: false }]);
+  });
+
+  it("covers every handled call, per source", () => {
+    expect(patterns.ec2.detail.eventName).toEqual([...HANDLED_EVENTS["aws.ec2"].eventNames]);
+    expect(patterns.logs.detail.eventName).toEqual([
+      "DeleteLogGroup",
+      "PutRetentionPolicy",
+      "DeleteRetentionPolicy",
+    ]);
+    expect(patterns.iam.detail.eventName).toEqual([
+      "DeleteRole",
+      "DeleteRolePolicy",
+      "PutRolePolicy",
+      "DetachRolePolicy",
+      "UpdateAssumeRolePolicy",
+    ]);
+  });
+
+  it("matches only the log groups and role the policy names", () => {
+    expect(patterns.logs.detail.requestParameters).toEqual({
+      logGroupName: [{ prefix: "/aws/vpc-flow-logs/" }],
+    });
+    expect(patterns.iam.detail.requestParameters).toEqual({ roleName: ["flowlog-guard-delivery"] });
+    const custom = buildEventPatterns(
+      parsePolicy({ logGroupName: "/flow/{region}/{vpcId}", roleName: "fl-role" }),
+    );
+    expect(custom.logs.detail.requestParameters).toEqual({ logGroupName: [{ prefix: "/flow/" }] });
+    expect(custom.iam.detail.requestParameters).toEqual({ roleName: ["fl-role"] });
+  });
+});
+
+describe("vpcOfLogGroup", () => {
+  const values = { region: "eu-west-1", accountId: "111122223333" };
+  it.each([
+    ["/aws/vpc-flow-logs/{vpcId}", "/aws/vpc-flow-logs/vpc-0a71e831cb5152c43", "vpc-0a71e831cb5152c43"],
+    ["/aws/vpc-flow-logs/{vpcId}", "/aws/vpc-flow-logs/vpc-0a71e831cb5152c43/extra", undefined],
+    ["/aws/vpc-flow-logs/{vpcId}", "/aws/lambda/fn", undefined],
+    ["/flow/{region}/{vpcId}", "/flow/eu-west-1/vpc-0abc12345", "vpc-0abc12345"],
+    ["/flow/{region}/{vpcId}", "/flow/us-east-1/vpc-0abc12345", undefined],
+    ["/flow/{accountId}", "/flow/111122223333", "shared"],
+    ["/flow.logs/{vpcId}", "/flowXlogs/vpc-0abc12345", undefined],
+  ])("%s with %s -> %s", (template, name, expected) => {
+    expect(vpcOfLogGroup(template, name, values)).toBe(expected);
+  });
+});
+
+describe("isOwnChange", () => {
+  const lambda = {
+    accountId: "111122223333",
+    partition: "aws",
+    callerArn:
+      "arn:aws:sts::111122223333:assumed-role/flowlog-guard-prod-RemediateRole-a1b2/flowlog-guard-prod-Remediate",
+  };
+  it.each([
+    [
+      { arn: "arn:aws:sts::111122223333:assumed-role/flowlog-guard-prod-RemediateRole-a1b2/other-session" },
+      lambda,
+      true,
+    ],
+    [{ roleArn: "arn:aws:iam::111122223333:role/flowlog-guard-prod-RemediateRole-a1b2" }, lambda, true],
+    [{ arn: "arn:aws:sts::111122223333:assumed-role/platform-admin/ci" }, lambda, false],
+    [{ type: "AWSService", invokedBy: "ec2.amazonaws.com" }, lambda, false],
+    [
+      { arn: "arn:aws:iam::111122223333:user/alice" },
+      { ...lambda, callerArn: "arn:aws:iam::111122223333:user/alice" },
+      false,
+    ],
+  ])("%o -> %s", (actor, identity, expected) => {
+    expect(isOwnChange(actor, identity)).toBe(expected);
+  });
+});
+
+describe("handleCloudTrailEvent decides before any AWS call", () => {
+  const fixture = (name: string) =>
+    JSON.parse(
+      readFileSync(new URL(`../../../test/fixtures/cloudtrail/${name}.json`, import.meta.url), "utf8"),
+    );
+  const identity = {
+    accountId: "123456789012",
+    partition: "aws",
+    callerArn:
+      "arn:aws:sts::123456789012:assumed-role/flowlog-guard-prod-RemediateRole-a1b2c3/flowlog-guard-prod-Remediate",
+  };
+  it.each([
+    ["logs-put-retention-policy-by-flowlog-guard", "made by flowlog-guard itself"],
+    ["ec2-create-tags-name-only", "no flowlog-guard:exception-* tag changed"],
+    ["ec2-create-tags-not-a-vpc", "no VPC among the tagged resources"],
+    ["iam-delete-role-other-role", "role some-app-role is not the delivery role flowlog-guard-delivery"],
+  ])("%s is ignored: %s", async (name, reason) => {
+    const pool = createClientPool({ credentials: { accessKeyId: "none", secretAccessKey: "none" } });
+
+    const result = await handleCloudTrailEvent(fixture(name), { policy: parsePolicy({}), pool, identity });
+
+    expect(result).toMatchObject({ status: "ignored", reason });
+    expect(pool.counter.total).toBe(0);
+  });
+
+  it("ignores a log group the template does not produce", async () => {
+    const pool = createClientPool({ credentials: { accessKeyId: "none", secretAccessKey: "none" } });
+    const event = fixture("logs-delete-log-group");
+    event.detail.requestParameters.logGroupName = "/aws/vpc-flow-logs/not-a-vpc";
+
+    const result = await handleCloudTrailEvent(event, { policy: parsePolicy({}), pool, identity });
+
+    expect(result.reason).toContain("is not one the template");
+    expect(pool.counter.total).toBe(0);
+  });
+});
