@@ -1,5 +1,11 @@
-import { PRODUCT_VERSION } from "@flowlog-guard/core";
-import { Command, CommanderError } from "commander";
+import { awsErrorName, ConfigError, EventValidationError, PRODUCT_VERSION } from "@flowlog-guard/core";
+import { Command, CommanderError, Option } from "commander";
+import { handleEventCommand } from "./commands/handle-event.ts";
+import { iamPolicyCommand } from "./commands/iam-policy.ts";
+import { runScanOrFix } from "./commands/run.ts";
+import { UsageError } from "./errors.ts";
+import { type Io, processIo } from "./io.ts";
+import { addPolicyOptions, addRunOptions, normaliseFlagNames } from "./options.ts";
 
 /** Exit codes are a public contract: operators script against them. */
 export const ExitCode = {
@@ -9,32 +15,189 @@ export const ExitCode = {
   nonCompliant: 3,
 } as const;
 
-/** Builds the command tree. Exported so that docs can be checked against `--help`. */
-export function buildProgram(): Command {
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  every VPC is compliant or exempt (at the end of the run)
+  3  non-compliant or failed VPCs remain, or a region could not be read
+  2  bad usage or configuration (the message says what to fix)
+  1  unexpected error`;
+
+const CREDENTIALS_HINT =
+  "flowlog-guard uses the standard AWS credential chain: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and " +
+  "AWS_SECRET_ACCESS_KEY, and AWS_REGION. To try it without an AWS account: npx flowlog-guard demo";
+
+type Action = (io: Io, ...args: unknown[]) => Promise<number>;
+
+/** Builds the command tree. Exported so that docs/cli.md can be checked against `--help`. */
+export function buildProgram(io: Io, setExitCode: (code: number) => void): Command {
   const program = new Command("flowlog-guard")
-    .description("Keeps AWS VPC Flow Logs switched on in every VPC, and proves it.")
+    .description(
+      "Keeps AWS VPC Flow Logs switched on in every VPC, and proves it. Reads every VPC's real state, " +
+        "creates only what is missing (delivery role, log group with >= 365-day retention, flow log), " +
+        "never deletes anything, and records every change.",
+    )
+    .configureHelp({ helpWidth: 110 })
     .version(PRODUCT_VERSION, "-V, --version", "print the version")
     .helpOption("-h, --help", "show help for a command")
-    .showHelpAfterError("(run with --help for usage)")
-    .exitOverride();
+    .helpCommand(false)
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
+    .showHelpAfterError("(run the command with --help for usage and examples)")
+    .exitOverride()
+    .addHelpText(
+      "after",
+      `
+Examples:
+  npx flowlog-guard demo                              try it on a local emulator, no AWS account needed
+  npx flowlog-guard scan --regions eu-west-1          report compliance, change nothing
+  npx flowlog-guard fix-all --dry-run                 show what would be fixed in every region
+  npx flowlog-guard fix-all --json > report.json      fix everything, keep a machine-readable report
+  npx flowlog-guard handle-event event.json           replay one CloudTrail event as the Lambda would
+  npx flowlog-guard iam-policy > policy.json          least-privilege IAM policy to run all of this
+${EXIT_CODES_HELP}
+
+Settings come from flags or FLOWLOG_GUARD_* variables (flags win); credentials and region from the
+standard AWS chain. Docs: docs/cli.md, docs/configuration.md`,
+    );
+
+  const wire = (command: Command, action: Action) =>
+    command.action(async (...args: unknown[]) => {
+      setExitCode(await action(io, ...args));
+    });
+
+  wire(
+    addRunOptions(
+      program
+        .command("scan")
+        .description("Read-only compliance report: every VPC with its status and what fix-all would do")
+        .addHelpText(
+          "after",
+          `
+Statuses: compliant, non-compliant (with the actions fix-all would take), exempt.
+
+Examples:
+  flowlog-guard scan                                  every region enabled for the account
+  flowlog-guard scan --regions eu-west-1,us-east-1 --json | jq '.summary'
+  flowlog-guard scan --include-default-vpcs false     treat default VPCs as exempt
+  flowlog-guard scan --output scan.json               human report on screen, JSON in a file
+${EXIT_CODES_HELP}`,
+        ),
+    ),
+    (io, _args, command) => runScanOrFix("scan", (command as Command).opts(), io),
+  );
+
+  wire(
+    addRunOptions(
+      program
+        .command("fix-all")
+        .description("Remediate every non-compliant VPC: role, log group, retention, flow log, only where missing")
+        .option("--dry-run", "plan and print, change nothing (status would-remediate)")
+        .addHelpText(
+          "after",
+          `
+Never deletes anything and never lowers a retention. Safe to run twice or at the same time as the
+event handler: the second run changes nothing.
+
+Examples:
+  flowlog-guard fix-all --dry-run                     what would change, everywhere
+  flowlog-guard fix-all --regions eu-west-1           fix one region
+  flowlog-guard fix-all --traffic-type ALL --retention-days 731
+  flowlog-guard fix-all --ledger-bus flowlog-guard-ledger   publish change records
+  flowlog-guard fix-all --api-rate 2                  go gently: 2 requests/s per API and region
+${EXIT_CODES_HELP}`,
+        ),
+    ),
+    (io, _args, command) => {
+      const options = (command as Command).opts();
+      return runScanOrFix(options.dryRun ? "dry-run" : "fix", options, io);
+    },
+  );
+
+  wire(
+    addPolicyOptions(
+      program
+        .command("handle-event")
+        .description("Process one EventBridge CloudTrail event exactly as the remediate Lambda does")
+        .argument("[file]", "file with one EventBridge event (JSON); - or nothing reads stdin")
+        .option("--json", "print only the JSON result on stdout")
+        .option("--output <file>", "also write the JSON result to this file")
+        .addHelpText(
+          "after",
+          `
+The event is only a hint: the real state is read through the API before anything changes.
+Events flowlog-guard does not handle, malformed ones and failed calls are refused with the
+field named (exit 2) and change nothing.
+
+Examples:
+  flowlog-guard handle-event test/fixtures/cloudtrail/ec2-create-vpc-cloudformation.json
+  aws sqs receive-message ... | jq -r '.Messages[0].Body' | flowlog-guard handle-event -
+${EXIT_CODES_HELP}`,
+        ),
+    ),
+    (io, file, _options, command) => handleEventCommand(file as string | undefined, (command as Command).opts(), io),
+  );
+
+  wire(
+    addPolicyOptions(
+      program
+        .command("iam-policy")
+        .description("Print the least-privilege IAM policy the CLI and the Lambda functions need")
+        .option("--account-id <id>", "account to scope the ARNs to (default: the caller's, from STS)")
+        .addOption(new Option("--partition <name>", "ARN partition").choices(["aws", "aws-cn", "aws-us-gov"]))
+        .option("--ledger-region <region>", "region of the ledger bus when --ledger-bus is a name")
+        .addHelpText(
+          "after",
+          `
+The same policy document the SST stacks grant the functions. No '*' actions; IAM and log actions are
+scoped to the delivery role and to the log groups the --log-group-name template can produce.
+
+Examples:
+  flowlog-guard iam-policy --account-id 111122223333 > flowlog-guard-policy.json
+  aws iam create-policy --policy-name flowlog-guard --policy-document file://flowlog-guard-policy.json`,
+        ),
+    ),
+    (io, _options, command) => iamPolicyCommand((command as Command).opts(), io),
+  );
+
   return program;
 }
 
 /** Runs the CLI and returns the process exit code. */
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  let exitCode: number = ExitCode.ok;
+  const program = buildProgram(io, (code) => {
+    exitCode = code;
+  });
   try {
-    await program.parseAsync(argv, { from: "user" });
-    return ExitCode.ok;
+    await program.parseAsync(normaliseFlagNames(argv), { from: "user" });
+    return exitCode;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return ExitCode.ok;
-      if (error.code === "commander.help") return ExitCode.ok;
-      return ExitCode.usage;
-    }
-    process.stderr.write(
-      `flowlog-guard: unexpected error: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
-    return ExitCode.unexpected;
+    return reportError(error, io);
   }
+}
+
+function reportError(error: unknown, io: Io): number {
+  if (error instanceof CommanderError) {
+    if (["commander.helpDisplayed", "commander.version", "commander.help"].includes(error.code)) return ExitCode.ok;
+    return ExitCode.usage;
+  }
+  const write = (text: string) => io.stderr.write(`flowlog-guard: ${text}\n`);
+  if (error instanceof ConfigError || error instanceof UsageError) {
+    write(error.message);
+    return ExitCode.usage;
+  }
+  if (error instanceof EventValidationError) {
+    write(`event refused, nothing changed. ${error.message}`);
+    return ExitCode.usage;
+  }
+  const name = awsErrorName(error);
+  if (name === "CredentialsProviderError" || name === "InvalidClientTokenId" || name === "ExpiredToken") {
+    write(`${(error as Error).message}\n${CREDENTIALS_HINT}`);
+    return ExitCode.usage;
+  }
+  write(`unexpected error: ${error instanceof Error ? `${name ? `${name}: ` : ""}${error.message}` : String(error)}`);
+  if (io.env.FLOWLOG_GUARD_DEBUG && error instanceof Error) io.stderr.write(`${error.stack}\n`);
+  return ExitCode.unexpected;
 }

@@ -4,6 +4,7 @@ import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { STSClient } from "@aws-sdk/client-sts";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
+import { RateLimiter } from "./rate-limiter.ts";
 import { PRODUCT_NAME, PRODUCT_VERSION } from "./version.ts";
 
 /** Counts the AWS API calls a run makes, per service and operation (reports and benchmarks print them). */
@@ -49,6 +50,8 @@ export interface CreateClientsOptions {
   maxAttempts?: number;
   /** Shared counter; a new one is made when absent. */
   counter?: ApiCallCounter;
+  /** Client-side limiter for this account and region; none when absent. */
+  rateLimiter?: RateLimiter;
 }
 
 /** One SDK client per service for one region, all built the same way. */
@@ -114,9 +117,22 @@ interface MiddlewareHost {
         next: (args: unknown) => Promise<{ output?: { $metadata?: { attempts?: number } } }>,
         context: { commandName?: string },
       ) => (args: unknown) => Promise<unknown>,
-      options: { step: "initialize"; name: string },
+      options: { step: "initialize" | "finalizeRequest"; name: string; priority?: "low" },
     ): void;
   };
+}
+
+/** Every HTTP attempt (retries included: the retry middleware wraps this one) waits for a token. */
+function withRateLimit<T>(client: T, service: string, limiter: RateLimiter | undefined): T {
+  if (!limiter) return client;
+  (client as unknown as MiddlewareHost).middlewareStack.add(
+    (next, context) => async (args) => {
+      await limiter.acquire(service, (context.commandName ?? "Unknown").replace(/Command$/, ""));
+      return next(args);
+    },
+    { step: "finalizeRequest", name: "flowlogGuardRateLimit", priority: "low" },
+  );
+  return client;
 }
 
 function withCallCounting<T>(client: T, service: string, counter: ApiCallCounter): T {
@@ -145,7 +161,14 @@ export interface ClientPool {
   clientsFor(region: string): AwsClients;
 }
 
-export function createClientPool(options: Omit<CreateClientsOptions, "region"> = {}): ClientPool {
+/**
+ * @param options.apiRate requests per second per API instead of AWS's buckets; 0 turns limiting off
+ *   (benchmarks against moto). Absent: AWS's buckets (see `defaultRateLimit`).
+ */
+export function createClientPool(
+  options: Omit<CreateClientsOptions, "region" | "rateLimiter"> & { apiRate?: number } = {},
+): ClientPool {
+  const { apiRate, ...clientOptions } = options;
   const counter = options.counter ?? new ApiCallCounter();
   const byRegion = new Map<string, AwsClients>();
   return {
@@ -153,7 +176,8 @@ export function createClientPool(options: Omit<CreateClientsOptions, "region"> =
     clientsFor(region) {
       let clients = byRegion.get(region);
       if (!clients) {
-        clients = createClients({ ...options, region, counter });
+        const rateLimiter = apiRate === 0 ? undefined : new RateLimiter(apiRate === undefined ? {} : { override: apiRate });
+        clients = createClients({ ...clientOptions, region, counter, ...(rateLimiter ? { rateLimiter } : {}) });
         byRegion.set(region, clients);
       }
       return clients;

@@ -110,6 +110,8 @@ export async function runRemediation(options: RunOptions): Promise<RunReport> {
         ? { iamPropagationTimeoutMs: options.iamPropagationTimeoutMs }
         : {}),
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+      ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
+      onRecord: (records) => progress(records),
       log,
     });
     progress(execution.records.length);

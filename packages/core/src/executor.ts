@@ -37,6 +37,10 @@ export interface ExecutorOptions {
   iamPropagationTimeoutMs?: number;
   /** Actions in flight at once, per region. */
   concurrency?: number;
+  /** Checked before each action starts; true skips the rest (Lambda time limit). */
+  shouldStop?: () => boolean;
+  /** Called after each change record (progress displays). */
+  onRecord?: (records: number) => void;
   log?: Logger;
 }
 
@@ -125,6 +129,7 @@ class PlanRun {
         ...fields,
       }),
     );
+    this.options.onRecord?.(this.records.length);
   }
 
   private setOutcome(
@@ -252,15 +257,30 @@ class PlanRun {
     const ofKind = <K extends Action["kind"]>(kind: K) =>
       actions.filter((action): action is Extract<Action, { kind: K }> => action.kind === kind);
 
-    await mapWithConcurrency(ofKind("create-log-group"), concurrency, (action) =>
+    const unlessStopped =
+      <A extends Action>(apply: (action: A) => Promise<void>) =>
+      (action: A): Promise<void> => {
+        if (!this.options.shouldStop?.()) return apply(action);
+        const reason = "not started: the run stopped before its time limit";
+        const perVpc =
+          action.kind === "create-flow-log"
+            ? new Map(action.vpcIds.map((vpcId) => [vpcId, { status: "skipped" as const, error: reason }]))
+            : undefined;
+        this.setOutcome(action, "skipped", reason, perVpc);
+        return Promise.resolve();
+      };
+    const createGroup = unlessStopped((action: Extract<Action, { kind: "create-log-group" }>) =>
       this.createLogGroup(clients, action),
     );
-    await mapWithConcurrency(ofKind("put-retention-policy"), concurrency, (action) =>
+    const putRetention = unlessStopped((action: Extract<Action, { kind: "put-retention-policy" }>) =>
       this.putRetention(clients, action),
     );
-    await mapWithConcurrency(ofKind("create-flow-log"), concurrency, (action) =>
+    const createFlowLogs = unlessStopped((action: Extract<Action, { kind: "create-flow-log" }>) =>
       this.createFlowLogs(clients, action),
     );
+    await mapWithConcurrency(ofKind("create-log-group"), concurrency, createGroup);
+    await mapWithConcurrency(ofKind("put-retention-policy"), concurrency, putRetention);
+    await mapWithConcurrency(ofKind("create-flow-log"), concurrency, createFlowLogs);
     await this.verifyFlowLogs(clients, ofKind("create-flow-log"));
   }
 

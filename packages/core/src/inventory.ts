@@ -3,6 +3,7 @@ import {
   paginateDescribeLogGroups,
 } from "@aws-sdk/client-cloudwatch-logs";
 import {
+  DescribeRegionsCommand,
   type Filter,
   type FlowLog,
   paginateDescribeFlowLogs,
@@ -172,4 +173,10 @@ export async function readRegionInventory(
     logGroups.push(...(await readLogGroups(clients, name)).filter((group) => group.name === name));
   }
   return { region, vpcs, flowLogs, logGroups };
+}
+
+/** Regions enabled for the account (DescribeRegions without AllRegions: opted-in and default ones). */
+export async function listEnabledRegions(clients: AwsClients): Promise<string[]> {
+  const response = await clients.ec2.send(new DescribeRegionsCommand({}));
+  return (response.Regions ?? []).flatMap((region) => (region.RegionName ? [region.RegionName] : [])).sort();
 }

@@ -91,8 +91,9 @@ function readPort(child: ChildProcess, python: string, timeoutMs: number): Promi
         fail(new Error(`moto server did not start within ${timeoutMs} ms. stderr: ${stderr.slice(-2000)}`)),
       timeoutMs,
     );
+    // Keep draining stderr for the server's whole life (a full pipe would block it), keeping a short tail.
     child.stderr?.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
+      stderr = (stderr + chunk.toString()).slice(-4000);
     });
     child.once("error", (error: NodeJS.ErrnoException) => {
       const detail = error.code === "ENOENT" ? `'${python}' was not found on PATH.` : error.message;

@@ -4,6 +4,7 @@ It stops as soon as its standard input closes, so that a parent which dies, even
 never leaves a moto server behind.
 """
 import json
+import logging
 import os
 import sys
 
@@ -12,6 +13,9 @@ try:
 except ImportError as error:  # moto, or its [server] extra (flask, werkzeug), is missing
     print(json.dumps({"error": "import", "detail": str(error)}), flush=True)
     sys.exit(3)
+
+# One log line per request would flood the parent's pipe on large runs.
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
 server.start()

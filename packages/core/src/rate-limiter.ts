@@ -1,0 +1,94 @@
+import { realSleep, type Sleep } from "./retry.ts";
+
+/** A token bucket: `burst` calls at once, then `perSecond`. */
+export interface RateLimit {
+  perSecond: number;
+  burst: number;
+}
+
+/**
+ * AWS's own request buckets, per account, region and API, so that a run goes as fast as AWS allows
+ * and no faster (sources: EC2 API throttling docs, CloudWatch Logs quotas; see docs/fix-all.md).
+ * IAM publishes no rates; its calls are few.
+ */
+export function defaultRateLimit(service: string, operation: string): RateLimit {
+  if (service === "EC2") {
+    if (operation === "CreateTags" || operation === "DeleteTags") return { perSecond: 10, burst: 100 };
+    if (/^(Describe|Get|List|Search)/.test(operation)) return { perSecond: 20, burst: 100 };
+    return { perSecond: 5, burst: 50 };
+  }
+  if (service === "Logs") return { perSecond: 5, burst: 5 };
+  if (service === "IAM") return { perSecond: 10, burst: 10 };
+  return { perSecond: 50, burst: 50 };
+}
+
+class TokenBucket {
+  private tokens: number;
+  private updated: number;
+  private readonly limit: RateLimit;
+  private readonly now: () => number;
+
+  constructor(limit: RateLimit, now: () => number) {
+    this.limit = limit;
+    this.now = now;
+    this.tokens = limit.burst;
+    this.updated = now();
+  }
+
+  /** Takes a token and returns how long to wait for it (0 when one is there); tokens can go into debt. */
+  take(): number {
+    const now = this.now();
+    this.tokens = Math.min(this.limit.burst, this.tokens + ((now - this.updated) / 1000) * this.limit.perSecond);
+    this.updated = now;
+    this.tokens -= 1;
+    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.limit.perSecond) * 1000);
+  }
+}
+
+/**
+ * Client-side rate limiting per API (one limiter per account and region), so that a large run
+ * spends its time waiting for tokens rather than on throttled calls and retries.
+ */
+export class RateLimiter {
+  private readonly buckets = new Map<string, TokenBucket>();
+  private readonly limitFor: (service: string, operation: string) => RateLimit | undefined;
+  private readonly sleep: Sleep;
+  private readonly now: () => number;
+  private waitedMs = 0;
+
+  /**
+   * @param override requests per second for every API (0: no limiting), instead of AWS's buckets.
+   */
+  constructor(options: { override?: number; sleep?: Sleep; now?: () => number } = {}) {
+    const { override } = options;
+    this.limitFor =
+      override === undefined
+        ? defaultRateLimit
+        : override === 0
+          ? () => undefined
+          : () => ({ perSecond: override, burst: Math.max(1, Math.round(override)) });
+    this.sleep = options.sleep ?? realSleep;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Total time calls spent waiting for a token. */
+  get waited(): number {
+    return this.waitedMs;
+  }
+
+  async acquire(service: string, operation: string): Promise<void> {
+    const key = `${service}:${operation}`;
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      const limit = this.limitFor(service, operation);
+      if (!limit) return;
+      bucket = new TokenBucket(limit, this.now);
+      this.buckets.set(key, bucket);
+    }
+    const wait = bucket.take();
+    if (wait > 0) {
+      this.waitedMs += wait;
+      await this.sleep(wait);
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { defaultRateLimit, RateLimiter } from "../src/rate-limiter.ts";
+
+/** A clock that only moves when the limiter sleeps, so the test measures the schedule exactly. */
+function fakeClock() {
+  let now = 0;
+  return { now: () => now, sleep: async (ms: number) => void (now += ms), elapsed: () => now };
+}
+
+describe("RateLimiter", () => {
+  it("lets AWS's burst through at once, then paces at the refill rate (EC2 CreateFlowLogs: 50, then 5/s)", async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter(clock);
+    for (let i = 0; i < 50; i++) await limiter.acquire("EC2", "CreateFlowLogs");
+    expect(clock.elapsed()).toBe(0);
+    for (let i = 0; i < 25; i++) await limiter.acquire("EC2", "CreateFlowLogs");
+    expect(clock.elapsed()).toBeGreaterThanOrEqual(4_800);
+    expect(clock.elapsed()).toBeLessThanOrEqual(5_200);
+  });
+
+  it("keeps APIs apart: one API's debt does not slow another", async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter(clock);
+    for (let i = 0; i < 60; i++) await limiter.acquire("EC2", "CreateFlowLogs");
+    const before = clock.elapsed();
+    await limiter.acquire("EC2", "DescribeVpcs");
+    expect(clock.elapsed()).toBe(before);
+  });
+
+  it("uses one rate for every API with an override, and none with 0", async () => {
+    const clock = fakeClock();
+    const limited = new RateLimiter({ ...clock, override: 2 });
+    for (let i = 0; i < 6; i++) await limited.acquire("Logs", "CreateLogGroup");
+    expect(clock.elapsed()).toBe(2_000);
+
+    const unlimited = new RateLimiter({ ...fakeClock(), override: 0 });
+    for (let i = 0; i < 1000; i++) await unlimited.acquire("EC2", "CreateFlowLogs");
+    expect(unlimited.waited).toBe(0);
+  });
+
+  it.each([
+    ["EC2", "CreateFlowLogs", 5, 50],
+    ["EC2", "DescribeVpcs", 20, 100],
+    ["Logs", "CreateLogGroup", 5, 5],
+  ])("%s:%s defaults to %i/s, burst %i", (service, operation, perSecond, burst) => {
+    expect(defaultRateLimit(service, operation)).toEqual({ perSecond, burst });
+  });
+});
