@@ -1,5 +1,5 @@
 import { CreateVpcCommand, DescribeVpcsCommand } from "@aws-sdk/client-ec2";
-import { createClients } from "@flowlog-guard/core";
+import { createClientPool, createClients } from "@flowlog-guard/core";
 import { describe, expect, inject, it } from "vitest";
 
 describe("createClients against moto", () => {
@@ -44,5 +44,26 @@ describe("createClients against moto", () => {
     const eastVpcs = await east.ec2.send(new DescribeVpcsCommand({}));
 
     expect(eastVpcs.Vpcs?.map((vpc) => vpc.VpcId)).not.toContain(created.Vpc?.VpcId);
+  });
+});
+
+describe("createClientPool rate limiting", () => {
+  it("paces calls per API at the configured rate (3/s: the 7th call waits about 1.3 s)", async () => {
+    const pool = createClientPool({ apiRate: 3 });
+    const ec2 = pool.clientsFor("eu-west-1").ec2;
+    const started = Date.now();
+
+    for (let i = 0; i < 7; i++) await ec2.send(new DescribeVpcsCommand({}));
+
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_200);
+    expect(pool.counter.count("EC2", "DescribeVpcs")).toBe(7);
+  });
+
+  it("does not limit with apiRate 0", async () => {
+    const pool = createClientPool({ apiRate: 0 });
+    const ec2 = pool.clientsFor("eu-west-1").ec2;
+    const started = Date.now();
+    for (let i = 0; i < 7; i++) await ec2.send(new DescribeVpcsCommand({}));
+    expect(Date.now() - started).toBeLessThan(1_200);
   });
 });

@@ -24,7 +24,7 @@ import {
 /** Builders and readers for integration tests: arrange state through the SDK, read it back after. */
 
 export function testPool(): ClientPool {
-  return createClientPool();
+  return createClientPool({ apiRate: 0 });
 }
 
 export const noSleep = async () => {};

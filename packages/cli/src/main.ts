@@ -92,7 +92,9 @@ ${EXIT_CODES_HELP}`,
     addRunOptions(
       program
         .command("fix-all")
-        .description("Remediate every non-compliant VPC: role, log group, retention, flow log, only where missing")
+        .description(
+          "Remediate every non-compliant VPC: role, log group, retention, flow log, only where missing",
+        )
         .option("--dry-run", "plan and print, change nothing (status would-remediate)")
         .addHelpText(
           "after",
@@ -136,7 +138,8 @@ Examples:
 ${EXIT_CODES_HELP}`,
         ),
     ),
-    (io, file, _options, command) => handleEventCommand(file as string | undefined, (command as Command).opts(), io),
+    (io, file, _options, command) =>
+      handleEventCommand(file as string | undefined, (command as Command).opts(), io),
   );
 
   wire(
@@ -180,7 +183,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
 
 function reportError(error: unknown, io: Io): number {
   if (error instanceof CommanderError) {
-    if (["commander.helpDisplayed", "commander.version", "commander.help"].includes(error.code)) return ExitCode.ok;
+    if (["commander.helpDisplayed", "commander.version", "commander.help"].includes(error.code))
+      return ExitCode.ok;
     return ExitCode.usage;
   }
   const write = (text: string) => io.stderr.write(`flowlog-guard: ${text}\n`);
@@ -197,7 +201,9 @@ function reportError(error: unknown, io: Io): number {
     write(`${(error as Error).message}\n${CREDENTIALS_HINT}`);
     return ExitCode.usage;
   }
-  write(`unexpected error: ${error instanceof Error ? `${name ? `${name}: ` : ""}${error.message}` : String(error)}`);
+  write(
+    `unexpected error: ${error instanceof Error ? `${name ? `${name}: ` : ""}${error.message}` : String(error)}`,
+  );
   if (io.env.FLOWLOG_GUARD_DEBUG && error instanceof Error) io.stderr.write(`${error.stack}\n`);
   return ExitCode.unexpected;
 }

@@ -1,12 +1,12 @@
 import {
   type ClientPool,
+  coercePolicyValue,
   createClientPool,
   listEnabledRegions,
   type Policy,
   PolicySchema,
   parsePolicy,
   policyInputFromEnv,
-  coercePolicyValue,
 } from "@flowlog-guard/core";
 import { type Command, Option } from "commander";
 import { UsageError } from "./errors.ts";
@@ -42,7 +42,11 @@ export function normaliseFlagNames(argv: string[]): string[] {
 
 export function addPolicyOptions(command: Command): Command {
   for (const field of POLICY_FIELDS) {
-    command.addOption(new Option(`--${kebab(field)} <value>`, POLICY_FLAG_HELP[field]).helpGroup("Policy (also FLOWLOG_GUARD_* variables):"));
+    command.addOption(
+      new Option(`--${kebab(field)} <value>`, POLICY_FLAG_HELP[field]).helpGroup(
+        "Policy (also FLOWLOG_GUARD_* variables):",
+      ),
+    );
   }
   return command;
 }
@@ -54,7 +58,10 @@ export function addRunOptions(command: Command): Command {
     .option("--json", "print only the JSON report on stdout")
     .option("--output <file>", "also write the JSON report to this file")
     .option("--concurrency <n>", "changes in flight at once per region (default: 8)")
-    .option("--api-rate <n>", "requests per second per API and region; 0 turns the limiter off (default: AWS's own limits)");
+    .option(
+      "--api-rate <n>",
+      "requests per second per API and region; 0 turns the limiter off (default: AWS's own limits)",
+    );
   return addPolicyOptions(command);
 }
 
@@ -89,10 +96,15 @@ export function resolveRunSettings(options: Record<string, unknown>, env: Env): 
   const regionsRaw = (options.regions as string | undefined) ?? env.FLOWLOG_GUARD_REGIONS;
   let regions: string[] | undefined;
   if (regionsRaw !== undefined) {
-    regions = regionsRaw.split(",").map((region) => region.trim()).filter(Boolean);
+    regions = regionsRaw
+      .split(",")
+      .map((region) => region.trim())
+      .filter(Boolean);
     const bad = regions.filter((region) => !/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(region));
     if (regions.length === 0 || bad.length > 0) {
-      throw new UsageError(`--regions takes region names like eu-west-1,us-east-1; not valid: ${JSON.stringify(bad.join(",") || regionsRaw)}`);
+      throw new UsageError(
+        `--regions takes region names like eu-west-1,us-east-1; not valid: ${JSON.stringify(bad.join(",") || regionsRaw)}`,
+      );
     }
   }
   const concurrencyRaw = (options.concurrency as string | undefined) ?? env.FLOWLOG_GUARD_CONCURRENCY;
@@ -100,7 +112,9 @@ export function resolveRunSettings(options: Record<string, unknown>, env: Env): 
   let apiRate: number | undefined;
   if (apiRateRaw !== undefined) {
     if (!/^\d+(\.\d+)?$/.test(apiRateRaw)) {
-      throw new UsageError(`--api-rate must be a number of requests per second (0 = no limiter), not ${JSON.stringify(apiRateRaw)}`);
+      throw new UsageError(
+        `--api-rate must be a number of requests per second (0 = no limiter), not ${JSON.stringify(apiRateRaw)}`,
+      );
     }
     apiRate = Number(apiRateRaw);
   }
@@ -123,6 +137,10 @@ export function createPool(settings: Pick<RunSettings, "apiRate">): ClientPool {
   return createClientPool(settings.apiRate === undefined ? {} : { apiRate: settings.apiRate });
 }
 
-export async function regionsToRun(settings: RunSettings, pool: ClientPool, homeRegion: string): Promise<string[]> {
+export async function regionsToRun(
+  settings: RunSettings,
+  pool: ClientPool,
+  homeRegion: string,
+): Promise<string[]> {
   return settings.regions ?? (await listEnabledRegions(pool.clientsFor(homeRegion)));
 }

@@ -14,7 +14,9 @@ export function createProgress(enabled: boolean, stream: NodeJS.WriteStream = pr
       const filled = regions === 0 ? width : Math.round((regionsDone / regions) * width);
       const bar = `${"#".repeat(filled)}${"-".repeat(width - filled)}`;
       const seconds = ((Date.now() - started) / 1000).toFixed(0);
-      stream.write(`\r[${bar}] regions ${regionsDone}/${regions} · VPCs evaluated ${vpcsEvaluated} · changes ${changes} · ${seconds}s `);
+      stream.write(
+        `\r[${bar}] regions ${regionsDone}/${regions} · VPCs evaluated ${vpcsEvaluated} · changes ${changes} · ${seconds}s `,
+      );
       shown = true;
     },
     done() {

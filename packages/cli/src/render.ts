@@ -8,7 +8,9 @@ export function table(header: string[], rows: (string | number)[][]): string {
     .map((row, index) =>
       row
         .map((cell, column) =>
-          index > 0 && typeof rows[index - 1]![column] === "number" ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!),
+          index > 0 && typeof rows[index - 1]![column] === "number"
+            ? cell.padStart(widths[column]!)
+            : cell.padEnd(widths[column]!),
         )
         .join("  ")
         .trimEnd(),
@@ -22,7 +24,11 @@ export function needsAttention(vpc: VpcReport): boolean {
   return vpc.exception?.state === "expired" || vpc.exception?.state === "invalid";
 }
 
-const TITLES = { scan: "scan (read-only)", "dry-run": "fix-all --dry-run (nothing changed)", fix: "fix-all" } as const;
+const TITLES = {
+  scan: "scan (read-only)",
+  "dry-run": "fix-all --dry-run (nothing changed)",
+  fix: "fix-all",
+} as const;
 
 /** The human report: a per-region summary table, then the VPCs that need attention, then errors. */
 export function renderReport(report: RunReport): string {
@@ -33,33 +39,60 @@ export function renderReport(report: RunReport): string {
       `${summary.vpcs} VPC(s) · ${summary.apiCalls} API calls · ${(summary.durationMs / 1000).toFixed(1)} s`,
     "",
   );
-  const statuses = ["compliant", "remediated", "would-remediate", "non-compliant", "exempt", "failed"] as const;
+  const statuses = [
+    "compliant",
+    "remediated",
+    "would-remediate",
+    "non-compliant",
+    "exempt",
+    "failed",
+  ] as const;
   const rows = report.regions.map((region) => {
     const vpcs = report.vpcs.filter((vpc) => vpc.region === region);
     const failed = report.errors.some((error) => error.scope === "region" && error.region === region);
-    return [failed ? `${region} (not read)` : region, vpcs.length, ...statuses.map((status) => vpcs.filter((vpc) => vpc.status === status).length)];
+    return [
+      failed ? `${region} (not read)` : region,
+      vpcs.length,
+      ...statuses.map((status) => vpcs.filter((vpc) => vpc.status === status).length),
+    ];
   });
-  lines.push(table(["REGION", "VPCS", "COMPLIANT", "REMEDIATED", "WOULD-FIX", "NON-COMPLIANT", "EXEMPT", "FAILED"], rows));
+  lines.push(
+    table(
+      ["REGION", "VPCS", "COMPLIANT", "REMEDIATED", "WOULD-FIX", "NON-COMPLIANT", "EXEMPT", "FAILED"],
+      rows,
+    ),
+  );
 
   const attention = report.vpcs.filter(needsAttention);
   if (attention.length > 0) {
     lines.push("", `Needs attention (${attention.length}):`);
     for (const vpc of attention) {
-      lines.push(`  ${vpc.region}  ${vpc.vpcId}${vpc.isDefault ? " (default)" : ""}  ${vpc.status.toUpperCase()}`);
+      lines.push(
+        `  ${vpc.region}  ${vpc.vpcId}${vpc.isDefault ? " (default)" : ""}  ${vpc.status.toUpperCase()}`,
+      );
       lines.push(`      why: ${vpc.reason}`);
       if (vpc.status === "non-compliant" || vpc.status === "would-remediate") {
-        for (const action of vpc.actions) lines.push(`      ${report.mode === "scan" ? "fix-all would" : "would"}: ${action.kind} ${action.target}`);
+        for (const action of vpc.actions)
+          lines.push(
+            `      ${report.mode === "scan" ? "fix-all would" : "would"}: ${action.kind} ${action.target}`,
+          );
       }
     }
   }
   const changes = summary.changes;
   if (report.mode === "fix") {
-    lines.push("", `Changes made: ${changes}` + (summary.recordsPublished > 0 ? ` (${summary.recordsPublished} change records published)` : ""));
+    lines.push(
+      "",
+      `Changes made: ${changes}` +
+        (summary.recordsPublished > 0 ? ` (${summary.recordsPublished} change records published)` : ""),
+    );
   }
   if (report.errors.length > 0) {
     lines.push("", `Errors (${report.errors.length}):`);
     for (const error of report.errors) {
-      lines.push(`  [${error.scope}]${error.region ? ` ${error.region}` : ""}${error.vpcId ? ` ${error.vpcId}` : ""}: ${error.message}`);
+      lines.push(
+        `  [${error.scope}]${error.region ? ` ${error.region}` : ""}${error.vpcId ? ` ${error.vpcId}` : ""}: ${error.message}`,
+      );
     }
   }
   lines.push("", verdict(report));
@@ -70,10 +103,13 @@ export function verdict(report: RunReport): string {
   const { summary } = report;
   const open = summary.nonCompliant + summary.wouldRemediate + summary.failed;
   const unread = summary.regionsFailed;
-  if (open === 0 && unread === 0) return `OK: every VPC is compliant or exempt (${summary.compliant + summary.remediated} covered, ${summary.exempt} exempt).`;
+  if (open === 0 && unread === 0)
+    return `OK: every VPC is compliant or exempt (${summary.compliant + summary.remediated} covered, ${summary.exempt} exempt).`;
   const parts = [];
-  if (summary.wouldRemediate) parts.push(`${summary.wouldRemediate} VPC(s) would be remediated: run fix-all without --dry-run`);
-  if (summary.nonCompliant) parts.push(`${summary.nonCompliant} VPC(s) are non-compliant: run fix-all to remediate`);
+  if (summary.wouldRemediate)
+    parts.push(`${summary.wouldRemediate} VPC(s) would be remediated: run fix-all without --dry-run`);
+  if (summary.nonCompliant)
+    parts.push(`${summary.nonCompliant} VPC(s) are non-compliant: run fix-all to remediate`);
   if (summary.failed) parts.push(`${summary.failed} VPC(s) failed: see errors, then run again`);
   if (unread) parts.push(`${unread} region(s) could not be read: see errors`);
   return `ATTENTION: ${parts.join("; ")}.`;

@@ -88,18 +88,16 @@ export function createClients(options: CreateClientsOptions): AwsClients {
     maxAttempts: options.maxAttempts ?? (envAttempts > 0 ? envAttempts : DEFAULT_MAX_ATTEMPTS),
     customUserAgent: [[PRODUCT_NAME, PRODUCT_VERSION]] as [string, string][],
   };
+  const instrument = <T>(client: T, service: string): T =>
+    withRateLimit(withCallCounting(client, service, counter), service, options.rateLimiter);
   return {
     region: options.region,
     counter,
-    ec2: withCallCounting(new EC2Client(config), "EC2", counter),
-    logs: withCallCounting(new CloudWatchLogsClient(config), "Logs", counter),
-    events: withCallCounting(new EventBridgeClient(config), "EventBridge", counter),
-    iam: withCallCounting(
-      new IAMClient({ ...config, region: globalRegionOf(options.region) }),
-      "IAM",
-      counter,
-    ),
-    sts: withCallCounting(new STSClient(config), "STS", counter),
+    ec2: instrument(new EC2Client(config), "EC2"),
+    logs: instrument(new CloudWatchLogsClient(config), "Logs"),
+    events: instrument(new EventBridgeClient(config), "EventBridge"),
+    iam: instrument(new IAMClient({ ...config, region: globalRegionOf(options.region) }), "IAM"),
+    sts: instrument(new STSClient(config), "STS"),
   };
 }
 
@@ -176,8 +174,14 @@ export function createClientPool(
     clientsFor(region) {
       let clients = byRegion.get(region);
       if (!clients) {
-        const rateLimiter = apiRate === 0 ? undefined : new RateLimiter(apiRate === undefined ? {} : { override: apiRate });
-        clients = createClients({ ...clientOptions, region, counter, ...(rateLimiter ? { rateLimiter } : {}) });
+        const rateLimiter =
+          apiRate === 0 ? undefined : new RateLimiter(apiRate === undefined ? {} : { override: apiRate });
+        clients = createClients({
+          ...clientOptions,
+          region,
+          counter,
+          ...(rateLimiter ? { rateLimiter } : {}),
+        });
         byRegion.set(region, clients);
       }
       return clients;

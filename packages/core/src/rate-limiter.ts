@@ -38,7 +38,10 @@ class TokenBucket {
   /** Takes a token and returns how long to wait for it (0 when one is there); tokens can go into debt. */
   take(): number {
     const now = this.now();
-    this.tokens = Math.min(this.limit.burst, this.tokens + ((now - this.updated) / 1000) * this.limit.perSecond);
+    this.tokens = Math.min(
+      this.limit.burst,
+      this.tokens + ((now - this.updated) / 1000) * this.limit.perSecond,
+    );
     this.updated = now;
     this.tokens -= 1;
     return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.limit.perSecond) * 1000);

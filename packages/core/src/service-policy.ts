@@ -32,7 +32,12 @@ export function servicePolicyDocument(options: ServicePolicyOptions): PolicyDocu
     {
       Sid: "ReadNetworkInventory",
       Effect: "Allow",
-      Action: ["ec2:DescribeFlowLogs", "ec2:DescribeInternetGateways", "ec2:DescribeRegions", "ec2:DescribeVpcs"],
+      Action: [
+        "ec2:DescribeFlowLogs",
+        "ec2:DescribeInternetGateways",
+        "ec2:DescribeRegions",
+        "ec2:DescribeVpcs",
+      ],
       Resource: "*",
     },
     {
@@ -84,7 +89,12 @@ export function servicePolicyDocument(options: ServicePolicyOptions): PolicyDocu
     },
   ];
   const bus = ledgerBusArn(options);
-  if (bus) statements.push({ Sid: "PublishChangeRecords", Effect: "Allow", Action: ["events:PutEvents"], Resource: bus });
+  if (bus)
+    statements.push({
+      Sid: "PublishChangeRecords",
+      Effect: "Allow",
+      Action: ["events:PutEvents"],
+      Resource: bus,
+    });
   return { Version: "2012-10-17", Statement: statements };
 }
-

@@ -4,7 +4,10 @@ import { defaultRateLimit, RateLimiter } from "../src/rate-limiter.ts";
 /** A clock that only moves when the limiter sleeps, so the test measures the schedule exactly. */
 function fakeClock() {
   let now = 0;
-  return { now: () => now, sleep: async (ms: number) => void (now += ms), elapsed: () => now };
+  const sleep = async (ms: number) => {
+    now += ms;
+  };
+  return { now: () => now, sleep, elapsed: () => now };
 }
 
 describe("RateLimiter", () => {

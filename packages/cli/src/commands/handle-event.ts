@@ -15,7 +15,11 @@ function renderResult(result: EventHandlingResult): string {
 }
 
 /** `handle-event [FILE|-]`: what the remediate Lambda does with one EventBridge event. */
-export async function handleEventCommand(file: string | undefined, options: Record<string, unknown>, io: Io): Promise<number> {
+export async function handleEventCommand(
+  file: string | undefined,
+  options: Record<string, unknown>,
+  io: Io,
+): Promise<number> {
   const settings = resolveRunSettings(options, io.env);
   let text: string;
   try {
@@ -23,7 +27,8 @@ export async function handleEventCommand(file: string | undefined, options: Reco
   } catch (error) {
     throw new UsageError(`cannot read event file ${file}: ${(error as Error).message}`);
   }
-  if (text.trim() === "") throw new UsageError("no event given: pass a file with one EventBridge event, or pipe it on stdin");
+  if (text.trim() === "")
+    throw new UsageError("no event given: pass a file with one EventBridge event, or pipe it on stdin");
   const pool = createPool(settings);
   const result = await handleCloudTrailEvent(text, { policy: settings.policy, pool });
   await emitReport(result, settings, io, renderResult);

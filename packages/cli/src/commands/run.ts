@@ -1,5 +1,5 @@
-import { writeFile } from "node:fs/promises";
 import { randomUUID } from "node:crypto";
+import { writeFile } from "node:fs/promises";
 import { type RunMode, type RunReport, runRemediation } from "@flowlog-guard/core";
 import type { Io } from "../io.ts";
 import { createPool, homeRegionOf, regionsToRun, resolveRunSettings } from "../options.ts";
