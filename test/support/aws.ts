@@ -1,15 +1,6 @@
 import { DescribeLogGroupsCommand, type LogGroup } from "@aws-sdk/client-cloudwatch-logs";
 import { CreateVpcCommand, DescribeFlowLogsCommand, type FlowLog } from "@aws-sdk/client-ec2";
-import { CreateEventBusCommand, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import {
-  CreateQueueCommand,
-  DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SetQueueAttributesCommand,
-  SQSClient,
-} from "@aws-sdk/client-sqs";
 import {
   type ClientPool,
   createClientPool,
@@ -20,6 +11,7 @@ import {
   runRemediation,
   type Trigger,
 } from "@flowlog-guard/core";
+import { captureEvents, type EventCapture } from "@flowlog-guard/emulator";
 
 /** Builders and readers for integration tests: arrange state through the SDK, read it back after. */
 
@@ -98,77 +90,16 @@ export async function run(
   });
 }
 
-/** An EventBridge bus with a rule that copies every event from `source` into an SQS queue. */
+/** An EventBridge bus with a rule that copies what it matches into an SQS queue (see the emulator package). */
 export async function createBusToQueue(
-  pool: ClientPool,
+  _pool: ClientPool,
   region: string,
   options: { bus: string; pattern: object; name?: string },
-): Promise<{ busArn: string; queueUrl: string; drain: () => Promise<unknown[]> }> {
-  const events = pool.clientsFor(region).events;
-  const sqs = new SQSClient({ region });
-  const name = options.name ?? "capture";
-  const busArn =
-    options.bus === "default"
-      ? `arn:aws:events:${region}:123456789012:event-bus/default`
-      : (await events.send(new CreateEventBusCommand({ Name: options.bus }))).EventBusArn!;
-  const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-queue` }))).QueueUrl!;
-  const queueArn = (
-    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }))
-  ).Attributes!.QueueArn!;
-  await sqs.send(
-    new SetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      Attributes: {
-        Policy: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Effect: "Allow",
-              Principal: { Service: "events.amazonaws.com" },
-              Action: "sqs:SendMessage",
-              Resource: queueArn,
-            },
-          ],
-        }),
-      },
-    }),
-  );
-  await events.send(
-    new PutRuleCommand({
-      Name: name,
-      EventBusName: options.bus,
-      EventPattern: JSON.stringify(options.pattern),
-    }),
-  );
-  await events.send(
-    new PutTargetsCommand({
-      Rule: name,
-      EventBusName: options.bus,
-      Targets: [{ Id: "queue", Arn: queueArn }],
-    }),
-  );
-  return {
-    busArn,
-    queueUrl,
-    async drain() {
-      const bodies: unknown[] = [];
-      for (;;) {
-        const response = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-        );
-        const messages = response.Messages ?? [];
-        if (messages.length === 0) return bodies;
-        for (const message of messages) bodies.push(JSON.parse(message.Body ?? "null"));
-        await sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: messages.map((message, index) => ({
-              Id: String(index),
-              ReceiptHandle: message.ReceiptHandle!,
-            })),
-          }),
-        );
-      }
-    },
-  };
+): Promise<EventCapture> {
+  return captureEvents({
+    region,
+    bus: options.bus,
+    pattern: options.pattern,
+    name: options.name ?? "capture",
+  });
 }

@@ -1,5 +1,6 @@
 import { awsErrorName, ConfigError, EventValidationError, PRODUCT_VERSION } from "@flowlog-guard/core";
 import { Command, CommanderError, Option } from "commander";
+import { demoCommand } from "./commands/demo.ts";
 import { handleEventCommand } from "./commands/handle-event.ts";
 import { iamPolicyCommand } from "./commands/iam-policy.ts";
 import { runScanOrFix } from "./commands/run.ts";
@@ -162,6 +163,26 @@ Examples:
         ),
     ),
     (io, _options, command) => iamPolicyCommand((command as Command).opts(), io),
+  );
+
+  wire(
+    program
+      .command("demo")
+      .description(
+        "Run the whole product on a local AWS emulator (moto): no AWS account needed, under a minute",
+      )
+      .addHelpText(
+        "after",
+        `
+Starts moto on a free loopback port, builds a small estate in two regions (non-compliant, compliant,
+default, S3-logged, exempt, expired exception), runs scan, shows event-driven remediation of a new VPC
+and of a deleted flow log through EventBridge rules made from the deployed stack's pattern data, runs
+fix-all, and prints the change records. Needs Python 3 with moto: pip install "moto[server]".
+
+Example:
+  npm start          (the same as npx flowlog-guard demo)`,
+      ),
+    (io) => demoCommand(io),
   );
 
   return program;

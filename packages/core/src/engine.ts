@@ -115,7 +115,13 @@ export async function runRemediation(options: RunOptions): Promise<RunReport> {
       log,
     });
     progress(execution.records.length);
-    publish = await publishChangeRecords(home, options.policy.ledgerBus, execution.records, {
+    // A bus given by ARN lives in the ARN's region (the home region of the deployment), which is not
+    // always where this run started (IAM events arrive in us-east-1).
+    const ledgerRegion = options.policy.ledgerBus?.startsWith("arn:")
+      ? options.policy.ledgerBus.split(":")[3]
+      : undefined;
+    const ledgerClients = ledgerRegion ? options.pool.clientsFor(ledgerRegion) : home;
+    publish = await publishChangeRecords(ledgerClients, options.policy.ledgerBus, execution.records, {
       log,
       ...(options.sleep ? { sleep: options.sleep } : {}),
     });

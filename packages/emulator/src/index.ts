@@ -141,3 +141,5 @@ export function isLoopbackUrl(url: string): boolean {
   }
   return host === "localhost" || host === "[::1]" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
 }
+
+export { captureEvents, type EventCapture, MOTO_ACCOUNT_ID, putEnvelope } from "./event-capture.ts";

@@ -1,0 +1,256 @@
+import { randomUUID } from "node:crypto";
+import { CreateVpcCommand, DeleteFlowLogsCommand, DescribeFlowLogsCommand } from "@aws-sdk/client-ec2";
+import {
+  buildEventPatterns,
+  CHANGE_RECORD_DETAIL_TYPE,
+  CHANGE_RECORD_SOURCE,
+  type ChangeRecord,
+  type ClientPool,
+  createClientPool,
+  handleCloudTrailEvent,
+  type Policy,
+  parsePolicy,
+  runRemediation,
+} from "@flowlog-guard/core";
+import {
+  captureEvents,
+  type EventCapture,
+  MOTO_ACCOUNT_ID,
+  putEnvelope,
+  startMotoServer,
+} from "@flowlog-guard/emulator";
+import type { Io } from "../io.ts";
+import { renderReport, table } from "../render.ts";
+import { buildDemoEstate, cloudTrailEnvelope } from "./demo-estate.ts";
+
+const REGIONS = ["eu-west-1", "us-east-1"];
+const HOME = "eu-west-1";
+const LEDGER = "flowlog-guard-ledger";
+
+/** Points this process's AWS SDK at the emulator with fake credentials: nothing can reach real AWS. */
+function useEmulator(env: Record<string, string | undefined>, endpoint: string): void {
+  for (const name of Object.keys(env)) {
+    if (name.startsWith("AWS_")) delete env[name];
+  }
+  Object.assign(env, {
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_ACCESS_KEY_ID: "demo",
+    AWS_SECRET_ACCESS_KEY: "demo",
+    AWS_REGION: HOME,
+    AWS_EC2_METADATA_DISABLED: "true",
+    AWS_CONFIG_FILE: "/dev/null",
+    AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+  });
+}
+
+/**
+ * `flowlog-guard demo`: the whole product on a local moto server, in under a minute, no AWS account.
+ * Builds a small estate, scans it, shows event-driven remediation through EventBridge rules made from
+ * the same pattern data as the deployed stack, runs fix-all, and prints the change records.
+ */
+export async function demoCommand(io: Io): Promise<number> {
+  const started = Date.now();
+  const say = (text = "") => io.stdout.write(`${text}\n`);
+  say(
+    "flowlog-guard demo: everything below runs against a local AWS emulator (moto); no AWS account is used.",
+  );
+  const moto = await startMotoServer();
+  try {
+    useEmulator(process.env, moto.endpoint);
+    const pool = createClientPool();
+    const policy = parsePolicy({
+      ledgerBus: `arn:aws:events:${HOME}:${MOTO_ACCOUNT_ID}:event-bus/${LEDGER}`,
+    });
+    const ledger = await captureEvents({
+      region: HOME,
+      bus: LEDGER,
+      pattern: { source: [CHANGE_RECORD_SOURCE], "detail-type": [CHANGE_RECORD_DETAIL_TYPE] },
+      name: "ledger-archive",
+    });
+
+    say(`\n1. A small estate in ${REGIONS.join(" and ")} (moto at ${moto.endpoint})`);
+    const estate = await buildDemoEstate(pool, new Date());
+    say(
+      indent(
+        table(
+          ["REGION", "VPC", "NAME", "SITUATION"],
+          estate.map((vpc) => [vpc.region, vpc.vpcId, vpc.name, vpc.story]),
+        ),
+      ),
+    );
+
+    say("\n2. flowlog-guard scan (read-only)");
+    const trigger = () => ({ kind: "cli" as const, runId: randomUUID() });
+    const scan = await runRemediation({
+      policy,
+      regions: REGIONS,
+      homeRegion: HOME,
+      mode: "scan",
+      trigger: trigger(),
+      pool,
+    });
+    say(indent(renderReport(scan)));
+
+    say(
+      "3. Event-driven remediation: CloudTrail -> EventBridge rules (flowlog-guard's pattern data) -> remediate handler",
+    );
+    const rules = await deployRules(policy);
+    await showEvents(pool, policy, rules, say);
+
+    say("\n4. flowlog-guard fix-all");
+    const fix = await runRemediation({
+      policy,
+      regions: REGIONS,
+      homeRegion: HOME,
+      mode: "fix",
+      trigger: trigger(),
+      pool,
+    });
+    say(indent(renderReport(fix)));
+
+    const records = (await ledger.drain()).map((event) => event.detail as ChangeRecord);
+    say(
+      `5. Change records that arrived on the ledger bus ${LEDGER} (${records.length}; each is one change, as auditors read it)`,
+    );
+    say(
+      indent(
+        table(
+          ["TIME", "TRIGGER", "ACTION", "TARGET", "VPC"],
+          records.map((record) => [
+            record.time.slice(11, 19),
+            record.trigger.eventName ? `event ${record.trigger.eventName}` : record.trigger.kind,
+            record.action,
+            record.target.id,
+            record.vpcId ?? "-",
+          ]),
+        ),
+      ),
+    );
+    const example = records.find((record) => record.action === "create-flow-log");
+    if (example) say(`\n   One record in full:\n${indent(JSON.stringify(example, null, 2), 5)}`);
+    say(
+      `\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s. Next: npx flowlog-guard --help, docs/README.md`,
+    );
+    return 0;
+  } finally {
+    await moto.stop();
+  }
+}
+
+interface DemoRules {
+  drain(): Promise<Record<string, unknown>[]>;
+}
+
+async function deployRules(policy: Policy): Promise<DemoRules> {
+  const patterns = buildEventPatterns(policy);
+  const captures: EventCapture[] = [];
+  for (const region of REGIONS) {
+    captures.push(
+      await captureEvents({
+        region,
+        bus: "default",
+        pattern: patterns.ec2,
+        name: `flowlog-guard-ec2-${region}`,
+      }),
+    );
+    captures.push(
+      await captureEvents({
+        region,
+        bus: "default",
+        pattern: patterns.logs,
+        name: `flowlog-guard-logs-${region}`,
+      }),
+    );
+  }
+  return {
+    async drain() {
+      const all: Record<string, unknown>[] = [];
+      for (const capture of captures) all.push(...(await capture.drain()));
+      return all;
+    },
+  };
+}
+
+async function showEvents(pool: ClientPool, policy: Policy, rules: DemoRules, say: (text?: string) => void) {
+  const ec2 = pool.clientsFor(HOME).ec2;
+  const deliver = async (event: Record<string, unknown>) => {
+    await putEnvelope(event);
+    for (const matched of await rules.drain()) {
+      const started = Date.now();
+      const result = await handleCloudTrailEvent(matched, { policy, pool });
+      const vpcs =
+        result.report?.vpcs.filter((vpc) => vpc.status !== "compliant" && vpc.status !== "exempt") ?? [];
+      say(`   -> rule matched, handler ${result.status}: ${result.reason} (${Date.now() - started} ms)`);
+      for (const vpc of vpcs)
+        say(
+          `      ${vpc.vpcId} ${vpc.status}: flow log ${vpc.flowLogIds.join(", ")}, ${vpc.changes.length} change(s)`,
+        );
+    }
+  };
+
+  const created = await ec2.send(
+    new CreateVpcCommand({
+      CidrBlock: "10.30.0.0/16",
+      TagSpecifications: [{ ResourceType: "vpc", Tags: [{ Key: "Name", Value: "new-team" }] }],
+    }),
+  );
+  const vpcId = created.Vpc!.VpcId!;
+  say(`   alice creates VPC ${vpcId} ("new-team"); CloudTrail reports CreateVpc`);
+  await deliver(
+    cloudTrailEnvelope({
+      source: "aws.ec2",
+      region: HOME,
+      eventName: "CreateVpc",
+      user: "alice",
+      requestParameters: { cidrBlock: "10.30.0.0/16", instanceTenancy: "default" },
+      responseElements: {
+        requestId: randomUUID(),
+        vpc: { vpcId, state: "pending", cidrBlock: "10.30.0.0/16", tagSet: {} },
+      },
+    }),
+  );
+
+  const flowLogs = await ec2.send(
+    new DescribeFlowLogsCommand({ Filter: [{ Name: "resource-id", Values: [vpcId] }] }),
+  );
+  const flowLogId = flowLogs.FlowLogs?.[0]?.FlowLogId;
+  if (!flowLogId) return;
+  await ec2.send(new DeleteFlowLogsCommand({ FlowLogIds: [flowLogId] }));
+  say(`   mallory deletes flow log ${flowLogId}; CloudTrail reports DeleteFlowLogs`);
+  say(
+    "   (a deleted flow log can no longer be described, so the handler re-checks the whole region and fixes",
+  );
+  say("    every VPC there that lacks coverage, not only the one that lost it)");
+  await deliver(
+    cloudTrailEnvelope({
+      source: "aws.ec2",
+      region: HOME,
+      eventName: "DeleteFlowLogs",
+      user: "mallory",
+      requestParameters: { DeleteFlowLogsRequest: { FlowLogId: { content: flowLogId, tag: 1 } } },
+      responseElements: { DeleteFlowLogsResponse: { requestId: randomUUID(), unsuccessful: "" } },
+    }),
+  );
+
+  say("   a failed CreateVpc (errorCode set) is also put on the bus: no rule matches it");
+  const failed = cloudTrailEnvelope({
+    source: "aws.ec2",
+    region: HOME,
+    eventName: "CreateVpc",
+    user: "alice",
+    requestParameters: { cidrBlock: "10.31.0.0/16" },
+    responseElements: null,
+  });
+  (failed.detail as Record<string, unknown>).errorCode = "Client.VpcLimitExceeded";
+  await putEnvelope(failed);
+  const matched = await rules.drain();
+  say(`   -> ${matched.length} event(s) matched`);
+}
+
+function indent(text: string, spaces = 3): string {
+  const pad = " ".repeat(spaces);
+  return text
+    .split("\n")
+    .map((line) => (line ? pad + line : line))
+    .join("\n");
+}

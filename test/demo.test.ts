@@ -1,0 +1,17 @@
+import { describe, expect, it } from "vitest";
+import { runCli } from "./support/cli.ts";
+
+describe("flowlog-guard demo (the README's run command)", () => {
+  it("runs the whole story on its own moto and ends with every VPC compliant or exempt", async () => {
+    const result = await runCli(["demo"], { env: { AWS_ENDPOINT_URL: "" } });
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("flowlog-guard scan (read-only)");
+    expect(result.stdout).toMatch(/ATTENTION: 5 VPC\(s\) are non-compliant/);
+    expect(result.stdout).toMatch(/handler handled: CreateVpc on vpc-/);
+    expect(result.stdout).toMatch(/handler handled: DeleteFlowLogs of fl-/);
+    expect(result.stdout).toContain("-> 0 event(s) matched");
+    expect(result.stdout).toContain("OK: every VPC is compliant or exempt (8 covered, 1 exempt).");
+    expect(result.stdout).toMatch(/Change records that arrived on the ledger bus flowlog-guard-ledger \(21;/);
+  }, 120_000);
+});
