@@ -143,3 +143,23 @@ export function isLoopbackUrl(url: string): boolean {
 }
 
 export { captureEvents, type EventCapture, MOTO_ACCOUNT_ID, putEnvelope } from "./event-capture.ts";
+
+/**
+ * Points this process's AWS SDK (and child processes that inherit `env`) at the emulator with fake
+ * credentials, removing every other AWS_* setting: nothing can reach a real AWS account.
+ */
+export function useEmulatorEnv(env: Record<string, string | undefined>, endpoint: string, region: string): void {
+  for (const name of Object.keys(env)) {
+    if (name.startsWith("AWS_")) delete env[name];
+  }
+  Object.assign(env, {
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_ACCESS_KEY_ID: "emulator",
+    AWS_SECRET_ACCESS_KEY: "emulator",
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_EC2_METADATA_DISABLED: "true",
+    AWS_CONFIG_FILE: "/dev/null",
+    AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+  });
+}

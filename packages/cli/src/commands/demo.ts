@@ -18,6 +18,7 @@ import {
   MOTO_ACCOUNT_ID,
   putEnvelope,
   startMotoServer,
+  useEmulatorEnv,
 } from "@flowlog-guard/emulator";
 import type { Io } from "../io.ts";
 import { renderReport, table } from "../render.ts";
@@ -26,22 +27,6 @@ import { buildDemoEstate, cloudTrailEnvelope } from "./demo-estate.ts";
 const REGIONS = ["eu-west-1", "us-east-1"];
 const HOME = "eu-west-1";
 const LEDGER = "flowlog-guard-ledger";
-
-/** Points this process's AWS SDK at the emulator with fake credentials: nothing can reach real AWS. */
-function useEmulator(env: Record<string, string | undefined>, endpoint: string): void {
-  for (const name of Object.keys(env)) {
-    if (name.startsWith("AWS_")) delete env[name];
-  }
-  Object.assign(env, {
-    AWS_ENDPOINT_URL: endpoint,
-    AWS_ACCESS_KEY_ID: "demo",
-    AWS_SECRET_ACCESS_KEY: "demo",
-    AWS_REGION: HOME,
-    AWS_EC2_METADATA_DISABLED: "true",
-    AWS_CONFIG_FILE: "/dev/null",
-    AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
-  });
-}
 
 /**
  * `flowlog-guard demo`: the whole product on a local moto server, in under a minute, no AWS account.
@@ -56,7 +41,7 @@ export async function demoCommand(io: Io): Promise<number> {
   );
   const moto = await startMotoServer();
   try {
-    useEmulator(process.env, moto.endpoint);
+    useEmulatorEnv(process.env, moto.endpoint, HOME);
     const pool = createClientPool();
     const policy = parsePolicy({
       ledgerBus: `arn:aws:events:${HOME}:${MOTO_ACCOUNT_ID}:event-bus/${LEDGER}`,
