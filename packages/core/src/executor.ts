@@ -250,38 +250,81 @@ class PlanRun {
     this.record(action, { region: "global", vpcId: null, target, before: current ?? null, after: trust });
   }
 
+  /**
+   * Applies a region's actions as one pipeline per VPC (log group, then retention and flow log side by
+   * side), many VPCs at once. Each API has its own AWS rate bucket, so the buckets drain together and
+   * a region takes about as long as its slowest bucket allows, not the sum of them. Shared actions (a
+   * log group several VPCs use) run once, and every VPC that needs them waits for that one run.
+   */
   async executeRegion(region: string): Promise<void> {
     const clients = this.options.clientsFor(region);
-    const concurrency = this.options.concurrency ?? 8;
     const actions = this.plan.actions.filter((action) => "region" in action && action.region === region);
-    const ofKind = <K extends Action["kind"]>(kind: K) =>
-      actions.filter((action): action is Extract<Action, { kind: K }> => action.kind === kind);
+    const started = new Map<string, Promise<void>>();
+    const runOnce = (action: Action | undefined): Promise<void> => {
+      if (!action) return Promise.resolve();
+      let running = started.get(action.key);
+      if (!running) {
+        running = this.options.shouldStop?.()
+          ? Promise.resolve(this.skipForTimeLimit(action))
+          : this.apply(clients, action);
+        started.set(action.key, running);
+      }
+      return running;
+    };
+    const byKey = new Map(actions.map((action) => [action.key, action]));
+    const groupSteps = (logGroupName: string) => ({
+      create: byKey.get(`log-group:${region}:${logGroupName}`),
+      retention: byKey.get(`retention:${region}:${logGroupName}`),
+    });
 
-    const unlessStopped =
-      <A extends Action>(apply: (action: A) => Promise<void>) =>
-      (action: A): Promise<void> => {
-        if (!this.options.shouldStop?.()) return apply(action);
-        const reason = "not started: the run stopped before its time limit";
-        const perVpc =
-          action.kind === "create-flow-log"
-            ? new Map(action.vpcIds.map((vpcId) => [vpcId, { status: "skipped" as const, error: reason }]))
-            : undefined;
-        this.setOutcome(action, "skipped", reason, perVpc);
+    // Work items in plan order (internet-facing and production VPCs first): every flow log to create,
+    // then log-group repairs that no new flow log depends on.
+    const flowLogs = actions.filter(
+      (a): a is Extract<Action, { kind: "create-flow-log" }> => a.kind === "create-flow-log",
+    );
+    const groupNames = [
+      ...new Set(
+        actions.flatMap((a) =>
+          a.kind === "create-log-group" || a.kind === "put-retention-policy" ? [a.logGroupName] : [],
+        ),
+      ),
+    ];
+    const items: (() => Promise<void>)[] = [
+      ...flowLogs.map((flowLog) => async () => {
+        const steps = groupSteps(flowLog.logGroupName);
+        await runOnce(steps.create);
+        await Promise.all([runOnce(steps.retention), runOnce(flowLog)]);
+      }),
+      ...groupNames.map((name) => async () => {
+        const steps = groupSteps(name);
+        await runOnce(steps.create);
+        await runOnce(steps.retention);
+      }),
+    ];
+    await mapWithConcurrency(items, this.options.concurrency ?? 8, (item) => item());
+    await this.verifyFlowLogs(clients, flowLogs);
+  }
+
+  private apply(clients: AwsClients, action: Action): Promise<void> {
+    switch (action.kind) {
+      case "create-log-group":
+        return this.createLogGroup(clients, action);
+      case "put-retention-policy":
+        return this.putRetention(clients, action);
+      case "create-flow-log":
+        return this.createFlowLogs(clients, action);
+      default:
         return Promise.resolve();
-      };
-    const createGroup = unlessStopped((action: Extract<Action, { kind: "create-log-group" }>) =>
-      this.createLogGroup(clients, action),
-    );
-    const putRetention = unlessStopped((action: Extract<Action, { kind: "put-retention-policy" }>) =>
-      this.putRetention(clients, action),
-    );
-    const createFlowLogs = unlessStopped((action: Extract<Action, { kind: "create-flow-log" }>) =>
-      this.createFlowLogs(clients, action),
-    );
-    await mapWithConcurrency(ofKind("create-log-group"), concurrency, createGroup);
-    await mapWithConcurrency(ofKind("put-retention-policy"), concurrency, putRetention);
-    await mapWithConcurrency(ofKind("create-flow-log"), concurrency, createFlowLogs);
-    await this.verifyFlowLogs(clients, ofKind("create-flow-log"));
+    }
+  }
+
+  private skipForTimeLimit(action: Action): void {
+    const reason = "not started: the run stopped before its time limit";
+    const perVpc =
+      action.kind === "create-flow-log"
+        ? new Map(action.vpcIds.map((vpcId) => [vpcId, { status: "skipped" as const, error: reason }]))
+        : undefined;
+    this.setOutcome(action, "skipped", reason, perVpc);
   }
 
   private async createLogGroup(clients: AwsClients, action: Extract<Action, { kind: "create-log-group" }>) {

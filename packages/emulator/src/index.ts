@@ -148,7 +148,11 @@ export { captureEvents, type EventCapture, MOTO_ACCOUNT_ID, putEnvelope } from "
  * Points this process's AWS SDK (and child processes that inherit `env`) at the emulator with fake
  * credentials, removing every other AWS_* setting: nothing can reach a real AWS account.
  */
-export function useEmulatorEnv(env: Record<string, string | undefined>, endpoint: string, region: string): void {
+export function useEmulatorEnv(
+  env: Record<string, string | undefined>,
+  endpoint: string,
+  region: string,
+): void {
   for (const name of Object.keys(env)) {
     if (name.startsWith("AWS_")) delete env[name];
   }
