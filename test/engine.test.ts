@@ -366,3 +366,26 @@ describe("engine: change records", () => {
     expect(report.vpcs.flatMap((vpc) => vpc.changes).length).toBeGreaterThan(0);
   });
 });
+
+describe("engine: a shared log group template", () => {
+  it("creates one log group and one CreateFlowLogs call for all VPCs of the region, pairing each VPC with its flow log", async () => {
+    const pool = testPool();
+    const vpcIds = await Promise.all(
+      [1, 2, 3, 4, 5].map((n) => createVpc(pool, REGION, {}, `10.${n}.0.0/16`)),
+    );
+
+    const report = await run(pool, { regions: [REGION], policy: { logGroupName: "/flow-logs/{region}" } });
+
+    expect(pool.counter.count("EC2", "CreateFlowLogs")).toBe(1);
+    expect(pool.counter.count("Logs", "CreateLogGroup")).toBe(1);
+    expect((await logGroup(pool, REGION, `/flow-logs/${REGION}`))?.retentionInDays).toBe(365);
+    for (const vpcId of vpcIds) {
+      const flowLogs = await flowLogsOf(pool, REGION, vpcId);
+      expect(flowLogs).toHaveLength(1);
+      expect(report.vpcs.find((vpc) => vpc.vpcId === vpcId)?.flowLogIds).toEqual([flowLogs[0]!.FlowLogId]);
+    }
+    expect(report.sharedChanges.map((change) => change.action)).toEqual(
+      expect.arrayContaining(["create-log-group", "put-retention-policy"]),
+    );
+  });
+});

@@ -52,6 +52,8 @@ export interface CreateClientsOptions {
   counter?: ApiCallCounter;
   /** Client-side limiter for this account and region; none when absent. */
   rateLimiter?: RateLimiter;
+  /** An endpoint for every service (tests put a fault proxy here); default: the SDK's, or AWS_ENDPOINT_URL. */
+  endpoint?: string;
 }
 
 /** One SDK client per service for one region, all built the same way. */
@@ -87,6 +89,7 @@ export function createClients(options: CreateClientsOptions): AwsClients {
     retryMode: "standard",
     maxAttempts: options.maxAttempts ?? (envAttempts > 0 ? envAttempts : DEFAULT_MAX_ATTEMPTS),
     customUserAgent: [[PRODUCT_NAME, PRODUCT_VERSION]] as [string, string][],
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
   };
   const instrument = <T>(client: T, service: string): T =>
     withRateLimit(withCallCounting(client, service, counter), service, options.rateLimiter);

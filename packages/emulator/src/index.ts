@@ -6,6 +6,8 @@ export interface MotoServer {
   /** `http://127.0.0.1:<port>`, the value for `AWS_ENDPOINT_URL`. */
   readonly endpoint: string;
   readonly port: number;
+  /** The server's process id. */
+  readonly pid: number;
   /** Forgets every resource in every account and region (`POST /moto-api/reset`). */
   reset(): Promise<void>;
   /** Stops the server and waits for its process to end. Safe to call twice. */
@@ -58,6 +60,7 @@ export async function startMotoServer(
   return {
     endpoint,
     port,
+    pid: child.pid ?? -1,
     async reset() {
       const response = await fetch(`${endpoint}/moto-api/reset`, { method: "POST" });
       if (!response.ok) throw new Error(`moto reset failed: HTTP ${response.status}`);
