@@ -327,13 +327,25 @@ class PlanRun {
     this.setOutcome(action, "skipped", reason, perVpc);
   }
 
-  private async createLogGroup(clients: AwsClients, action: Extract<Action, { kind: "create-log-group" }>) {
-    const target = {
-      type: "log-group" as const,
-      id: action.logGroupName,
-      arn: logGroupArn(this.plan.partition, action.region, this.plan.account, action.logGroupName),
+  /** What log-group actions share: the record's target, its VPC (when only one), and retry settings. */
+  private logGroupContext(action: Extract<Action, { kind: "create-log-group" | "put-retention-policy" }>) {
+    return {
+      target: {
+        type: "log-group" as const,
+        id: action.logGroupName,
+        arn: logGroupArn(this.plan.partition, action.region, this.plan.account, action.logGroupName),
+      },
+      vpcId: action.vpcIds.length === 1 ? (action.vpcIds[0] ?? null) : null,
+      retryLogs: (errorNames: string[]) => ({
+        retryable: (error: unknown) => errorNames.includes(awsErrorName(error) ?? ""),
+        timeoutMs: 30_000,
+        sleep: this.sleep,
+      }),
     };
-    const vpcId = action.vpcIds.length === 1 ? (action.vpcIds[0] ?? null) : null;
+  }
+
+  private async createLogGroup(clients: AwsClients, action: Extract<Action, { kind: "create-log-group" }>) {
+    const { target, vpcId, retryLogs } = this.logGroupContext(action);
     try {
       await retryWithBackoff(
         () =>
@@ -344,11 +356,7 @@ class PlanRun {
               tags: { [MANAGED_TAG.key]: MANAGED_TAG.value },
             }),
           ),
-        {
-          retryable: (error) => awsErrorName(error) === "OperationAbortedException",
-          timeoutMs: 30_000,
-          sleep: this.sleep,
-        },
+        retryLogs(["OperationAbortedException"]),
       );
       this.setOutcome(action, "applied");
       this.record(action, {
@@ -370,12 +378,7 @@ class PlanRun {
   }
 
   private async putRetention(clients: AwsClients, action: Extract<Action, { kind: "put-retention-policy" }>) {
-    const target = {
-      type: "log-group" as const,
-      id: action.logGroupName,
-      arn: logGroupArn(this.plan.partition, action.region, this.plan.account, action.logGroupName),
-    };
-    const vpcId = action.vpcIds.length === 1 ? (action.vpcIds[0] ?? null) : null;
+    const { target, vpcId, retryLogs } = this.logGroupContext(action);
     const creation = this.outcomes.get(`log-group:${action.region}:${action.logGroupName}`);
     if (creation?.status === "failed") {
       this.setOutcome(action, "skipped", `log group was not created: ${creation.error}`);
@@ -402,13 +405,8 @@ class PlanRun {
               retentionInDays: action.retentionDays,
             }),
           ),
-        {
-          retryable: (error) =>
-            awsErrorName(error) === "ResourceNotFoundException" ||
-            awsErrorName(error) === "OperationAbortedException",
-          timeoutMs: 30_000,
-          sleep: this.sleep,
-        },
+        // Right after CreateLogGroup the group may not be visible yet (eventual consistency).
+        retryLogs(["ResourceNotFoundException", "OperationAbortedException"]),
       );
       this.setOutcome(action, "applied");
       this.record(action, {
