@@ -1,13 +1,19 @@
 /// <reference path="./.sst/platform/config.d.ts" />
-// The SST v4 app. Infrastructure lives in stacks/ and is wired up in the deploy issue; until then
-// this app deploys nothing. Event patterns, IAM policies and defaults come from @flowlog-guard/core.
+// The SST v4 app: `npx sst deploy --stage prod`. What it deploys lives in stacks/ (see docs/deploy.md);
+// settings are in stacks/config.ts. No logic here.
 export default $config({
   app(input) {
+    const production = input?.stage === "prod" || input?.stage === "production";
     return {
       name: "flowlog-guard",
       home: "aws",
-      removal: input?.stage === "production" || input?.stage === "prod" ? "retain" : "remove",
+      removal: production ? "retain" : "remove",
+      protect: production,
+      providers: { aws: { region: (process.env.FLOWLOG_GUARD_HOME_REGION ?? "us-east-1") as "us-east-1" } },
     };
   },
-  async run() {},
+  async run() {
+    const stacks = await import("./stacks/index.ts");
+    return stacks.run($app.stage);
+  },
 });

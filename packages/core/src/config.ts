@@ -122,6 +122,7 @@ export const OTHER_ENV_VARS = [
   "FLOWLOG_GUARD_API_RATE",
   "FLOWLOG_GUARD_CONCURRENCY",
   "FLOWLOG_GUARD_PYTHON",
+  "FLOWLOG_GUARD_HOME_REGION",
 ] as const;
 
 const numericFields = new Set<keyof Policy>(["retentionDays", "maxAggregationInterval", "maxExceptionDays"]);
@@ -194,4 +195,17 @@ export function policyInputFromEnv(env: Record<string, string | undefined>): Rec
     );
   }
   return input;
+}
+
+/**
+ * The `FLOWLOG_GUARD_*` environment for a policy: what the stacks give the functions, which
+ * `loadConfig` reads back at cold start. Unset optional fields are left out.
+ */
+export function policyToEnvironment(policy: Policy): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [field, name] of Object.entries(POLICY_ENV_VARS) as [keyof Policy, string][]) {
+    const value = policy[field];
+    if (value !== undefined) env[name] = String(value);
+  }
+  return env;
 }

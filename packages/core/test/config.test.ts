@@ -74,3 +74,17 @@ describe("loadConfig (environment)", () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 });
+
+describe("policyToEnvironment", () => {
+  it("round-trips through loadConfig, so the stacks' config reaches the functions unchanged", async () => {
+    const { policyToEnvironment } = await import("../src/config.ts");
+    const policy = parsePolicy({
+      trafficType: "ALL",
+      retentionDays: 731,
+      includeDefaultVpcs: false,
+      logGroupName: "/flow/{region}/{vpcId}",
+      ledgerBus: "arn:aws:events:eu-west-1:111122223333:event-bus/ledger",
+    });
+    expect(loadConfig(policyToEnvironment(policy))).toEqual(policy);
+  });
+});

@@ -1,0 +1,11 @@
+/**
+ * The pure data of flowlog-guard (policy schema, event patterns, IAM documents, naming), without the
+ * AWS SDK: what the SST stacks import.
+ */
+export * from "./config.ts";
+export * from "./errors.ts";
+export * from "./event-patterns.ts";
+export * from "./naming.ts";
+export * from "./policy-documents.ts";
+export * from "./service-policy.ts";
+export * from "./version.ts";

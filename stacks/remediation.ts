@@ -1,0 +1,114 @@
+/**
+ * The deployed guard: functions, schedule, ledger bus, rules and forwarders. Thin on purpose: patterns,
+ * policies and defaults come from @flowlog-guard/core; the wiring lives in wiring.ts (unit-tested).
+ */
+import {
+  buildEventPatterns,
+  parsePolicy,
+  policyToEnvironment,
+  servicePolicyDocument,
+} from "@flowlog-guard/core/data";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { GuardConfig } from "./config.ts";
+import { permissionsFromDocument } from "./permissions.ts";
+import {
+  createChangeRecordArchive,
+  createForwarders,
+  createHomeDeadLetterQueue,
+  createHomeRules,
+} from "./wiring.ts";
+
+export function deployGuard(config: GuardConfig) {
+  // Validated here as the functions will validate it at cold start: a bad value fails the deploy.
+  const policy = parsePolicy(config.policy);
+  const patterns = buildEventPatterns(policy);
+  const account = aws.getCallerIdentityOutput({}).accountId;
+  const partition = aws.getPartitionOutput({}).partition;
+  const retain = config.retainOnRemove;
+
+  const ledger = new sst.aws.Bus("ChangeRecords", {}, { retainOnDelete: retain });
+  createChangeRecordArchive({ name: "ChangeRecordsArchive", busArn: ledger.arn, retain });
+  const dlq = createHomeDeadLetterQueue("RemediationDlq", retain);
+
+  const environment = ledger.arn.apply((ledgerArn) => ({
+    ...policyToEnvironment({ ...policy, ledgerBus: ledgerArn }),
+    FLOWLOG_GUARD_REGIONS: [...new Set([...config.watchedRegions, config.homeRegion])].join(","),
+    POWERTOOLS_SERVICE_NAME: "flowlog-guard",
+  }));
+  const permissions = pulumi
+    .all([account, partition, ledger.arn])
+    .apply(([accountId, awsPartition, ledgerArn]) =>
+      permissionsFromDocument(
+        servicePolicyDocument({
+          partition: awsPartition,
+          accountId,
+          policy: { ...policy, ledgerBus: ledgerArn },
+        }),
+      ),
+    );
+  const common = {
+    runtime: "nodejs22.x",
+    architecture: "arm64",
+    memory: "512 MB",
+    logging: { retention: "1 year", format: "json" },
+    nodejs: { format: "esm", minify: true },
+    environment,
+    dev: false,
+  } as const;
+
+  const remediate = new sst.aws.Function("Remediate", {
+    ...common,
+    handler: "packages/functions/src/remediate.handler",
+    // CreateFlowLogs is retried for up to two minutes while a new delivery role propagates.
+    timeout: "3 minutes",
+    retries: 2,
+    permissions: pulumi
+      .all([permissions, dlq.arn])
+      .apply(([granted, dlqArn]) => [...granted, { actions: ["sqs:SendMessage"], resources: [dlqArn] }]),
+    transform: {
+      eventInvokeConfig: (args) => {
+        args.maximumEventAgeInSeconds = 21_600;
+        args.destinationConfig = { onFailure: { destination: dlq.arn } };
+      },
+    },
+  });
+
+  const fixAll = new sst.aws.Function("FixAll", {
+    ...common,
+    handler: "packages/functions/src/fix-all.handler",
+    timeout: "15 minutes",
+    concurrency: { reserved: 1 },
+    permissions,
+  });
+  new sst.aws.CronV2("FixAllDaily", {
+    function: fixAll,
+    schedule: config.schedule,
+    retries: 2,
+    dlq: dlq.arn,
+  });
+
+  const homeBusArn = $interpolate`arn:${partition}:events:${config.homeRegion}:${account}:event-bus/default`;
+  createHomeRules({
+    name: "Remediate",
+    patterns,
+    functionArn: remediate.arn,
+    functionName: remediate.name,
+    deadLetterQueue: { arn: dlq.arn, url: dlq.url },
+  });
+  createForwarders({
+    name: "CloudTrail",
+    watchedRegions: config.watchedRegions,
+    homeRegion: config.homeRegion,
+    homeBusArn,
+    patterns,
+    retain,
+  });
+
+  return {
+    remediate: remediate.name,
+    fixAll: fixAll.name,
+    ledgerBus: ledger.name,
+    deadLetterQueue: dlq.url,
+  };
+}

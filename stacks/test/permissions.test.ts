@@ -1,0 +1,35 @@
+import { parsePolicy, servicePolicyDocument } from "@flowlog-guard/core/data";
+import { describe, expect, it } from "vitest";
+import { permissionsFromDocument } from "../permissions.ts";
+
+describe("permissionsFromDocument (core's policy data -> SST function permissions)", () => {
+  const document = servicePolicyDocument({
+    partition: "aws",
+    accountId: "111122223333",
+    policy: { ...parsePolicy({}), ledgerBus: "arn:aws:events:eu-west-1:111122223333:event-bus/ledger" },
+  });
+  const permissions = permissionsFromDocument(document);
+
+  it("keeps every statement's actions and resources", () => {
+    expect(permissions).toHaveLength(document.Statement.length);
+    expect(permissions.flatMap((p) => p.actions).sort()).toEqual(
+      document.Statement.flatMap((s) => [s.Action].flat()).sort(),
+    );
+  });
+
+  it("carries conditions across (tagging only at CreateFlowLogs)", () => {
+    expect(permissions.find((p) => p.actions.includes("ec2:CreateTags"))?.conditions).toEqual([
+      { test: "StringEquals", variable: "ec2:CreateAction", values: ["CreateFlowLogs"] },
+    ]);
+  });
+
+  it("grants no '*' action, PassRole only on the delivery role, PutEvents only on the ledger", () => {
+    expect(permissions.flatMap((p) => p.actions).some((action) => action.includes("*"))).toBe(false);
+    expect(permissions.find((p) => p.actions.includes("iam:PassRole"))?.resources).toEqual([
+      "arn:aws:iam::111122223333:role/flowlog-guard/flowlog-guard-delivery",
+    ]);
+    expect(permissions.find((p) => p.actions.includes("events:PutEvents"))?.resources).toEqual([
+      "arn:aws:events:eu-west-1:111122223333:event-bus/ledger",
+    ]);
+  });
+});
