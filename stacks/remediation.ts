@@ -52,7 +52,14 @@ export function deployGuard(config: GuardConfig) {
     architecture: "arm64",
     memory: "512 MB",
     logging: { retention: "1 year", format: "json" },
-    nodejs: { format: "esm", minify: true },
+    // The engine and the AWS SDK load on the first invocation (splitting), and the SDK comes from the
+    // nodejs22.x runtime: see docs/adr/0004-function-bundles.md and `npm run bench:bundles`.
+    nodejs: {
+      format: "esm",
+      minify: true,
+      splitting: true,
+      esbuild: { external: ["@aws-sdk/*"] as string[] },
+    },
     environment,
     dev: false,
   } as const;

@@ -2,7 +2,7 @@ import { DeleteLogGroupCommand, PutRetentionPolicyCommand } from "@aws-sdk/clien
 import { DeleteFlowLogsCommand } from "@aws-sdk/client-ec2";
 import { DeleteRolePolicyCommand, GetRolePolicyCommand } from "@aws-sdk/client-iam";
 import { EventValidationError, parsePolicy } from "@flowlog-guard/core";
-import { createRemediateHandler, type RemediateResult } from "@flowlog-guard/functions/remediate";
+import { createRemediateHandler, type RemediateResult } from "@flowlog-guard/functions/remediate-handler";
 import { createRuntime } from "@flowlog-guard/functions/runtime";
 import { describe, expect, it } from "vitest";
 import { createVpc, flowLogsOf, logGroup, run } from "./support/aws.ts";
@@ -11,8 +11,8 @@ import { deployRules, FIXTURE_FLOW_LOG, FIXTURE_VPC, fixture, putCloudTrailEvent
 const REGION = "eu-west-1";
 const policy = parsePolicy({});
 
-function setup() {
-  const runtime = createRuntime({});
+async function setup() {
+  const runtime = await createRuntime({});
   const handle = createRemediateHandler(runtime);
   const pool = runtime.pool;
   /** Puts events on the bus, polls the rules' queues and hands what matched to the real handler. */
@@ -37,7 +37,7 @@ function setup() {
 
 describe("events: CloudTrail -> EventBridge rules (core pattern data) -> remediate handler", () => {
   it("fixes a new VPC from its CreateVpc event", async () => {
-    const env = setup();
+    const env = await setup();
     await env.deploy();
     const vpcId = await createVpc(env.pool, REGION);
 
@@ -55,7 +55,7 @@ describe("events: CloudTrail -> EventBridge rules (core pattern data) -> remedia
   });
 
   it("restores a deleted flow log from the DeleteFlowLogs event by re-checking the region", async () => {
-    const env = setup();
+    const env = await setup();
     const vpcId = await createVpc(env.pool, REGION);
     await run(env.pool, { regions: [REGION] });
     await env.deploy();
@@ -75,7 +75,7 @@ describe("events: CloudTrail -> EventBridge rules (core pattern data) -> remedia
   });
 
   it("restores a deleted log group, and a lowered retention, from logs events", async () => {
-    const env = setup();
+    const env = await setup();
     const vpcId = await createVpc(env.pool, REGION);
     const group = `/aws/vpc-flow-logs/${vpcId}`;
     await run(env.pool, { regions: [REGION] });
@@ -94,7 +94,7 @@ describe("events: CloudTrail -> EventBridge rules (core pattern data) -> remedia
   });
 
   it("restores the delivery role's policy from an IAM event delivered in us-east-1", async () => {
-    const env = setup();
+    const env = await setup();
     await createVpc(env.pool, REGION);
     await run(env.pool, { regions: [REGION] });
     await env.deploy();
@@ -116,7 +116,7 @@ describe("events: CloudTrail -> EventBridge rules (core pattern data) -> remedia
   });
 
   it("does not match failed calls or events from other sources", async () => {
-    const env = setup();
+    const env = await setup();
     await env.deploy();
     const vpcId = await createVpc(env.pool, REGION);
     const created = fixture("ec2-create-vpc-cloudformation", { [FIXTURE_VPC]: vpcId });
@@ -138,7 +138,7 @@ describe("events: CloudTrail -> EventBridge rules (core pattern data) -> remedia
   });
 
   it("ignores tag events that do not touch an exception, with no change", async () => {
-    const env = setup();
+    const env = await setup();
     await env.deploy();
     const vpcId = await createVpc(env.pool, REGION);
 
@@ -154,7 +154,7 @@ describe("events: CloudTrail -> EventBridge rules (core pattern data) -> remedia
   });
 
   it("throws a validation error for a malformed event and makes no call that changes anything", async () => {
-    const env = setup();
+    const env = await setup();
     const vpcId = await createVpc(env.pool, REGION);
     const before = env.pool.counter.total;
     const event = fixture("ec2-create-vpc-cloudformation", { [FIXTURE_VPC]: "vpc-not-hex" });
@@ -170,7 +170,7 @@ describe("events: CloudTrail -> EventBridge rules (core pattern data) -> remedia
   });
 
   it("refuses an event for another account", async () => {
-    const env = setup();
+    const env = await setup();
     const event = fixture("ec2-create-vpc-cloudformation", { "123456789012": "444455556666" });
     await expect(env.handle(event)).rejects.toThrow(/^account: the event is for account 444455556666/);
   });
@@ -178,7 +178,7 @@ describe("events: CloudTrail -> EventBridge rules (core pattern data) -> remedia
 
 describe("events: at-least-once delivery", () => {
   it("handles the same event twice: one flow log, each change recorded once", async () => {
-    const env = setup();
+    const env = await setup();
     const vpcId = await createVpc(env.pool, REGION);
     const event = fixture("ec2-create-vpc-root-console-v1.05", { [FIXTURE_VPC]: vpcId, "us-east-1": REGION });
 
@@ -191,12 +191,12 @@ describe("events: at-least-once delivery", () => {
   });
 
   it("handles twenty copies at once: one flow log, each change recorded once", async () => {
-    const env = setup();
+    const env = await setup();
     const vpcId = await createVpc(env.pool, REGION);
     const event = fixture("ec2-create-vpc-cloudformation", { [FIXTURE_VPC]: vpcId });
 
     const results = await Promise.all(
-      Array.from({ length: 20 }, () => createRemediateHandler(createRuntime({}))(event)),
+      Array.from({ length: 20 }, async () => createRemediateHandler(await createRuntime({}))(event)),
     );
 
     expect(await flowLogsOf(env.pool, REGION, vpcId)).toHaveLength(1);

@@ -1,4 +1,4 @@
-import { createFixAllHandler } from "@flowlog-guard/functions/fix-all";
+import { createFixAllHandler } from "@flowlog-guard/functions/fix-all-handler";
 import { createRuntime } from "@flowlog-guard/functions/runtime";
 import { describe, expect, it } from "vitest";
 import { createVpc, flowLogsOf } from "./support/aws.ts";
@@ -8,7 +8,7 @@ const lambdaContext = (remainingMs: number) => ({ getRemainingTimeInMillis: () =
 
 describe("fix-all Lambda handler", () => {
   it("takes { regions, dryRun } and returns the summary without changing anything", async () => {
-    const runtime = createRuntime({});
+    const runtime = await createRuntime({});
     const vpcId = await createVpc(runtime.pool, REGION);
 
     const result = await createFixAllHandler(runtime)(
@@ -22,7 +22,7 @@ describe("fix-all Lambda handler", () => {
   });
 
   it("runs from the daily schedule over the configured regions and fixes them", async () => {
-    const runtime = createRuntime({});
+    const runtime = await createRuntime({});
     const vpcId = await createVpc(runtime.pool, REGION);
     process.env.FLOWLOG_GUARD_REGIONS = REGION;
     try {
@@ -38,7 +38,7 @@ describe("fix-all Lambda handler", () => {
   });
 
   it("stops before the time limit and says which regions remain", async () => {
-    const runtime = createRuntime({});
+    const runtime = await createRuntime({});
     await createVpc(runtime.pool, REGION);
 
     const result = await createFixAllHandler(runtime)(
@@ -53,7 +53,7 @@ describe("fix-all Lambda handler", () => {
   it.each([[{ regions: "eu-west-1" }], [{ regions: ["nowhere"] }], [{ dryRun: "yes" }], [{ surprise: 1 }]])(
     "refuses %j with a message that shows the accepted input",
     async (input) => {
-      const runtime = createRuntime({});
+      const runtime = await createRuntime({});
       await expect(createFixAllHandler(runtime)(input, lambdaContext(900_000))).rejects.toThrow(
         /fix-all input not understood.*Pass \{\}/s,
       );

@@ -1,58 +1,12 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { type EventHandlingResult, handleCloudTrailEvent, RemediationError } from "@flowlog-guard/core";
 import middy from "@middy/core";
-import { createLogger, lazyRuntime, type Runtime } from "./runtime.ts";
-
-/** What the remediate Lambda returns (also in its log): the outcome and the report's summary. */
-export type RemediateResult = Pick<EventHandlingResult, "status" | "reason" | "event"> & {
-  summary?: NonNullable<EventHandlingResult["report"]>["summary"];
-  vpcs?: { vpcId: string; region: string; status: string; reason: string }[];
-};
-
-/**
- * The remediate handler for CloudTrail events from EventBridge. Throws for an event it does not
- * handle (EventValidationError) and when a VPC could not be fixed, so that Lambda retries and the
- * on-failure destination keeps the event.
- */
-export function createRemediateHandler(runtime: Runtime) {
-  return async (event: unknown): Promise<RemediateResult> => {
-    const region = (event as { region?: unknown })?.region;
-    const identity = await runtime.identity(typeof region === "string" ? region : "us-east-1");
-    const result = await handleCloudTrailEvent(event, { ...runtime, identity, log: runtime.logger });
-    const output: RemediateResult = {
-      status: result.status,
-      reason: result.reason,
-      event: result.event,
-      ...(result.report
-        ? {
-            summary: result.report.summary,
-            vpcs: result.report.vpcs.map(({ vpcId, region, status, reason }) => ({
-              vpcId,
-              region,
-              status,
-              reason,
-            })),
-          }
-        : {}),
-    };
-    runtime.logger.info("event handled", { result: output });
-    if (result.report && result.report.summary.failed > 0) {
-      throw new RemediationError(
-        `${result.report.summary.failed} VPC(s) could not be fixed: ${JSON.stringify(result.report.errors)}`,
-        {
-          action: "remediate",
-          region: result.event.region,
-        },
-      );
-    }
-    return output;
-  };
-}
+import { createLogger, lazyHandler } from "./runtime.ts";
 
 const logger = createLogger();
-const runtime = lazyRuntime(logger);
 
-/** Lambda entry point (`packages/functions/src/remediate.handler`). */
-export const handler = middy((event: unknown) => createRemediateHandler(runtime())(event)).use(
-  injectLambdaContext(logger),
-);
+/** Lambda entry point (`packages/functions/src/remediate.handler`): CloudTrail events from EventBridge. */
+export const handler = middy(
+  lazyHandler(logger, async (runtime) =>
+    (await import("./remediate-handler.ts")).createRemediateHandler(runtime),
+  ),
+).use(injectLambdaContext(logger));

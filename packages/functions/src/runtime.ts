@@ -1,13 +1,6 @@
 import { Logger } from "@aws-lambda-powertools/logger";
-import {
-  type AccountIdentity,
-  type ClientPool,
-  createClientPool,
-  loadConfig,
-  type Policy,
-  PRODUCT_NAME,
-  readAccountIdentity,
-} from "@flowlog-guard/core";
+import type { AccountIdentity, ClientPool } from "@flowlog-guard/core";
+import { loadConfig, type Policy, PRODUCT_NAME } from "@flowlog-guard/core/data";
 
 /** What a Lambda container builds once and reuses across invocations. */
 export interface Runtime {
@@ -18,15 +11,20 @@ export interface Runtime {
   identity(region: string): Promise<AccountIdentity>;
 }
 
+export function createLogger(): Logger {
+  return new Logger({ serviceName: PRODUCT_NAME });
+}
+
 /**
- * Builds the container's runtime: the policy from `FLOWLOG_GUARD_*` (a bad value fails the cold
- * start with every problem listed), one client pool, and a JSON logger.
+ * Builds the container's runtime: the policy from `FLOWLOG_GUARD_*` (a bad value fails with every
+ * problem listed), one client pool, and a JSON logger. Loads the engine and the AWS SDK.
  */
-export function createRuntime(
+export async function createRuntime(
   env: Record<string, string | undefined> = process.env,
   logger: Logger = createLogger(),
-): Runtime {
+): Promise<Runtime> {
   const policy = loadConfig(env);
+  const { createClientPool, readAccountIdentity } = await import("@flowlog-guard/core");
   const pool = createClientPool();
   let identity: Promise<AccountIdentity> | undefined;
   return {
@@ -43,20 +41,19 @@ export function createRuntime(
   };
 }
 
-export function createLogger(): Logger {
-  return new Logger({ serviceName: PRODUCT_NAME });
-}
-
 /**
- * The container's runtime, built on first use. In Lambda it is built while the module loads, so a
- * bad configuration fails the cold start, not an event.
+ * A Lambda entry's lazily built handler. The configuration is validated while the module loads, so a
+ * bad setting fails the cold start, not an event; the engine and the AWS SDK (most of a cold start)
+ * load with the first invocation, in their own bundle chunk.
  */
-export function lazyRuntime(logger: Logger): () => Runtime {
-  let runtime: Runtime | undefined;
-  const get = () => {
-    runtime ??= createRuntime(process.env, logger);
-    return runtime;
+export function lazyHandler<E, R>(
+  logger: Logger,
+  build: (runtime: Runtime) => Promise<(event: E, context?: never) => Promise<R>>,
+): (event: E, context?: never) => Promise<R> {
+  if (process.env.AWS_LAMBDA_FUNCTION_NAME) loadConfig(process.env);
+  let handler: Promise<(event: E, context?: never) => Promise<R>> | undefined;
+  return async (event, context) => {
+    handler ??= createRuntime(process.env, logger).then(build);
+    return (await handler)(event, context);
   };
-  if (process.env.AWS_LAMBDA_FUNCTION_NAME) get();
-  return get;
 }

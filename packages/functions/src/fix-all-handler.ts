@@ -1,0 +1,88 @@
+import { randomUUID } from "node:crypto";
+import { listEnabledRegions, type RunReport, runRemediation } from "@flowlog-guard/core";
+import { z } from "zod";
+import type { Runtime } from "./runtime.ts";
+
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+
+/** A manual invocation: `aws lambda invoke --payload '{"regions":["eu-west-1"],"dryRun":true}'`. */
+const ManualInputSchema = z.strictObject({
+  regions: z.array(z.string().regex(REGION, "a region name such as eu-west-1")).min(1).optional(),
+  dryRun: z.boolean().optional(),
+});
+
+/** The daily schedule (EventBridge Scheduler or a scheduled rule). */
+const ScheduledEventSchema = z.looseObject({
+  "detail-type": z.literal("Scheduled Event"),
+  source: z.enum(["aws.events", "aws.scheduler"]),
+});
+
+export type FixAllInput = z.infer<typeof ManualInputSchema>;
+
+/** What fix-all returns: the report summary, where it stopped, and what failed (the full report is logged). */
+export interface FixAllResult {
+  trigger: "fix-all" | "schedule";
+  dryRun: boolean;
+  regions: string[];
+  summary: RunReport["summary"];
+  /** Regions not started because the time limit came first; run again to finish them. */
+  remaining: string[];
+  failedVpcs: { region: string; vpcId: string; reason: string }[];
+  errors: RunReport["errors"];
+}
+
+export function parseFixAllInput(event: unknown): { input: FixAllInput; scheduled: boolean } {
+  if (ScheduledEventSchema.safeParse(event).success) return { input: {}, scheduled: true };
+  const result = ManualInputSchema.safeParse(event ?? {});
+  if (!result.success) {
+    throw new Error(
+      `fix-all input not understood: ${z.prettifyError(result.error)}. ` +
+        'Pass {} or {"regions":["eu-west-1"],"dryRun":true}, or invoke it from the daily schedule.',
+    );
+  }
+  return { input: result.data, scheduled: false };
+}
+
+/** Margin kept before the Lambda time limit: no new region or change starts inside it. */
+export const STOP_MARGIN_MS = 90_000;
+
+/**
+ * Fix-all over every region (or the ones given). Stops starting new work `STOP_MARGIN_MS` before the
+ * time limit and reports the regions that remain.
+ */
+export function createFixAllHandler(runtime: Runtime) {
+  return async (event: unknown, context?: { getRemainingTimeInMillis(): number }): Promise<FixAllResult> => {
+    const { input, scheduled } = parseFixAllInput(event);
+    const homeRegion = process.env.AWS_REGION ?? "us-east-1";
+    const regions =
+      input.regions ??
+      process.env.FLOWLOG_GUARD_REGIONS?.split(",").filter(Boolean) ??
+      (await listEnabledRegions(runtime.pool.clientsFor(homeRegion)));
+    const dryRun = input.dryRun ?? false;
+    const report = await runRemediation({
+      policy: runtime.policy,
+      regions,
+      homeRegion,
+      mode: dryRun ? "dry-run" : "fix",
+      trigger: { kind: scheduled ? "schedule" : "fix-all", runId: randomUUID() },
+      pool: runtime.pool,
+      regionConcurrency: 4,
+      shouldStop: () => (context ? context.getRemainingTimeInMillis() < STOP_MARGIN_MS : false),
+      log: runtime.logger,
+    });
+    runtime.logger.info("fix-all report", { report });
+    return {
+      trigger: scheduled ? "schedule" : "fix-all",
+      dryRun,
+      regions,
+      summary: report.summary,
+      remaining: report.errors
+        .filter((e) => e.scope === "region" && e.message.startsWith("not processed"))
+        .map((e) => e.region!),
+      failedVpcs: report.vpcs
+        .filter((vpc) => vpc.status === "failed")
+        .map(({ region, vpcId, reason }) => ({ region, vpcId, reason })),
+      errors: report.errors,
+    };
+  };
+}
