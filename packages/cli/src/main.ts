@@ -1,6 +1,7 @@
 import { awsErrorName, ConfigError, EventValidationError, PRODUCT_VERSION } from "@flowlog-guard/core";
 import { Command, CommanderError, Option } from "commander";
 import { demoCommand } from "./commands/demo.ts";
+import { doctorCommand } from "./commands/doctor.ts";
 import { handleEventCommand } from "./commands/handle-event.ts";
 import { iamPolicyCommand } from "./commands/iam-policy.ts";
 import { runScanOrFix } from "./commands/run.ts";
@@ -163,6 +164,28 @@ Examples:
         ),
     ),
     (io, _options, command) => iamPolicyCommand((command as Command).opts(), io),
+  );
+
+  wire(
+    addRunOptions(
+      program
+        .command("doctor")
+        .description(
+          "Check the account is ready: CloudTrail trail, delivery role, ledger bus, the caller's permissions",
+        )
+        .addHelpText(
+          "after",
+          `
+Events reach EventBridge only while a CloudTrail trail logs management write events in the region;
+without one, only the daily fix-all sweep catches problems. Each check prints what to do about it.
+Exit 0 when nothing failed (warnings allowed), 3 when a check failed.
+
+Examples:
+  flowlog-guard doctor --regions eu-west-1,us-east-1
+  flowlog-guard doctor --ledger-bus arn:aws:events:us-east-1:111122223333:event-bus/flowlog-guard-ledger`,
+        ),
+    ),
+    (io, _options, command) => doctorCommand((command as Command).opts(), io),
   );
 
   wire(

@@ -1,3 +1,4 @@
+import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
@@ -66,6 +67,8 @@ export interface AwsClients {
   /** IAM is global; its client talks to the partition's global endpoint whatever `region` is. */
   readonly iam: IAMClient;
   readonly sts: STSClient;
+  /** Used by `doctor` only. */
+  readonly cloudtrail: CloudTrailClient;
 }
 
 const DEFAULT_MAX_ATTEMPTS = 8;
@@ -101,6 +104,7 @@ export function createClients(options: CreateClientsOptions): AwsClients {
     events: instrument(new EventBridgeClient(config), "EventBridge"),
     iam: instrument(new IAMClient({ ...config, region: globalRegionOf(options.region) }), "IAM"),
     sts: instrument(new STSClient(config), "STS"),
+    cloudtrail: instrument(new CloudTrailClient(config), "CloudTrail"),
   };
 }
 

@@ -2,6 +2,7 @@ export * from "./aws-clients.ts";
 export * from "./change-records.ts";
 export * from "./cloudtrail.ts";
 export * from "./config.ts";
+export * from "./doctor.ts";
 export * from "./engine.ts";
 export * from "./errors.ts";
 export * from "./event-handler.ts";
