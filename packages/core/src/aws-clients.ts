@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { EC2Client } from "@aws-sdk/client-ec2";
@@ -95,7 +96,7 @@ export function createClients(options: CreateClientsOptions): AwsClients {
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
   };
   const instrument = <T>(client: T, service: string): T =>
-    withRateLimit(withCallCounting(client, service, counter), service, options.rateLimiter);
+    withErrorBodies(withRateLimit(withCallCounting(client, service, counter), service, options.rateLimiter));
   return {
     region: options.region,
     counter,
@@ -115,16 +116,57 @@ export function globalRegionOf(region: string): string {
   return "us-east-1";
 }
 
+// The SDK's middleware types differ per client; these are the parts used here.
+type Middleware = (
+  next: (args: unknown) => Promise<{ output?: { $metadata?: { attempts?: number } }; response?: unknown }>,
+  context: { commandName?: string; flowlogGuardErrorBody?: string },
+) => (args: unknown) => Promise<unknown>;
+
 interface MiddlewareHost {
   middlewareStack: {
     add(
-      middleware: (
-        next: (args: unknown) => Promise<{ output?: { $metadata?: { attempts?: number } } }>,
-        context: { commandName?: string },
-      ) => (args: unknown) => Promise<unknown>,
-      options: { step: "initialize" | "finalizeRequest"; name: string; priority?: "low" },
+      middleware: Middleware,
+      options: { step: "initialize" | "finalizeRequest" | "deserialize"; name: string; priority?: "low" },
     ): void;
   };
+}
+
+/**
+ * Keeps the body of error responses (status >= 400, up to 64 KiB) so that an error the SDK cannot
+ * parse (an XML error from a JSON API, an HTML page from a proxy) still says what came back: the
+ * text is attached to the error as `$responseBodyText`, which `describeError` reads.
+ */
+function withErrorBodies<T>(client: T): T {
+  const host = client as unknown as MiddlewareHost;
+  host.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      const response = result.response as { statusCode?: number; body?: unknown } | undefined;
+      if (response && (response.statusCode ?? 0) >= 400 && response.body instanceof Readable) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of response.body) chunks.push(Buffer.from(chunk as Buffer));
+        const body = Buffer.concat(chunks);
+        context.flowlogGuardErrorBody = body.subarray(0, 65_536).toString("utf8");
+        response.body = Readable.from([body]);
+      }
+      return result;
+    },
+    { step: "deserialize", name: "flowlogGuardKeepErrorBody", priority: "low" },
+  );
+  host.middlewareStack.add(
+    (next, context) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        if (context.flowlogGuardErrorBody && error instanceof Error && !("$responseBodyText" in error)) {
+          Object.defineProperty(error, "$responseBodyText", { value: context.flowlogGuardErrorBody });
+        }
+        throw error;
+      }
+    },
+    { step: "initialize", name: "flowlogGuardAttachErrorBody" },
+  );
+  return client;
 }
 
 /** Every HTTP attempt (retries included: the retry middleware wraps this one) waits for a token. */

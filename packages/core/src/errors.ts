@@ -49,9 +49,24 @@ export function awsErrorName(error: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * When the SDK cannot parse a response (an XML error from a JSON-protocol API, an HTML page from a
+ * proxy), what the body said: the <Code> and <Message> of an XML error, else its first characters.
+ */
+function unparsedResponse(error: Error): string | undefined {
+  const body = (error as { $responseBodyText?: unknown }).$responseBodyText;
+  if (typeof body !== "string" || body === "") return undefined;
+  const code = /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
+  const message = /<Message>([^<]*)<\/Message>/.exec(body)?.[1];
+  if (code || message) return [code, message].filter(Boolean).join(": ");
+  return body.replace(/\s+/g, " ").slice(0, 200);
+}
+
 /** A short, single-line description of any error, for reports. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) {
+    const unparsed = unparsedResponse(error);
+    if (unparsed) return `${unparsed} (the response could not be parsed: ${error.message.split("\n")[0]})`;
     const name = awsErrorName(error);
     return name && name !== "Error" && !error.message.startsWith(name)
       ? `${name}: ${error.message}`

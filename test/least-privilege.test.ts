@@ -1,0 +1,152 @@
+import { CreateEventBusCommand } from "@aws-sdk/client-eventbridge";
+import {
+  CreateAccessKeyCommand,
+  CreateRoleCommand,
+  CreateUserCommand,
+  PutUserPolicyCommand,
+} from "@aws-sdk/client-iam";
+import {
+  createClientPool,
+  handleCloudTrailEvent,
+  listEnabledRegions,
+  type PolicyDocument,
+  parsePolicy,
+  runRemediation,
+  servicePolicyDocument,
+} from "@flowlog-guard/core";
+import { afterEach, describe, expect, inject, it } from "vitest";
+import { createVpc, flowLogsOf, noSleep, testPool } from "./support/aws.ts";
+import { FIXTURE_VPC, fixture } from "./support/events.ts";
+
+const REGION = "us-east-1";
+const ACCOUNT = "123456789012";
+const LEDGER = `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/ledger`;
+const policy = parsePolicy({ ledgerBus: LEDGER });
+const document = servicePolicyDocument({ partition: "aws", accountId: ACCOUNT, policy });
+const allActions = document.Statement.flatMap((statement) => [statement.Action].flat());
+
+/**
+ * Actions AWS authorises implicitly, as part of another call, which moto does not check: tags given at
+ * creation (ec2:CreateTags with CreateFlowLogs, logs:TagResource with CreateLogGroup, iam:TagRole with
+ * CreateRole) and iam:PassRole when CreateFlowLogs is handed the delivery role. They stay in the policy
+ * because AWS requires them; this test cannot show it.
+ */
+const IMPLICIT_ACTIONS = ["ec2:CreateTags", "logs:TagResource", "iam:TagRole", "iam:PassRole"];
+
+/** moto ignores Resource (every non-S3 request is checked against "*") and Condition: widen both. */
+function asMotoCanEnforce(source: PolicyDocument, without?: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: source.Statement.map((statement) => ({
+      Effect: statement.Effect,
+      Action: [statement.Action].flat().filter((action) => action !== without),
+      Resource: "*",
+    })).filter((statement) => statement.Action.length > 0),
+  };
+}
+
+async function setAuthEnforcement(allowedRequestsBeforeAuth: string): Promise<void> {
+  const response = await fetch(`${inject("motoEndpoint")}/moto-api/reset-auth`, {
+    method: "POST",
+    body: allowedRequestsBeforeAuth,
+  });
+  if (!response.ok) throw new Error(`reset-auth failed: HTTP ${response.status}`);
+}
+
+/** An IAM user whose only permissions are `document`, and a pool that signs with its keys. */
+async function runnerWith(document: PolicyDocument) {
+  const iam = testPool().clientsFor(REGION).iam;
+  await iam.send(new CreateUserCommand({ UserName: "flowlog-guard-runner" }));
+  await iam.send(
+    new PutUserPolicyCommand({
+      UserName: "flowlog-guard-runner",
+      PolicyName: "flowlog-guard",
+      PolicyDocument: JSON.stringify(document),
+    }),
+  );
+  const key = (await iam.send(new CreateAccessKeyCommand({ UserName: "flowlog-guard-runner" }))).AccessKey!;
+  return createClientPool({
+    apiRate: 0,
+    credentials: { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! },
+  });
+}
+
+/** Fix-all as the CLI and the Lambda run it (regions from DescribeRegions), as the runner. */
+async function fixAllAs(pool: ReturnType<typeof createClientPool>) {
+  const regions = (await listEnabledRegions(pool.clientsFor(REGION))).filter((region) => region === REGION);
+  return runRemediation({
+    policy,
+    regions,
+    homeRegion: REGION,
+    mode: "fix",
+    trigger: { kind: "fix-all", runId: "lp" },
+    pool,
+    sleep: noSleep,
+  });
+}
+
+afterEach(async () => {
+  await setAuthEnforcement("inf");
+});
+
+describe("least privilege: core's policy document is enough, and every action in it is needed (moto enforcing IAM)", () => {
+  it("fix-all and the event handler succeed with nothing but the policy `iam-policy` prints", async () => {
+    const setup = testPool();
+    const vpcId = await createVpc(setup, REGION);
+    const newVpc = await createVpc(setup, REGION, {}, "10.9.0.0/16");
+    await setup.clientsFor(REGION).events.send(new CreateEventBusCommand({ Name: "ledger" }));
+    const runner = await runnerWith(asMotoCanEnforce(document));
+    await setAuthEnforcement("0");
+
+    const report = await fixAllAs(runner);
+    const event = await handleCloudTrailEvent(
+      fixture("ec2-create-vpc-root-console-v1.05", { [FIXTURE_VPC]: newVpc }),
+      { policy, pool: runner, sleep: noSleep },
+    );
+
+    expect(report.errors).toEqual([]);
+    expect(report.summary).toMatchObject({ failed: 0, recordsUndelivered: 0 });
+    expect(report.summary.remediated).toBeGreaterThanOrEqual(2);
+    expect(event.report?.summary).toMatchObject({ failed: 0 });
+    await setAuthEnforcement("inf");
+    expect(await flowLogsOf(setup, REGION, vpcId)).toHaveLength(1);
+    expect(await flowLogsOf(setup, REGION, newVpc)).toHaveLength(1);
+  });
+
+  it("lists every action either as enforced below or as authorised implicitly", () => {
+    expect(allActions.filter((action) => IMPLICIT_ACTIONS.includes(action)).sort()).toEqual(
+      [...IMPLICIT_ACTIONS].sort(),
+    );
+  });
+
+  it.each(allActions.filter((action) => !IMPLICIT_ACTIONS.includes(action)))(
+    "without %s, a run fails with AccessDenied naming it",
+    async (action) => {
+      const setup = testPool();
+      await createVpc(setup, REGION);
+      await setup.clientsFor(REGION).events.send(new CreateEventBusCommand({ Name: "ledger" }));
+      if (action === "iam:UpdateAssumeRolePolicy") {
+        // Only a drifted trust policy needs this call.
+        await setup.clientsFor(REGION).iam.send(
+          new CreateRoleCommand({
+            RoleName: "flowlog-guard-delivery",
+            Path: "/flowlog-guard/",
+            AssumeRolePolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [] }),
+          }),
+        );
+      }
+      const runner = await runnerWith(asMotoCanEnforce(document, action));
+      await setAuthEnforcement("0");
+
+      let failure = "";
+      try {
+        const report = await fixAllAs(runner);
+        failure = JSON.stringify(report.errors);
+      } catch (error) {
+        failure = String(error);
+      }
+
+      expect(failure).toContain(`not authorized to perform: ${action}`);
+    },
+  );
+});
