@@ -111,3 +111,139 @@ export function firstCalls(operation: string, count: number, fault: Fault): Faul
   let seen = 0;
   return (call) => (call.operation === operation && seen++ < count ? fault : undefined);
 }
+
+const JSON_SERVICES = new Set(["logs", "events"]);
+const XML_ERROR_RESPONSE_SERVICES = new Set(["iam", "sts"]);
+
+/** An error in the wire format the service uses: EC2 `<Response><Errors>`, IAM/STS `<ErrorResponse>`, JSON `__type`. */
+export function serviceError(service: string, status: number, code: string, message: string): Fault {
+  if (JSON_SERVICES.has(service)) {
+    return {
+      kind: "respond",
+      status,
+      contentType: "application/x-amz-json-1.1",
+      body: JSON.stringify({ __type: code, message }),
+    };
+  }
+  if (XML_ERROR_RESPONSE_SERVICES.has(service)) {
+    return {
+      kind: "respond",
+      status,
+      contentType: "text/xml",
+      body: `<ErrorResponse><Error><Type>${status >= 500 ? "Receiver" : "Sender"}</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>00000000-0000-4000-8000-000000000000</RequestId></ErrorResponse>`,
+    };
+  }
+  return ec2Error(status, code, message);
+}
+
+/** Throttling exactly as each service sends it: EC2 RequestLimitExceeded (503), Logs/EventBridge ThrottlingException, IAM/STS Throttling. */
+export function throttling(service: string): Fault {
+  if (service === "ec2") return serviceError(service, 503, "RequestLimitExceeded", "Request limit exceeded.");
+  if (JSON_SERVICES.has(service)) return serviceError(service, 400, "ThrottlingException", "Rate exceeded");
+  return serviceError(service, 400, "Throttling", "Rate exceeded");
+}
+
+export function internalError(service: string): Fault {
+  return JSON_SERVICES.has(service)
+    ? serviceError(service, 500, "InternalFailure", "An internal error occurred.")
+    : serviceError(service, 500, "InternalError", "An internal error has occurred.");
+}
+
+/** A small seeded PRNG (mulberry32), so a fault run can be repeated exactly. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** Services flowlog-guard itself calls; test helpers' SQS and S3 calls are never faulted. */
+const GUARDED_SERVICES = new Set(["ec2", "logs", "iam", "events", "sts"]);
+
+/**
+ * Random faults, driven by a seed: throttling (as the service sends it), HTTP 500s, connections
+ * dropped before the request reaches the service, and added latency.
+ */
+export function randomFaults(options: {
+  seed: number;
+  throttle?: number;
+  serverError?: number;
+  reset?: number;
+  maxLatencyMs?: number;
+}): FaultRule {
+  const random = seededRandom(options.seed);
+  return (call) => {
+    if (!GUARDED_SERVICES.has(call.service)) return undefined;
+    const roll = random();
+    let edge = options.throttle ?? 0;
+    if (roll < edge) return throttling(call.service);
+    edge += options.serverError ?? 0;
+    if (roll < edge) return internalError(call.service);
+    edge += options.reset ?? 0;
+    if (roll < edge) return { kind: "reset" };
+    return options.maxLatencyMs
+      ? { kind: "pass", delayMs: Math.floor(random() * options.maxLatencyMs) }
+      : undefined;
+  };
+}
+
+/** CreateFlowLogs is refused ("Unable to assume given IAM role") for `windowMs` after a CreateRole passes. */
+export function iamPropagation(windowMs: number): FaultRule {
+  let roleCreatedAt: number | undefined;
+  return (call) => {
+    if (call.operation === "CreateRole") {
+      roleCreatedAt = Date.now();
+      return undefined;
+    }
+    if (
+      call.operation === "CreateFlowLogs" &&
+      roleCreatedAt !== undefined &&
+      Date.now() - roleCreatedAt < windowMs
+    ) {
+      return ec2Error(
+        400,
+        "InvalidParameter",
+        "Unable to assume given IAM role: 'arn:aws:iam::123456789012:role/flowlog-guard/flowlog-guard-delivery'",
+      );
+    }
+    return undefined;
+  };
+}
+
+/** AWS's request buckets: `burst` at once, then `perSecond`, per API. */
+export const AWS_BUCKETS: Record<string, { burst: number; perSecond: number }> = {
+  "ec2:CreateFlowLogs": { burst: 50, perSecond: 5 },
+  "ec2:DescribeVpcs": { burst: 100, perSecond: 20 },
+  "ec2:DescribeFlowLogs": { burst: 100, perSecond: 20 },
+  "ec2:DescribeInternetGateways": { burst: 100, perSecond: 20 },
+  "logs:CreateLogGroup": { burst: 5, perSecond: 5 },
+  "logs:PutRetentionPolicy": { burst: 5, perSecond: 5 },
+  "logs:DescribeLogGroups": { burst: 5, perSecond: 5 },
+};
+
+/** Token buckets per API, answering throttling when one is empty, as AWS does. Counts what it refused. */
+export function tokenBuckets(buckets: Record<string, { burst: number; perSecond: number }> = AWS_BUCKETS) {
+  const state = new Map<string, { tokens: number; at: number }>();
+  const refused = new Map<string, number>();
+  const rule: FaultRule = (call) => {
+    const key = `${call.service}:${call.operation}`;
+    const bucket = buckets[key];
+    if (!bucket) return undefined;
+    const now = Date.now();
+    const current = state.get(key) ?? { tokens: bucket.burst, at: now };
+    current.tokens = Math.min(bucket.burst, current.tokens + ((now - current.at) / 1000) * bucket.perSecond);
+    current.at = now;
+    state.set(key, current);
+    if (current.tokens >= 1) {
+      current.tokens -= 1;
+      return undefined;
+    }
+    refused.set(key, (refused.get(key) ?? 0) + 1);
+    return throttling(call.service);
+  };
+  return { rule, refused };
+}

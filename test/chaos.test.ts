@@ -1,0 +1,191 @@
+import { DescribeFlowLogsCommand, DescribeVpcsCommand } from "@aws-sdk/client-ec2";
+import {
+  type ChangeRecord,
+  type ClientPool,
+  createClientPool,
+  handleCloudTrailEvent,
+  parsePolicy,
+  runRemediation,
+} from "@flowlog-guard/core";
+import { describe, expect, inject, it } from "vitest";
+import { buildChaosEstate, CHAOS_REGION, drainRecords, faultFigures, LEDGER } from "./support/chaos.ts";
+import { runCli } from "./support/cli.ts";
+import { FIXTURE_VPC, fixture } from "./support/events.ts";
+import { iamPropagation, randomFaults, throttling } from "./support/fault-proxy.ts";
+
+/** CI runs a smaller estate; `CHAOS_VPCS=300 npm run test:integration -- test/chaos.test.ts` runs the full size. */
+const VPCS = Number(process.env.CHAOS_VPCS ?? 60);
+const policy = parsePolicy({ ledgerBus: LEDGER });
+
+async function flowLogsByVpc(pool: ClientPool): Promise<Map<string, number>> {
+  const response = await pool
+    .clientsFor(CHAOS_REGION)
+    .ec2.send(new DescribeFlowLogsCommand({ MaxResults: 1000 }));
+  const counts = new Map<string, number>();
+  for (const flowLog of response.FlowLogs ?? [])
+    counts.set(flowLog.ResourceId!, (counts.get(flowLog.ResourceId!) ?? 0) + 1);
+  return counts;
+}
+
+/** Every applied change once: one create-flow-log per VPC, no record id twice, each flow log recorded once. */
+function expectEachChangeRecordedOnce(records: ChangeRecord[], vpcIds: string[]) {
+  expect(new Set(records.map((r) => r.recordId)).size).toBe(records.length);
+  const flowLogRecords = records.filter((r) => r.action === "create-flow-log" && r.outcome === "applied");
+  expect(flowLogRecords.map((r) => r.vpcId).sort()).toEqual([...vpcIds].sort());
+  expect(new Set(flowLogRecords.map((r) => r.target.id)).size).toBe(flowLogRecords.length);
+  expect(records.filter((r) => r.action === "create-role" && r.outcome === "applied")).toHaveLength(1);
+}
+
+describe(`chaos: fix-all over ${VPCS} VPCs with 20% throttling, 5% HTTP 500, 2% dropped connections`, () => {
+  it("ends with every non-exempt VPC compliant, one flow log each, every change recorded once", async () => {
+    const estate = await buildChaosEstate(inject("motoEndpoint"), VPCS, [
+      iamPropagation(1_500),
+      randomFaults({ seed: 7, throttle: 0.2, serverError: 0.05, reset: 0.02 }),
+    ]);
+    try {
+      const report = await runRemediation({
+        policy,
+        regions: [CHAOS_REGION],
+        mode: "fix",
+        trigger: { kind: "fix-all", runId: "chaos" },
+        pool: estate.pool,
+        concurrency: 16,
+      });
+      console.log(
+        "chaos fix-all",
+        JSON.stringify({ faults: faultFigures(estate.proxy), summary: report.summary }),
+      );
+
+      const defaultVpc = (
+        await estate.direct
+          .clientsFor(CHAOS_REGION)
+          .ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: "is-default", Values: ["true"] }] }))
+      ).Vpcs![0]!.VpcId!;
+      const mustBeLogged = [...estate.vpcIds, defaultVpc];
+      expect(report.summary).toMatchObject({
+        failed: 0,
+        recordsUndelivered: 0,
+        remediated: mustBeLogged.length,
+        exempt: estate.exemptIds.length,
+      });
+      const counts = await flowLogsByVpc(estate.direct);
+      for (const vpcId of mustBeLogged) expect(counts.get(vpcId), vpcId).toBe(1);
+      for (const vpcId of estate.exemptIds) expect(counts.get(vpcId), vpcId).toBeUndefined();
+      expectEachChangeRecordedOnce(await drainRecords(estate.ledger), mustBeLogged);
+      expect(faultFigures(estate.proxy).respond).toBeGreaterThan(0);
+    } finally {
+      await estate.proxy.close();
+    }
+  }, 300_000);
+});
+
+const EVENT_VPCS = Number(process.env.CHAOS_EVENT_VPCS ?? 10);
+
+function createVpcEvent(vpcId: string, index: number) {
+  const event = fixture("ec2-create-vpc-cloudformation", { [FIXTURE_VPC]: vpcId });
+  (event.detail as { eventID: string }).eventID = `chaos-event-${index}`;
+  return event;
+}
+
+describe(`chaos: events for ${EVENT_VPCS} new VPCs, each delivered three times at once, under the same faults`, () => {
+  it("leaves one flow log per VPC and records each change once", async () => {
+    const estate = await buildChaosEstate(inject("motoEndpoint"), EVENT_VPCS, [
+      iamPropagation(1_500),
+      randomFaults({ seed: 11, throttle: 0.2, serverError: 0.05, reset: 0.02 }),
+    ]);
+    try {
+      const deliveries = estate.vpcIds.flatMap((vpcId, index) =>
+        [0, 1, 2].map(() => createVpcEvent(vpcId, index)),
+      );
+      const results = await Promise.all(
+        deliveries.map((event) =>
+          handleCloudTrailEvent(event, {
+            policy,
+            pool: createClientPool({ apiRate: 0, endpoint: estate.proxy.endpoint }),
+          }),
+        ),
+      );
+      console.log(
+        "chaos events",
+        JSON.stringify({ deliveries: deliveries.length, faults: faultFigures(estate.proxy) }),
+      );
+
+      expect(
+        results.every((result) => result.status === "handled" && result.report?.summary.failed === 0),
+      ).toBe(true);
+      const counts = await flowLogsByVpc(estate.direct);
+      for (const vpcId of estate.vpcIds) expect(counts.get(vpcId), vpcId).toBe(1);
+      expectEachChangeRecordedOnce(await drainRecords(estate.ledger), estate.vpcIds);
+    } finally {
+      await estate.proxy.close();
+    }
+  }, 300_000);
+});
+
+describe("chaos: fix-all running while events arrive for the same VPCs", () => {
+  it("leaves one flow log per VPC and records each change once", async () => {
+    const estate = await buildChaosEstate(inject("motoEndpoint"), EVENT_VPCS, [
+      randomFaults({ seed: 23, throttle: 0.2, serverError: 0.05, reset: 0.02 }),
+    ]);
+    try {
+      const [report, ...events] = await Promise.all([
+        runRemediation({
+          policy,
+          regions: [CHAOS_REGION],
+          mode: "fix",
+          trigger: { kind: "fix-all", runId: "race" },
+          pool: estate.pool,
+          concurrency: 16,
+        }),
+        ...estate.vpcIds.map((vpcId, index) =>
+          handleCloudTrailEvent(createVpcEvent(vpcId, index), {
+            policy,
+            pool: createClientPool({ apiRate: 0, endpoint: estate.proxy.endpoint }),
+          }),
+        ),
+      ]);
+
+      expect(report.summary.failed).toBe(0);
+      expect(events.every((result) => result.report?.summary.failed === 0)).toBe(true);
+      const counts = await flowLogsByVpc(estate.direct);
+      for (const vpcId of estate.vpcIds) expect(counts.get(vpcId), vpcId).toBe(1);
+      const defaultVpc = [...counts.keys()].find((vpcId) => !estate.vpcIds.includes(vpcId));
+      expectEachChangeRecordedOnce(await drainRecords(estate.ledger), [
+        ...estate.vpcIds,
+        ...(defaultVpc ? [defaultVpc] : []),
+      ]);
+    } finally {
+      await estate.proxy.close();
+    }
+  }, 300_000);
+});
+
+describe("chaos: a run whose retries are exhausted", () => {
+  it("reports which VPCs failed and exits 3; the next run fixes them and exits 0", async () => {
+    const estate = await buildChaosEstate(inject("motoEndpoint"), 4, [
+      (call) => (call.operation === "CreateFlowLogs" ? throttling(call.service) : undefined),
+    ]);
+    try {
+      const env = { AWS_ENDPOINT_URL: estate.proxy.endpoint, AWS_MAX_ATTEMPTS: "2" };
+      const failed = await runCli(["fix-all", "--regions", CHAOS_REGION, "--json", "--api-rate", "0"], {
+        env,
+      });
+      expect(failed.code).toBe(3);
+      const report = JSON.parse(failed.stdout) as {
+        vpcs: { vpcId: string; status: string; reason: string }[];
+      };
+      const failedVpcs = report.vpcs.filter((vpc) => vpc.status === "failed");
+      expect(failedVpcs.map((vpc) => vpc.vpcId)).toEqual(expect.arrayContaining(estate.vpcIds));
+      expect(failedVpcs[0]!.reason).toContain("RequestLimitExceeded");
+
+      const next = await runCli(["fix-all", "--regions", CHAOS_REGION, "--json"], {
+        env: { AWS_ENDPOINT_URL: inject("motoEndpoint") },
+      });
+      expect(next.code).toBe(0);
+      const counts = await flowLogsByVpc(estate.direct);
+      for (const vpcId of estate.vpcIds) expect(counts.get(vpcId), vpcId).toBe(1);
+    } finally {
+      await estate.proxy.close();
+    }
+  }, 120_000);
+});
