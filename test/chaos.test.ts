@@ -11,7 +11,7 @@ import { describe, expect, inject, it } from "vitest";
 import { buildChaosEstate, CHAOS_REGION, drainRecords, faultFigures, LEDGER } from "./support/chaos.ts";
 import { runCli } from "./support/cli.ts";
 import { FIXTURE_VPC, fixture } from "./support/events.ts";
-import { iamPropagation, randomFaults, throttling } from "./support/fault-proxy.ts";
+import { iamPropagation, randomFaults, throttling, tokenBuckets } from "./support/fault-proxy.ts";
 
 /** CI runs a smaller estate; `CHAOS_VPCS=300 npm run test:integration -- test/chaos.test.ts` runs the full size. */
 const VPCS = Number(process.env.CHAOS_VPCS ?? 60);
@@ -184,6 +184,32 @@ describe("chaos: a run whose retries are exhausted", () => {
       expect(next.code).toBe(0);
       const counts = await flowLogsByVpc(estate.direct);
       for (const vpcId of estate.vpcIds) expect(counts.get(vpcId), vpcId).toBe(1);
+    } finally {
+      await estate.proxy.close();
+    }
+  }, 120_000);
+});
+
+describe("AWS's token buckets (simulated in the proxy) and fix-all's own limiter", () => {
+  it("wastes no call on avoidable throttling: the buckets refuse nothing", async () => {
+    const buckets = tokenBuckets();
+    const estate = await buildChaosEstate(inject("motoEndpoint"), 25, [buckets.rule]);
+    try {
+      const report = await runRemediation({
+        policy,
+        regions: [CHAOS_REGION],
+        mode: "fix",
+        trigger: { kind: "fix-all", runId: "buckets" },
+        pool: createClientPool({ endpoint: estate.proxy.endpoint }),
+        concurrency: 16,
+      });
+
+      console.log(
+        "buckets",
+        JSON.stringify({ refused: Object.fromEntries(buckets.refused), summary: report.summary }),
+      );
+      expect(Object.fromEntries(buckets.refused)).toEqual({});
+      expect(report.summary).toMatchObject({ failed: 0, apiRetries: 0 });
     } finally {
       await estate.proxy.close();
     }

@@ -58,12 +58,17 @@ export class RateLimiter {
   private readonly sleep: Sleep;
   private readonly now: () => number;
   private waitedMs = 0;
+  private readonly marginMs: number;
 
   /**
    * @param override requests per second for every API (0: no limiting), instead of AWS's buckets.
    */
-  constructor(options: { override?: number; sleep?: Sleep; now?: () => number } = {}) {
+  constructor(options: { override?: number; sleep?: Sleep; now?: () => number; marginMs?: number } = {}) {
     const { override } = options;
+    // AWS's bucket starts when our first call arrives, a little after ours did, so it is that much
+    // behind on every refill: a constant margin on each wait keeps us behind it. It shifts the calls,
+    // it does not slow the rate (waits are computed from the debt, not added up).
+    this.marginMs = options.marginMs ?? 25;
     this.limitFor =
       override === undefined
         ? defaultRateLimit
@@ -90,8 +95,8 @@ export class RateLimiter {
     }
     const wait = bucket.take();
     if (wait > 0) {
-      this.waitedMs += wait;
-      await this.sleep(wait);
+      this.waitedMs += wait + this.marginMs;
+      await this.sleep(wait + this.marginMs);
     }
   }
 }

@@ -13,7 +13,7 @@ function fakeClock() {
 describe("RateLimiter", () => {
   it("lets AWS's burst through at once, then paces at the refill rate (EC2 CreateFlowLogs: 50, then 5/s)", async () => {
     const clock = fakeClock();
-    const limiter = new RateLimiter(clock);
+    const limiter = new RateLimiter({ ...clock, marginMs: 0 });
     for (let i = 0; i < 50; i++) await limiter.acquire("EC2", "CreateFlowLogs");
     expect(clock.elapsed()).toBe(0);
     for (let i = 0; i < 25; i++) await limiter.acquire("EC2", "CreateFlowLogs");
@@ -23,7 +23,7 @@ describe("RateLimiter", () => {
 
   it("keeps APIs apart: one API's debt does not slow another", async () => {
     const clock = fakeClock();
-    const limiter = new RateLimiter(clock);
+    const limiter = new RateLimiter({ ...clock, marginMs: 0 });
     for (let i = 0; i < 60; i++) await limiter.acquire("EC2", "CreateFlowLogs");
     const before = clock.elapsed();
     await limiter.acquire("EC2", "DescribeVpcs");
@@ -32,13 +32,26 @@ describe("RateLimiter", () => {
 
   it("uses one rate for every API with an override, and none with 0", async () => {
     const clock = fakeClock();
-    const limited = new RateLimiter({ ...clock, override: 2 });
+    const limited = new RateLimiter({ ...clock, override: 2, marginMs: 0 });
     for (let i = 0; i < 6; i++) await limited.acquire("Logs", "CreateLogGroup");
     expect(clock.elapsed()).toBe(2_000);
 
     const unlimited = new RateLimiter({ ...fakeClock(), override: 0 });
     for (let i = 0; i < 1000; i++) await unlimited.acquire("EC2", "CreateFlowLogs");
     expect(unlimited.waited).toBe(0);
+  });
+
+  it("adds a constant margin to each wait without lowering the rate", async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter({ ...clock, override: 5, marginMs: 25 });
+    for (let i = 0; i < 5; i++) await limiter.acquire("Logs", "CreateLogGroup");
+    const calledAt: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      await limiter.acquire("Logs", "CreateLogGroup");
+      calledAt.push(clock.elapsed());
+    }
+    expect(calledAt[0]).toBeGreaterThanOrEqual(225);
+    expect(calledAt.at(-1)! - calledAt[0]!).toBeLessThanOrEqual(9 * 200 + 1);
   });
 
   it.each([
