@@ -37,14 +37,12 @@ describe("security: what flowlog-guard creates and needs", () => {
         ArnLike: { "aws:SourceArn": `arn:aws:ec2:*:${ACCOUNT}:vpc-flow-log/*` },
       },
     });
-    const inline = await pool
-      .clientsFor("eu-west-1")
-      .iam.send(
-        new GetRolePolicyCommand({
-          RoleName: "flowlog-guard-delivery",
-          PolicyName: "flowlog-guard-delivery",
-        }),
-      );
+    const inline = await pool.clientsFor("eu-west-1").iam.send(
+      new GetRolePolicyCommand({
+        RoleName: "flowlog-guard-delivery",
+        PolicyName: "flowlog-guard-delivery",
+      }),
+    );
     const created = parsePolicyDocument(inline.PolicyDocument!);
     expect(actionsOf(created).some((action) => action.includes("*"))).toBe(false);
     expect(created.Statement.flatMap((s) => [s.Resource ?? []].flat())).not.toContain("*");
