@@ -5,10 +5,16 @@ import {
   createClientPool,
   handleCloudTrailEvent,
   parsePolicy,
-  runRemediation,
 } from "@flowlog-guard/core";
 import { describe, expect, inject, it } from "vitest";
-import { buildChaosEstate, CHAOS_REGION, drainRecords, faultFigures, LEDGER } from "./support/chaos.ts";
+import {
+  buildChaosEstate,
+  CHAOS_REGION,
+  drainRecords,
+  faultFigures,
+  fixAllThroughProxy,
+  LEDGER,
+} from "./support/chaos.ts";
 import { runCli } from "./support/cli.ts";
 import { FIXTURE_VPC, fixture } from "./support/events.ts";
 import { iamPropagation, randomFaults, throttling, tokenBuckets } from "./support/fault-proxy.ts";
@@ -43,14 +49,7 @@ describe(`chaos: fix-all over ${VPCS} VPCs with 20% throttling, 5% HTTP 500, 2% 
       randomFaults({ seed: 7, throttle: 0.2, serverError: 0.05, reset: 0.02 }),
     ]);
     try {
-      const report = await runRemediation({
-        policy,
-        regions: [CHAOS_REGION],
-        mode: "fix",
-        trigger: { kind: "fix-all", runId: "chaos" },
-        pool: estate.pool,
-        concurrency: 16,
-      });
+      const report = await fixAllThroughProxy(estate, "chaos");
       console.log(
         "chaos fix-all",
         JSON.stringify({ faults: faultFigures(estate.proxy), summary: report.summary }),
@@ -129,14 +128,7 @@ describe("chaos: fix-all running while events arrive for the same VPCs", () => {
     ]);
     try {
       const [report, ...events] = await Promise.all([
-        runRemediation({
-          policy,
-          regions: [CHAOS_REGION],
-          mode: "fix",
-          trigger: { kind: "fix-all", runId: "race" },
-          pool: estate.pool,
-          concurrency: 16,
-        }),
+        fixAllThroughProxy(estate, "race"),
         ...estate.vpcIds.map((vpcId, index) =>
           handleCloudTrailEvent(createVpcEvent(vpcId, index), {
             policy,
@@ -195,14 +187,7 @@ describe("AWS's token buckets (simulated in the proxy) and fix-all's own limiter
     const buckets = tokenBuckets();
     const estate = await buildChaosEstate(inject("motoEndpoint"), 25, [buckets.rule]);
     try {
-      const report = await runRemediation({
-        policy,
-        regions: [CHAOS_REGION],
-        mode: "fix",
-        trigger: { kind: "fix-all", runId: "buckets" },
-        pool: createClientPool({ endpoint: estate.proxy.endpoint }),
-        concurrency: 16,
-      });
+      const report = await fixAllThroughProxy(estate, "buckets", { awsRateLimits: true, ledger: false });
 
       console.log(
         "buckets",

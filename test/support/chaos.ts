@@ -7,6 +7,9 @@ import {
   createClientPool,
   EXCEPTION_TAGS,
   mapWithConcurrency,
+  parsePolicy,
+  type RunReport,
+  runRemediation,
 } from "@flowlog-guard/core";
 import { captureEvents, type EventCapture } from "@flowlog-guard/emulator";
 import { type FaultProxy, type FaultRule, startFaultProxy } from "./fault-proxy.ts";
@@ -78,4 +81,26 @@ export function faultFigures(proxy: FaultProxy): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const entry of proxy.log) counts[entry.fault] = (counts[entry.fault] ?? 0) + 1;
   return { calls: proxy.log.length, ...counts };
+}
+
+/**
+ * Fix-all over the chaos region through the fault proxy, 16 changes at a time, publishing to the
+ * ledger (unless `ledger: false`). `awsRateLimits`: with fix-all's own limiter set to AWS's buckets
+ * (otherwise none).
+ */
+export function fixAllThroughProxy(
+  estate: ChaosEstate,
+  runId: string,
+  options: { awsRateLimits?: boolean; ledger?: boolean } = {},
+): Promise<RunReport> {
+  return runRemediation({
+    // moto spends about 140 ms delivering each PutEvents entry to its rules: leave the ledger out
+    // where a run's timing is what is measured.
+    policy: parsePolicy(options.ledger === false ? {} : { ledgerBus: LEDGER }),
+    regions: [CHAOS_REGION],
+    mode: "fix",
+    trigger: { kind: "fix-all", runId },
+    pool: options.awsRateLimits ? createClientPool({ endpoint: estate.proxy.endpoint }) : estate.pool,
+    concurrency: 16,
+  });
 }
