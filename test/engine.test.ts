@@ -1,4 +1,8 @@
-import { CreateLogGroupCommand, PutRetentionPolicyCommand } from "@aws-sdk/client-cloudwatch-logs";
+import {
+  CreateLogGroupCommand,
+  ListTagsLogGroupCommand,
+  PutRetentionPolicyCommand,
+} from "@aws-sdk/client-cloudwatch-logs";
 import { CreateFlowLogsCommand, DescribeVpcsCommand } from "@aws-sdk/client-ec2";
 import { GetRoleCommand, GetRolePolicyCommand, UpdateAssumeRolePolicyCommand } from "@aws-sdk/client-iam";
 import {
@@ -53,6 +57,10 @@ describe("engine: a plain VPC", () => {
     expect(flowLogs[0]!.Tags).toContainEqual({ Key: MANAGED_TAG.key, Value: MANAGED_TAG.value });
     expect(report.vpcs[0]!.flowLogIds).toEqual([flowLogs[0]!.FlowLogId]);
     expect((await logGroup(pool, REGION, `/aws/vpc-flow-logs/${vpcId}`))?.retentionInDays).toBe(365);
+    const groupTags = await pool
+      .clientsFor(REGION)
+      .logs.send(new ListTagsLogGroupCommand({ logGroupName: `/aws/vpc-flow-logs/${vpcId}` }));
+    expect(groupTags.tags).toEqual({ [MANAGED_TAG.key]: MANAGED_TAG.value });
 
     const iam = pool.clientsFor(REGION).iam;
     const role = (await iam.send(new GetRoleCommand({ RoleName: "flowlog-guard-delivery" }))).Role!;

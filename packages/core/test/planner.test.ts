@@ -252,3 +252,16 @@ describe("planRemediation: batching and order", () => {
     expect(planRemediation(inventory, policy, NOW)).toEqual(planRemediation(inventory, policy, NOW));
   });
 });
+
+describe("planRemediation: what new log groups get", () => {
+  it("carries the policy's KMS key into every CreateLogGroup, and nothing else when there is none", () => {
+    const kmsKeyArn = "arn:aws:kms:eu-west-1:111122223333:key/0f0e0d0c-0b0a-0908-0706-050403020100";
+    const withKey = planRemediation(anInventory(), parsePolicy({ kmsKeyArn }), NOW);
+    const without = planRemediation(anInventory(), parsePolicy({}), NOW);
+
+    expect(withKey.actions.find((action) => action.kind === "create-log-group")).toMatchObject({ kmsKeyArn });
+    expect(without.actions.find((action) => action.kind === "create-log-group")).not.toHaveProperty(
+      "kmsKeyArn",
+    );
+  });
+});
