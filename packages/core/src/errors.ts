@@ -62,6 +62,12 @@ function unparsedResponse(error: Error): string | undefined {
   return body.replace(/\s+/g, " ").slice(0, 200);
 }
 
+/** IAM's "not found" (the SDK names it NoSuchEntityException; older ones NoSuchEntity): an answer, not a failure. */
+export function isNoSuchEntity(error: unknown): boolean {
+  const name = awsErrorName(error);
+  return name === "NoSuchEntityException" || name === "NoSuchEntity";
+}
+
 /** A short, single-line description of any error, for reports. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) {

@@ -1,13 +1,13 @@
+import { CreateLogGroupCommand, PutRetentionPolicyCommand } from "@aws-sdk/client-cloudwatch-logs";
 import {
-  CreateLogGroupCommand,
-  DescribeLogGroupsCommand,
-  PutRetentionPolicyCommand,
-} from "@aws-sdk/client-cloudwatch-logs";
-import { CreateFlowLogsCommand, paginateDescribeFlowLogs, type UnsuccessfulItem } from "@aws-sdk/client-ec2";
+  CreateFlowLogsCommand,
+  type DescribeFlowLogsRequest,
+  paginateDescribeFlowLogs,
+  type UnsuccessfulItem,
+} from "@aws-sdk/client-ec2";
 import {
   CreateRoleCommand,
   GetRoleCommand,
-  GetRolePolicyCommand,
   PutRolePolicyCommand,
   UpdateAssumeRolePolicyCommand,
 } from "@aws-sdk/client-iam";
@@ -20,7 +20,8 @@ import {
   type Trigger,
 } from "./change-records.ts";
 import { awsErrorName, describeError } from "./errors.ts";
-import { DELIVERY_POLICY_NAME, flowLogClientToken, logGroupArn, MANAGED_TAG } from "./naming.ts";
+import { readInlinePolicy, readLogGroups } from "./inventory.ts";
+import { flowLogClientToken, logGroupArn, MANAGED_TAG } from "./naming.ts";
 import type { Action, Plan } from "./plan.ts";
 import { type PolicyDocument, parsePolicyDocument, policyDocumentsEqual } from "./policy-documents.ts";
 import { mapWithConcurrency, realSleep, retryWithBackoff, type Sleep } from "./retry.ts";
@@ -68,10 +69,6 @@ export interface ExecutionResult {
 
 const IAM_PROPAGATION_MESSAGE = /unable to assume given iam role/i;
 const ALREADY_EXISTS = /FlowLogAlreadyExists|already exists|existing flow log/i;
-
-function isNotFound(error: unknown): boolean {
-  return ["NoSuchEntityException", "NoSuchEntity"].includes(awsErrorName(error) ?? "");
-}
 
 /**
  * Applies a plan through the given clients. For each action: read the current state, skip it if it
@@ -149,7 +146,8 @@ class PlanRun {
   }
 
   async executeRoleActions(): Promise<void> {
-    const iam = this.options.clientsFor(this.options.homeRegion).iam;
+    const roleClients = this.options.clientsFor(this.options.homeRegion);
+    const iam = roleClients.iam;
     for (const action of this.plan.actions) {
       if (
         action.kind !== "create-role" &&
@@ -193,12 +191,12 @@ class PlanRun {
         } else if (action.kind === "update-role-trust") {
           await this.ensureTrust(action, action.after, target);
         } else {
-          let current = await readInlinePolicy(iam, action.roleName, action.policyName);
+          let current = await readInlinePolicy(roleClients, action.roleName, action.policyName);
           // The run that created the role is about to put its policy: give it a moment rather than
           // racing it and recording the same change twice.
           for (let wait = 250; !current && this.roleCreatedByOtherRun && wait <= 2_000; wait *= 2) {
             await this.sleep(wait);
-            current = await readInlinePolicy(iam, action.roleName, action.policyName);
+            current = await readInlinePolicy(roleClients, action.roleName, action.policyName);
           }
           if (policyDocumentsEqual(current, action.after)) {
             this.setOutcome(action, "unchanged");
@@ -389,7 +387,9 @@ class PlanRun {
       // the change, so that a concurrent change is respected and retention is never lowered.
       let before: number | null = null;
       if (!(action.newGroup && creation?.status === "applied")) {
-        const current = await readLogGroup(clients, action.logGroupName);
+        const current = (await readLogGroups(clients, action.logGroupName)).find(
+          (group) => group.name === action.logGroupName,
+        );
         if (!current) throw new Error(`log group ${action.logGroupName} no longer exists`);
         if (current.retentionInDays === undefined || current.retentionInDays >= action.retentionDays) {
           this.setOutcome(action, "unchanged");
@@ -633,68 +633,40 @@ class PlanRun {
   }
 }
 
-async function readInlinePolicy(
-  iam: AwsClients["iam"],
-  roleName: string,
-  policyName: string = DELIVERY_POLICY_NAME,
-): Promise<PolicyDocument | undefined> {
-  try {
-    const response = await iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }));
-    return response.PolicyDocument ? parsePolicyDocument(response.PolicyDocument) : undefined;
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
-}
-
-async function readLogGroup(
+/** VPC id -> flow log id for the flow logs a DescribeFlowLogs request finds, 1000 a page. */
+async function flowLogIdsByVpc(
   clients: AwsClients,
-  name: string,
-): Promise<{ retentionInDays: number | undefined } | undefined> {
-  const response = await clients.logs.send(
-    new DescribeLogGroupsCommand({ logGroupNamePrefix: name, limit: 50 }),
-  );
-  const group = response.logGroups?.find((candidate) => candidate.logGroupName === name);
-  return group ? { retentionInDays: group.retentionInDays } : undefined;
-}
-
-/** VPC id -> flow log id, for the given flow log ids. */
-async function findFlowLogsById(clients: AwsClients, flowLogIds: string[]): Promise<Map<string, string>> {
-  const byVpc = new Map<string, string>();
-  for (let start = 0; start < flowLogIds.length; start += 1000) {
-    const ids = flowLogIds.slice(start, start + 1000);
-    for await (const page of paginateDescribeFlowLogs(
-      { client: clients.ec2, pageSize: 1000 },
-      { FlowLogIds: ids },
-    )) {
-      for (const flowLog of page.FlowLogs ?? []) {
-        if (flowLog.ResourceId && flowLog.FlowLogId) byVpc.set(flowLog.ResourceId, flowLog.FlowLogId);
-      }
-    }
-  }
-  return byVpc;
-}
-
-/** VPC id -> id of its flow log into `logGroupName`, for flow logs that already existed. */
-async function findFlowLogs(
-  clients: AwsClients,
-  vpcIds: string[],
-  logGroupName: string,
+  input: DescribeFlowLogsRequest,
 ): Promise<Map<string, string>> {
   const byVpc = new Map<string, string>();
-  const pages = paginateDescribeFlowLogs(
-    { client: clients.ec2, pageSize: 1000 },
-    {
-      Filter: [
-        { Name: "resource-id", Values: vpcIds },
-        { Name: "log-group-name", Values: [logGroupName] },
-      ],
-    },
-  );
-  for await (const page of pages) {
+  for await (const page of paginateDescribeFlowLogs({ client: clients.ec2, pageSize: 1000 }, input)) {
     for (const flowLog of page.FlowLogs ?? []) {
       if (flowLog.ResourceId && flowLog.FlowLogId) byVpc.set(flowLog.ResourceId, flowLog.FlowLogId);
     }
   }
   return byVpc;
+}
+
+/** VPC id -> flow log id, for the given flow log ids (1000 ids a request). */
+async function findFlowLogsById(clients: AwsClients, flowLogIds: string[]): Promise<Map<string, string>> {
+  const byVpc = new Map<string, string>();
+  for (let start = 0; start < flowLogIds.length; start += 1000) {
+    const found = await flowLogIdsByVpc(clients, { FlowLogIds: flowLogIds.slice(start, start + 1000) });
+    for (const [vpcId, flowLogId] of found) byVpc.set(vpcId, flowLogId);
+  }
+  return byVpc;
+}
+
+/** VPC id -> id of its flow log into `logGroupName`, for flow logs that already existed. */
+function findFlowLogs(
+  clients: AwsClients,
+  vpcIds: string[],
+  logGroupName: string,
+): Promise<Map<string, string>> {
+  return flowLogIdsByVpc(clients, {
+    Filter: [
+      { Name: "resource-id", Values: vpcIds },
+      { Name: "log-group-name", Values: [logGroupName] },
+    ],
+  });
 }

@@ -15,10 +15,10 @@ import { GetRoleCommand, GetRolePolicyCommand } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import type { AwsClients } from "./aws-clients.ts";
 import type { Policy } from "./config.ts";
-import { awsErrorName } from "./errors.ts";
+import { isNoSuchEntity } from "./errors.ts";
 import type { FlowLogFacts, LogGroupFacts, RegionInventory, RoleFacts, VpcFacts } from "./model.ts";
 import { DELIVERY_POLICY_NAME, logGroupTemplatePrefix, MANAGED_TAG, renderLogGroupName } from "./naming.ts";
-import { parsePolicyDocument } from "./policy-documents.ts";
+import { type PolicyDocument, parsePolicyDocument } from "./policy-documents.ts";
 
 export interface AccountIdentity {
   accountId: string;
@@ -39,24 +39,32 @@ export async function readDeliveryRole(clients: AwsClients, roleName: string): P
   try {
     role = (await clients.iam.send(new GetRoleCommand({ RoleName: roleName }))).Role;
   } catch (error) {
-    if (awsErrorName(error) === "NoSuchEntityException" || awsErrorName(error) === "NoSuchEntity") {
-      return { exists: false };
-    }
+    if (isNoSuchEntity(error)) return { exists: false };
     throw error;
   }
   const facts: RoleFacts = { exists: true };
   if (role?.Arn) facts.arn = role.Arn;
   if (role?.AssumeRolePolicyDocument) facts.trustPolicy = parsePolicyDocument(role.AssumeRolePolicyDocument);
-  try {
-    const inline = await clients.iam.send(
-      new GetRolePolicyCommand({ RoleName: roleName, PolicyName: DELIVERY_POLICY_NAME }),
-    );
-    if (inline.PolicyDocument) facts.permissionsPolicy = parsePolicyDocument(inline.PolicyDocument);
-  } catch (error) {
-    if (awsErrorName(error) !== "NoSuchEntityException" && awsErrorName(error) !== "NoSuchEntity")
-      throw error;
-  }
+  const inline = await readInlinePolicy(clients, roleName, DELIVERY_POLICY_NAME);
+  if (inline) facts.permissionsPolicy = inline;
   return facts;
+}
+
+/** An inline policy of a role, or undefined when the role has none by that name. */
+export async function readInlinePolicy(
+  clients: AwsClients,
+  roleName: string,
+  policyName: string,
+): Promise<PolicyDocument | undefined> {
+  try {
+    const response = await clients.iam.send(
+      new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }),
+    );
+    return response.PolicyDocument ? parsePolicyDocument(response.PolicyDocument) : undefined;
+  } catch (error) {
+    if (isNoSuchEntity(error)) return undefined;
+    throw error;
+  }
 }
 
 export function tagsToRecord(tags: readonly Tag[] | undefined): Record<string, string> {
