@@ -190,6 +190,17 @@ describe("events: at-least-once delivery", () => {
     expect(await flowLogsOf(env.pool, REGION, vpcId)).toHaveLength(1);
   });
 
+  it("asks STS who it is once per container, not once per event", async () => {
+    const env = await setup();
+    const vpcId = await createVpc(env.pool, REGION);
+    const event = fixture("ec2-create-vpc-root-console-v1.05", { [FIXTURE_VPC]: vpcId, "us-east-1": REGION });
+
+    await env.handle(event);
+    await env.handle(event);
+
+    expect(env.pool.counter.count("STS", "GetCallerIdentity")).toBe(1);
+  });
+
   it("handles twenty copies at once: one flow log, each change recorded once", async () => {
     const env = await setup();
     const vpcId = await createVpc(env.pool, REGION);

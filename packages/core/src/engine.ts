@@ -3,7 +3,12 @@ import { type Logger, publishChangeRecords, silentLogger, type Trigger } from ".
 import type { Policy } from "./config.ts";
 import { describeError } from "./errors.ts";
 import { type ExecutionResult, executePlan } from "./executor.ts";
-import { readAccountIdentity, readDeliveryRole, readRegionInventory } from "./inventory.ts";
+import {
+  type AccountIdentity,
+  readAccountIdentity,
+  readDeliveryRole,
+  readRegionInventory,
+} from "./inventory.ts";
 import type { RegionInventory } from "./model.ts";
 import { planRemediation } from "./planner.ts";
 import { buildReport, type ReportError, type RunMode, type RunReport } from "./report.ts";
@@ -16,6 +21,8 @@ export interface RunOptions {
   mode: RunMode;
   trigger: Trigger;
   pool: ClientPool;
+  /** Who this run is, when the caller already knows (the event handler caches it); read through STS otherwise. */
+  identity?: AccountIdentity;
   /** Region whose clients make account-wide calls (STS, IAM, the ledger bus). Default: the first region. */
   homeRegion?: string;
   /** Only these VPCs (event-driven runs); all VPCs when absent. */
@@ -56,7 +63,7 @@ export async function runRemediation(options: RunOptions): Promise<RunReport> {
   const log = options.log ?? silentLogger;
   const homeRegion = options.homeRegion ?? options.regions[0] ?? "us-east-1";
   const home = options.pool.clientsFor(homeRegion);
-  const identity = await readAccountIdentity(home);
+  const identity = options.identity ?? (await readAccountIdentity(home));
   const role = await readDeliveryRole(home, options.policy.roleName);
 
   const errors: ReportError[] = [];

@@ -122,6 +122,7 @@ export async function handleCloudTrailEvent(
     policy: deps.policy,
     regions: scope.regions,
     homeRegion: event.region,
+    identity,
     mode: "fix",
     trigger: {
       kind: "event",
