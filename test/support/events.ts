@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { buildEventPatterns, type ClientPool, IAM_EVENTS_REGION, type Policy } from "@flowlog-guard/core";
-import { captureEvents, type EventCapture, putEnvelope } from "@flowlog-guard/emulator";
+import { captureDefaultBusRules, putEnvelope } from "@flowlog-guard/emulator";
 
 const fixturesDir = new URL("../fixtures/cloudtrail/", import.meta.url);
 
@@ -24,31 +24,15 @@ export interface DeployedRules {
  * Creates the remediation rules from core's pattern data, as the stacks do: EC2 and Logs rules on the
  * default bus of each region, the IAM rule on us-east-1's, each with an SQS queue as target.
  */
-export async function deployRules(
-  _pool: ClientPool,
-  policy: Policy,
-  regions: string[],
-): Promise<DeployedRules> {
+export function deployRules(_pool: ClientPool, policy: Policy, regions: string[]): Promise<DeployedRules> {
   const patterns = buildEventPatterns(policy);
-  const captures: EventCapture[] = [];
-  for (const region of regions) {
-    captures.push(
-      await captureEvents({ region, bus: "default", pattern: patterns.ec2, name: `fg-ec2-${region}` }),
-    );
-    captures.push(
-      await captureEvents({ region, bus: "default", pattern: patterns.logs, name: `fg-logs-${region}` }),
-    );
-  }
-  captures.push(
-    await captureEvents({ region: IAM_EVENTS_REGION, bus: "default", pattern: patterns.iam, name: "fg-iam" }),
-  );
-  return {
-    async drain() {
-      const all: Record<string, unknown>[] = [];
-      for (const capture of captures) all.push(...(await capture.drain()));
-      return all;
-    },
-  };
+  return captureDefaultBusRules([
+    ...regions.flatMap((region) => [
+      { region, pattern: patterns.ec2, name: `fg-ec2-${region}` },
+      { region, pattern: patterns.logs, name: `fg-logs-${region}` },
+    ]),
+    { region: IAM_EVENTS_REGION, pattern: patterns.iam, name: "fg-iam" },
+  ]);
 }
 
 /** Puts a CloudTrail-shaped event on the region's default bus, as CloudTrail does. */

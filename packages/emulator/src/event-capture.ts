@@ -110,3 +110,21 @@ export async function putEnvelope(event: Record<string, unknown>): Promise<void>
   );
   if (response.FailedEntryCount) throw new Error(`PutEvents failed: ${JSON.stringify(response.Entries)}`);
 }
+
+/**
+ * Several rules on the regions' default buses, each with its own queue, read as one: what the
+ * remediation rules of a deployment match, for the demo and the tests.
+ */
+export async function captureDefaultBusRules(
+  rules: { region: string; pattern: object; name: string }[],
+): Promise<Pick<EventCapture, "drain">> {
+  const captures: EventCapture[] = [];
+  for (const rule of rules) captures.push(await captureEvents({ ...rule, bus: "default" }));
+  return {
+    async drain() {
+      const all: Record<string, unknown>[] = [];
+      for (const capture of captures) all.push(...(await capture.drain()));
+      return all;
+    },
+  };
+}

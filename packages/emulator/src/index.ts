@@ -145,7 +145,13 @@ export function isLoopbackUrl(url: string): boolean {
   return host === "localhost" || host === "[::1]" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
-export { captureEvents, type EventCapture, MOTO_ACCOUNT_ID, putEnvelope } from "./event-capture.ts";
+export {
+  captureDefaultBusRules,
+  captureEvents,
+  type EventCapture,
+  MOTO_ACCOUNT_ID,
+  putEnvelope,
+} from "./event-capture.ts";
 
 /**
  * Points this process's AWS SDK (and child processes that inherit `env`) at the emulator with fake

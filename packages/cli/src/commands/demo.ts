@@ -13,8 +13,8 @@ import {
   runRemediation,
 } from "@flowlog-guard/core";
 import {
+  captureDefaultBusRules,
   captureEvents,
-  type EventCapture,
   MOTO_ACCOUNT_ID,
   putEnvelope,
   startMotoServer,
@@ -126,34 +126,15 @@ interface DemoRules {
   drain(): Promise<Record<string, unknown>[]>;
 }
 
-async function deployRules(policy: Policy): Promise<DemoRules> {
+/** The deployment's EC2 and Logs rules, from core's pattern data, on each demo region's default bus. */
+function deployRules(policy: Policy): Promise<DemoRules> {
   const patterns = buildEventPatterns(policy);
-  const captures: EventCapture[] = [];
-  for (const region of REGIONS) {
-    captures.push(
-      await captureEvents({
-        region,
-        bus: "default",
-        pattern: patterns.ec2,
-        name: `flowlog-guard-ec2-${region}`,
-      }),
-    );
-    captures.push(
-      await captureEvents({
-        region,
-        bus: "default",
-        pattern: patterns.logs,
-        name: `flowlog-guard-logs-${region}`,
-      }),
-    );
-  }
-  return {
-    async drain() {
-      const all: Record<string, unknown>[] = [];
-      for (const capture of captures) all.push(...(await capture.drain()));
-      return all;
-    },
-  };
+  return captureDefaultBusRules(
+    REGIONS.flatMap((region) => [
+      { region, pattern: patterns.ec2, name: `flowlog-guard-ec2-${region}` },
+      { region, pattern: patterns.logs, name: `flowlog-guard-logs-${region}` },
+    ]),
+  );
 }
 
 async function showEvents(pool: ClientPool, policy: Policy, rules: DemoRules, say: (text?: string) => void) {
