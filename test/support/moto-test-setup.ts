@@ -1,9 +1,6 @@
 import { isLoopbackUrl } from "@flowlog-guard/emulator";
 import { beforeEach, inject } from "vitest";
 
-/** The account moto answers for with the fake credentials below. */
-export const MOTO_ACCOUNT_ID = "123456789012";
-
 const endpoint = inject("motoEndpoint");
 if (!isLoopbackUrl(endpoint)) throw new Error(`Refusing to run: moto endpoint ${endpoint} is not loopback.`);
 
