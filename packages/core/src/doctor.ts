@@ -13,7 +13,7 @@ import type { Policy } from "./config.ts";
 import { awsErrorName, describeError } from "./errors.ts";
 import { type AccountIdentity, readAccountIdentity, readDeliveryRole } from "./inventory.ts";
 import { deliveryRoleTrustPolicy, policyDocumentsEqual } from "./policy-documents.ts";
-import { servicePolicyDocument } from "./service-policy.ts";
+import { ledgerRegionOf, servicePolicyDocument } from "./service-policy.ts";
 
 export interface DoctorCheck {
   name: string;
@@ -121,7 +121,7 @@ async function checkLedger(pool: ClientPool, homeRegion: string, policy: Policy)
       fix: "deploy the stack (it creates one), or set FLOWLOG_GUARD_LEDGER_BUS / --ledger-bus",
     };
   }
-  const region = policy.ledgerBus.startsWith("arn:") ? policy.ledgerBus.split(":")[3]! : homeRegion;
+  const region = ledgerRegionOf(policy.ledgerBus, homeRegion);
   try {
     await pool.clientsFor(region).events.send(new DescribeEventBusCommand({ Name: policy.ledgerBus }));
     return ok(name, `${policy.ledgerBus} exists`);

@@ -13,6 +13,7 @@ import type { RegionInventory } from "./model.ts";
 import { planRemediation } from "./planner.ts";
 import { buildReport, type ReportError, type RunMode, type RunReport } from "./report.ts";
 import { mapWithConcurrency, type Sleep } from "./retry.ts";
+import { ledgerRegionOf } from "./service-policy.ts";
 
 export interface RunOptions {
   policy: Policy;
@@ -122,12 +123,9 @@ export async function runRemediation(options: RunOptions): Promise<RunReport> {
       log,
     });
     progress(execution.records.length);
-    // A bus given by ARN lives in the ARN's region (the home region of the deployment), which is not
-    // always where this run started (IAM events arrive in us-east-1).
-    const ledgerRegion = options.policy.ledgerBus?.startsWith("arn:")
-      ? options.policy.ledgerBus.split(":")[3]
-      : undefined;
-    const ledgerClients = ledgerRegion ? options.pool.clientsFor(ledgerRegion) : home;
+    const ledgerClients = options.policy.ledgerBus
+      ? options.pool.clientsFor(ledgerRegionOf(options.policy.ledgerBus, homeRegion))
+      : home;
     publish = await publishChangeRecords(ledgerClients, options.policy.ledgerBus, execution.records, {
       log,
       ...(options.sleep ? { sleep: options.sleep } : {}),

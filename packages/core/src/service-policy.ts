@@ -10,6 +10,15 @@ export interface ServicePolicyOptions {
   ledgerRegion?: string;
 }
 
+/**
+ * The region to publish change records in: a bus given by ARN lives in the ARN's region (the home
+ * region of the deployment), which is not always where a run started (IAM events arrive in us-east-1);
+ * a bus given by name is in `fallbackRegion`.
+ */
+export function ledgerRegionOf(ledgerBus: string, fallbackRegion: string): string {
+  return ledgerBus.startsWith("arn:") ? (ledgerBus.split(":")[3] ?? fallbackRegion) : fallbackRegion;
+}
+
 /** The ARN of the ledger bus, whether the policy names it by name or by ARN. */
 export function ledgerBusArn(options: ServicePolicyOptions): string | undefined {
   const bus = options.policy.ledgerBus;
