@@ -158,6 +158,10 @@ describe("flowlog-guard CLI against moto", () => {
     });
     expect(await flowLogsOf(pool, REGION, vpcId)).toHaveLength(1);
 
+    const human = await runCli(["handle-event", "-"], { stdin: event });
+    expect(human.stdout).toContain("HANDLED: CreateVpc on");
+    expect(human.stdout).toContain("flowlog-guard handle-event (re-checked what the event names) · account");
+
     const refused = await runCli(["handle-event", "-"], { stdin: event.replace("CreateVpc", "DeleteVpc") });
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain(

@@ -31,11 +31,11 @@ const TITLES = {
 } as const;
 
 /** The human report: a per-region summary table, then the VPCs that need attention, then errors. */
-export function renderReport(report: RunReport): string {
+export function renderReport(report: RunReport, title: string = TITLES[report.mode]): string {
   const { summary } = report;
   const lines: string[] = [];
   lines.push(
-    `flowlog-guard ${TITLES[report.mode]} · account ${report.account} · ${report.regions.length} region(s) · ` +
+    `flowlog-guard ${title} · account ${report.account} · ${report.regions.length} region(s) · ` +
       `${summary.vpcs} VPC(s) · ${summary.apiCalls} API calls · ${(summary.durationMs / 1000).toFixed(1)} s`,
     "",
   );

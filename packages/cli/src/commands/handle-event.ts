@@ -11,7 +11,9 @@ function renderResult(result: EventHandlingResult): string {
   const head =
     `${event.eventName} (${event.source}) in ${event.account}/${event.region}, event ${event.eventId}` +
     `${event.actorArn ? ` by ${event.actorArn}` : ""}\n${result.status.toUpperCase()}: ${result.reason}\n`;
-  return result.report ? `${head}\n${renderReport(result.report)}` : head;
+  return result.report
+    ? `${head}\n${renderReport(result.report, "handle-event (re-checked what the event names)")}`
+    : head;
 }
 
 /** `handle-event [FILE|-]`: what the remediate Lambda does with one EventBridge event. */
