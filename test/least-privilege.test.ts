@@ -4,6 +4,7 @@ import {
   CreateRoleCommand,
   CreateUserCommand,
   PutUserPolicyCommand,
+  UpdateAssumeRolePolicyCommand,
 } from "@aws-sdk/client-iam";
 import {
   createClientPool,
@@ -15,8 +16,11 @@ import {
   servicePolicyDocument,
 } from "@flowlog-guard/core";
 import { afterEach, describe, expect, inject, it } from "vitest";
+import { authorizationRequestsOf } from "./support/authorization.ts";
 import { createVpc, flowLogsOf, noSleep, testPool } from "./support/aws.ts";
+import { recordingPool } from "./support/call-recorder.ts";
 import { FIXTURE_VPC, fixture } from "./support/events.ts";
+import { decide } from "./support/iam-evaluator.ts";
 
 const REGION = "us-east-1";
 const ACCOUNT = "123456789012";
@@ -149,4 +153,95 @@ describe("least privilege: core's policy document is enough, and every action in
       expect(failure).toContain(`not authorized to perform: ${action}`);
     },
   );
+});
+
+describe("least privilege, judged by a real IAM evaluator with each call's real ARN and conditions", () => {
+  const RUNNER = `arn:aws:iam::${ACCOUNT}:role/flowlog-guard-prod-FixAllRole-a1b2c3`;
+
+  /** Fix-all on a fresh account, again over a drifted delivery role, and one CloudTrail event. */
+  async function everyCallTheEngineMakes() {
+    const setup = testPool();
+    await createVpc(setup, REGION);
+    await createVpc(setup, "eu-west-1");
+    const newVpc = await createVpc(setup, REGION, {}, "10.9.0.0/16");
+    await setup.clientsFor(REGION).events.send(new CreateEventBusCommand({ Name: "ledger" }));
+    const recorder = recordingPool(testPool());
+    expect(await listEnabledRegions(recorder.clientsFor(REGION))).toContain("eu-west-1");
+    const runOnce = (runId: string) =>
+      runRemediation({
+        policy,
+        regions: [REGION, "eu-west-1"],
+        homeRegion: REGION,
+        mode: "fix",
+        trigger: { kind: "fix-all", runId },
+        pool: recorder,
+        sleep: noSleep,
+      });
+    expect((await runOnce("lp-1")).summary).toMatchObject({ failed: 0, recordsUndelivered: 0 });
+    await setup.clientsFor(REGION).iam.send(
+      new UpdateAssumeRolePolicyCommand({
+        RoleName: "flowlog-guard-delivery",
+        PolicyDocument: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            { Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" },
+          ],
+        }),
+      }),
+    );
+    await runOnce("lp-2");
+    await handleCloudTrailEvent(fixture("ec2-create-vpc-root-console-v1.05", { [FIXTURE_VPC]: newVpc }), {
+      policy,
+      pool: recorder,
+      sleep: noSleep,
+    });
+    return recorder.calls;
+  }
+
+  it("allows every request of every call fix-all and the event handler make, and every granted action is used", async () => {
+    const calls = await everyCallTheEngineMakes();
+    const requests = calls.flatMap((call) => authorizationRequestsOf(call, ACCOUNT));
+    const unique = [...new Map(requests.map((r) => [JSON.stringify(r), r])).values()];
+
+    const denied: string[] = [];
+    for (const request of unique) {
+      const decision = await decide(request, {
+        principalArn: RUNNER,
+        accountId: ACCOUNT,
+        identityPolicy: document,
+      });
+      if (decision !== "Allowed") denied.push(`${request.action} on ${request.resource}: ${decision}`);
+    }
+
+    expect(denied).toEqual([]);
+    expect(new Set(unique.map((r) => r.action))).toEqual(new Set(allActions));
+    expect(unique).toContainEqual(
+      expect.objectContaining({
+        action: "ec2:CreateTags",
+        context: expect.objectContaining({ "ec2:CreateAction": "CreateFlowLogs" }),
+      }),
+    );
+    expect(unique.some((r) => r.resource.startsWith(`arn:aws:ec2:eu-west-1:${ACCOUNT}:vpc/vpc-`))).toBe(true);
+  });
+
+  it("the evaluator denies what the policy does not grant: another account's VPC, another role, another bus", async () => {
+    const as = { principalArn: RUNNER, accountId: ACCOUNT, identityPolicy: document };
+    const elsewhere = [
+      { action: "ec2:CreateFlowLogs", resource: "arn:aws:ec2:us-east-1:999988887777:vpc/vpc-0abc" },
+      { action: "iam:PutRolePolicy", resource: `arn:aws:iam::${ACCOUNT}:role/Admin` },
+      { action: "iam:PassRole", resource: `arn:aws:iam::${ACCOUNT}:role/Admin` },
+      {
+        action: "logs:PutRetentionPolicy",
+        resource: `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/app/audit`,
+      },
+      { action: "events:PutEvents", resource: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/default` },
+      {
+        action: "ec2:CreateTags",
+        resource: `arn:aws:ec2:us-east-1:${ACCOUNT}:vpc-flow-log/*`,
+        context: { "aws:TagKeys": ["x"] },
+      },
+    ];
+    for (const request of elsewhere)
+      expect(await decide(request, as), request.action).toBe("ImplicitlyDenied");
+  });
 });

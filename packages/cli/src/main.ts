@@ -2,6 +2,7 @@ import { awsErrorName, ConfigError, EventValidationError, PRODUCT_VERSION } from
 import { Command, CommanderError, Option } from "commander";
 import { demoCommand } from "./commands/demo.ts";
 import { doctorCommand } from "./commands/doctor.ts";
+import { guardrailsCommand } from "./commands/guardrails.ts";
 import { handleEventCommand } from "./commands/handle-event.ts";
 import { iamPolicyCommand } from "./commands/iam-policy.ts";
 import { runScanOrFix } from "./commands/run.ts";
@@ -164,6 +165,47 @@ Examples:
         ),
     ),
     (io, _options, command) => iamPolicyCommand((command as Command).opts(), io),
+  );
+
+  wire(
+    addPolicyOptions(
+      program
+        .command("guardrails")
+        .description("Print a service control policy that stops anyone but flowlog-guard undoing its work")
+        .option(
+          "--exception-approvers <arns>",
+          "comma-separated principal ARNs (wildcards allowed) that alone may set or remove flowlog-guard:exception-* tags",
+        )
+        .option(
+          "--guard-roles <arns>",
+          "principal ARN patterns of flowlog-guard itself, exempt from the policy " +
+            "(default: arn:<partition>:iam::*:role/flowlog-guard/* and arn:<partition>:iam::*:role/flowlog-guard-*)",
+        )
+        .addOption(
+          new Option("--partition <name>", "ARN partition (default: aws)").choices([
+            "aws",
+            "aws-cn",
+            "aws-us-gov",
+          ]),
+        )
+        .addHelpText(
+          "after",
+          `
+Denies, to every principal but flowlog-guard's roles: deleting flow logs tagged flowlog-guard:managed=true
+(or moving that tag), deleting log groups the --log-group-name template produces or their streams,
+changing their retention or deletion protection, and changing the delivery role. With
+--exception-approvers, only those principals may set or remove flowlog-guard:exception-* tags (also at
+creation). The printed document fits AWS Organizations' 5,120-character SCP limit (checked). SCPs do not
+apply to the management account or to service principals. Attach it to the OUs flowlog-guard covers.
+
+Examples:
+  flowlog-guard guardrails > scp.json
+  flowlog-guard guardrails --exception-approvers arn:aws:iam::*:role/SecurityApprover > scp.json
+  aws organizations create-policy --type SERVICE_CONTROL_POLICY --name flowlog-guard-guardrails \\
+    --description "Protects VPC flow logs" --content file://scp.json`,
+        ),
+    ),
+    (io, _options, command) => guardrailsCommand((command as Command).opts(), io),
   );
 
   wire(

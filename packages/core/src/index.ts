@@ -9,6 +9,7 @@ export * from "./event-handler.ts";
 export * from "./event-patterns.ts";
 export * from "./exceptions.ts";
 export * from "./executor.ts";
+export * from "./guardrails.ts";
 export * from "./inventory.ts";
 export * from "./model.ts";
 export * from "./naming.ts";

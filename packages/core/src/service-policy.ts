@@ -66,10 +66,12 @@ export function servicePolicyDocument(options: ServicePolicyOptions): PolicyDocu
       Condition: { StringEquals: { "ec2:CreateAction": "CreateFlowLogs" } },
     },
     {
+      // DescribeLogGroups has no resource type in the Service Authorization Reference: IAM evaluates it
+      // against "*", and a statement scoped to log-group ARNs never matches (test/least-privilege.test.ts).
       Sid: "FindLogGroups",
       Effect: "Allow",
       Action: ["logs:DescribeLogGroups"],
-      Resource: `arn:${partition}:logs:*:${accountId}:log-group:*`,
+      Resource: "*",
     },
     {
       Sid: "ManageFlowLogGroups",

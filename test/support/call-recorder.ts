@@ -1,0 +1,53 @@
+import type { AwsClients, ClientPool } from "@flowlog-guard/core";
+
+/** One API call as the engine sent it: which client, in which region, with what input. */
+export interface RecordedCall {
+  service: "ec2" | "logs" | "iam" | "events" | "sts";
+  operation: string;
+  region: string;
+  input: Record<string, unknown>;
+}
+
+const SERVICES = ["ec2", "logs", "iam", "events", "sts"] as const;
+
+interface MiddlewareHost {
+  middlewareStack: {
+    add(
+      middleware: (
+        next: (args: { input: Record<string, unknown> }) => Promise<unknown>,
+        context: { commandName?: string },
+      ) => (args: { input: Record<string, unknown> }) => Promise<unknown>,
+      options: { step: "initialize"; name: string },
+    ): void;
+  };
+}
+
+/**
+ * Wraps a pool so that every command any of its clients sends is recorded (before it is sent, so
+ * calls that fail count too). Read `calls` after the run.
+ */
+export function recordingPool(pool: ClientPool): ClientPool & { calls: RecordedCall[] } {
+  const calls: RecordedCall[] = [];
+  const seen = new Set<AwsClients>();
+  return {
+    calls,
+    counter: pool.counter,
+    clientsFor(region) {
+      const clients = pool.clientsFor(region);
+      if (!seen.has(clients)) {
+        seen.add(clients);
+        for (const service of SERVICES) {
+          (clients[service] as unknown as MiddlewareHost).middlewareStack.add(
+            (next, context) => async (args) => {
+              const operation = (context.commandName ?? "Unknown").replace(/Command$/, "");
+              calls.push({ service, operation, region, input: args.input });
+              return next(args);
+            },
+            { step: "initialize", name: "testCallRecorder" },
+          );
+        }
+      }
+      return clients;
+    },
+  };
+}
