@@ -1,10 +1,17 @@
-import { awsErrorName, ConfigError, EventValidationError, PRODUCT_VERSION } from "@flowlog-guard/core";
+import {
+  awsErrorName,
+  ConfigError,
+  EventValidationError,
+  MEMBER_ROLE_NAME,
+  PRODUCT_VERSION,
+} from "@flowlog-guard/core";
 import { Command, CommanderError, Option } from "commander";
 import { demoCommand } from "./commands/demo.ts";
 import { doctorCommand } from "./commands/doctor.ts";
 import { guardrailsCommand } from "./commands/guardrails.ts";
 import { handleEventCommand } from "./commands/handle-event.ts";
 import { iamPolicyCommand } from "./commands/iam-policy.ts";
+import { memberTemplateCommand } from "./commands/member-template.ts";
 import { runScanOrFix } from "./commands/run.ts";
 import { UsageError } from "./errors.ts";
 import { type Io, processIo } from "./io.ts";
@@ -59,6 +66,7 @@ Examples:
   npx flowlog-guard fix-all --json > report.json      fix everything, keep a machine-readable report
   npx flowlog-guard handle-event event.json           replay one CloudTrail event as the Lambda would
   npx flowlog-guard iam-policy > policy.json          least-privilege IAM policy to run all of this
+  npx flowlog-guard member-template > member.json     CloudFormation for each account of an organization
 ${EXIT_CODES_HELP}
 
 Settings come from flags or FLOWLOG_GUARD_* variables (flags win); credentials and region from the
@@ -206,6 +214,45 @@ Examples:
         ),
     ),
     (io, _options, command) => guardrailsCommand((command as Command).opts(), io),
+  );
+
+  wire(
+    addPolicyOptions(
+      program
+        .command("member-template")
+        .description(
+          "Print the CloudFormation template (JSON) for member accounts of an organization: role and forwarders",
+        )
+        .option("--central-account-id <id>", "default for the CentralAccountId parameter")
+        .option("--organization-id <id>", "default for the OrganizationId parameter (o-...)")
+        .option("--central-event-bus-arn <arn>", "default for CentralEventBusArn (empty: no forwarders)")
+        .option(
+          "--operator-role-arns <list>",
+          "default for OperatorRoleArns: roles that may run the CLI across accounts",
+        )
+        .option("--member-role-name <name>", `name of the member role (default: ${MEMBER_ROLE_NAME})`)
+        .option(
+          "--role-region <region>",
+          "default for RoleRegion: the one region that creates IAM roles (us-east-1)",
+        )
+        .addHelpText(
+          "after",
+          `
+The template creates role /flowlog-guard/${MEMBER_ROLE_NAME} with exactly the service policy (iam-policy)
+for the account it is deployed in, trusted only by the central deployment's function roles (and the
+operator roles you name) from inside your organization; with CentralEventBusArn, EventBridge rules in
+each region forward the CloudTrail events flowlog-guard handles to the central bus. The stacks deploy it
+to every account with a service-managed StackSet; this command is for the accounts StackSets skip (the
+management account) and for review. Parameters: CentralAccountId (required), CentralEventBusArn,
+OrganizationId, OperatorRoleArns, RoleRegion. Makes no AWS call. See docs/organizations.md.
+
+Examples:
+  flowlog-guard member-template --organization-id o-abc123def4 > member.json
+  aws cloudformation deploy --template-file member.json --stack-name flowlog-guard-member \\
+    --capabilities CAPABILITY_NAMED_IAM --parameter-overrides CentralAccountId=111122223333`,
+        ),
+    ),
+    (io, _options, command) => memberTemplateCommand((command as Command).opts(), io),
   );
 
   wire(

@@ -5,6 +5,7 @@
 export * from "./config.ts";
 export * from "./errors.ts";
 export * from "./event-patterns.ts";
+export * from "./member-template.ts";
 export * from "./naming.ts";
 export * from "./policy-documents.ts";
 export * from "./service-policy.ts";

@@ -1,3 +1,4 @@
+export * from "./account-pools.ts";
 export * from "./aws-clients.ts";
 export * from "./change-records.ts";
 export * from "./cloudtrail.ts";
@@ -11,8 +12,10 @@ export * from "./exceptions.ts";
 export * from "./executor.ts";
 export * from "./guardrails.ts";
 export * from "./inventory.ts";
+export * from "./member-template.ts";
 export * from "./model.ts";
 export * from "./naming.ts";
+export * from "./organizations.ts";
 export * from "./plan.ts";
 export * from "./planner.ts";
 export * from "./policy-documents.ts";

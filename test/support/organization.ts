@@ -1,0 +1,120 @@
+import { CloudFormationClient, CreateStackCommand } from "@aws-sdk/client-cloudformation";
+import {
+  CreateAccountCommand,
+  CreateOrganizationalUnitCommand,
+  CreateOrganizationCommand,
+  DescribeCreateAccountStatusCommand,
+  ListRootsCommand,
+  MoveAccountCommand,
+  OrganizationsClient,
+} from "@aws-sdk/client-organizations";
+import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import {
+  buildMemberTemplate,
+  type ClientPool,
+  createClientPool,
+  type MemberTemplateOptions,
+  parsePolicy,
+} from "@flowlog-guard/core";
+
+/**
+ * An AWS Organization on moto: the default moto account is the management (and central) account;
+ * members are created with CreateAccount, which also gives each the OrganizationAccountAccessRole
+ * that tests use to act as the member's own administrator.
+ */
+export const organizations = () => new OrganizationsClient({ region: "us-east-1" });
+
+export interface TestOrganization {
+  organizationId: string;
+  managementAccountId: string;
+  rootId: string;
+  members: string[];
+}
+
+export async function createOrganization(memberCount: number): Promise<TestOrganization> {
+  const client = organizations();
+  const organization = (await client.send(new CreateOrganizationCommand({ FeatureSet: "ALL" })))
+    .Organization!;
+  const rootId = (await client.send(new ListRootsCommand({}))).Roots![0]!.Id!;
+  const members: string[] = [];
+  for (let index = 0; index < memberCount; index++)
+    members.push(await createMemberAccount(client, `member-${index}`));
+  return {
+    organizationId: organization.Id!,
+    managementAccountId: organization.MasterAccountId!,
+    rootId,
+    members,
+  };
+}
+
+export async function createMemberAccount(client: OrganizationsClient, name: string): Promise<string> {
+  const status = (
+    await client.send(new CreateAccountCommand({ AccountName: name, Email: `${name}@example.com` }))
+  ).CreateAccountStatus!;
+  const described = await client.send(
+    new DescribeCreateAccountStatusCommand({ CreateAccountRequestId: status.Id! }),
+  );
+  return described.CreateAccountStatus!.AccountId!;
+}
+
+/** An OU under `parent` holding `accounts`. */
+export async function createOu(
+  parent: string,
+  name: string,
+  accounts: string[],
+  from: string,
+): Promise<string> {
+  const client = organizations();
+  const ou = (await client.send(new CreateOrganizationalUnitCommand({ ParentId: parent, Name: name })))
+    .OrganizationalUnit!.Id!;
+  for (const account of accounts)
+    await client.send(
+      new MoveAccountCommand({ AccountId: account, SourceParentId: from, DestinationParentId: ou }),
+    );
+  return ou;
+}
+
+/** The member's own administrator (OrganizationAccountAccessRole): how a test arranges state in it. */
+export async function adminPool(accountId: string): Promise<ClientPool> {
+  const sts = new STSClient({ region: "us-east-1" });
+  const { Credentials } = await sts.send(
+    new AssumeRoleCommand({
+      RoleArn: `arn:aws:iam::${accountId}:role/OrganizationAccountAccessRole`,
+      RoleSessionName: "test-admin",
+    }),
+  );
+  return createClientPool({
+    apiRate: 0,
+    credentials: {
+      accessKeyId: Credentials!.AccessKeyId!,
+      secretAccessKey: Credentials!.SecretAccessKey!,
+      sessionToken: Credentials!.SessionToken!,
+    },
+  });
+}
+
+/** Creates the member stack from `member-template` in `regions` of the member, as the member's administrator. */
+export async function deployMemberTemplate(
+  accountId: string,
+  regions: string[],
+  parameters: Record<string, string>,
+  options: Partial<MemberTemplateOptions> = {},
+): Promise<void> {
+  const admin = await adminPool(accountId);
+  const template = buildMemberTemplate({ policy: parsePolicy({}), ...options });
+  for (const region of regions) {
+    const clients = admin.clientsFor(region);
+    const cfn = new CloudFormationClient({ region, credentials: clients.ec2.config.credentials });
+    await cfn.send(
+      new CreateStackCommand({
+        StackName: "flowlog-guard-member",
+        TemplateBody: JSON.stringify(template),
+        Capabilities: ["CAPABILITY_NAMED_IAM"],
+        Parameters: Object.entries(parameters).map(([ParameterKey, ParameterValue]) => ({
+          ParameterKey,
+          ParameterValue,
+        })),
+      }),
+    );
+  }
+}
