@@ -6,11 +6,13 @@ import {
   buildEventPatterns,
   parsePolicy,
   policyToEnvironment,
+  SCHEDULED_FIX_ALL_EVENT,
   servicePolicyDocument,
 } from "@flowlog-guard/core/data";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { GuardConfig } from "./config.ts";
+import { fixAllSettings, remediateSettings } from "./function-settings.ts";
 import { permissionsFromDocument } from "./permissions.ts";
 import {
   createChangeRecordArchive,
@@ -64,33 +66,26 @@ export function deployGuard(config: GuardConfig) {
     dev: false,
   } as const;
 
+  // Both functions send what failed after Lambda's retries to the dead-letter queue.
+  const withDlq = pulumi
+    .all([permissions, dlq.arn])
+    .apply(([granted, dlqArn]) => [...granted, { actions: ["sqs:SendMessage"], resources: [dlqArn] }]);
   const remediate = new sst.aws.Function("Remediate", {
     ...common,
-    handler: "packages/functions/src/remediate.handler",
-    // CreateFlowLogs is retried for up to two minutes while a new delivery role propagates.
-    timeout: "3 minutes",
-    retries: 2,
-    permissions: pulumi
-      .all([permissions, dlq.arn])
-      .apply(([granted, dlqArn]) => [...granted, { actions: ["sqs:SendMessage"], resources: [dlqArn] }]),
-    transform: {
-      eventInvokeConfig: (args) => {
-        args.maximumEventAgeInSeconds = 21_600;
-        args.destinationConfig = { onFailure: { destination: dlq.arn } };
-      },
-    },
+    ...remediateSettings(dlq.arn),
+    permissions: withDlq,
   });
 
   const fixAll = new sst.aws.Function("FixAll", {
     ...common,
-    handler: "packages/functions/src/fix-all.handler",
-    timeout: "15 minutes",
-    concurrency: { reserved: 1 },
-    permissions,
+    ...fixAllSettings(dlq.arn),
+    permissions: withDlq,
   });
   new sst.aws.CronV2("FixAllDaily", {
     function: fixAll,
     schedule: config.schedule,
+    // Scheduler sends this verbatim: the run (and its change records) say `schedule`, not `fix-all`.
+    event: SCHEDULED_FIX_ALL_EVENT,
     retries: 2,
     dlq: dlq.arn,
   });
@@ -108,6 +103,7 @@ export function deployGuard(config: GuardConfig) {
     watchedRegions: config.watchedRegions,
     homeRegion: config.homeRegion,
     homeBusArn,
+    accountId: account,
     patterns,
     retain,
   });

@@ -3,7 +3,7 @@
  * under Pulumi mocks (SST's Function cannot run there). Patterns come from core's data.
  */
 import type { EventPattern } from "@flowlog-guard/core/data";
-import { IAM_EVENTS_REGION } from "@flowlog-guard/core/data";
+import { eventBridgeForwarderTrustPolicy, IAM_EVENTS_REGION } from "@flowlog-guard/core/data";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -68,16 +68,15 @@ export function createForwarders(args: {
   watchedRegions: string[];
   homeRegion: string;
   homeBusArn: pulumi.Input<string>;
+  /** The deploying account: the only one whose rules may use the forwarding role. */
+  accountId: pulumi.Input<string>;
   patterns: Patterns;
   retain: boolean;
 }) {
   const role = new aws.iam.Role(`${args.name}ForwardRole`, {
-    assumeRolePolicy: JSON.stringify({
-      Version: "2012-10-17",
-      Statement: [
-        { Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: "sts:AssumeRole" },
-      ],
-    }),
+    assumeRolePolicy: pulumi
+      .output(args.accountId)
+      .apply((accountId) => JSON.stringify(eventBridgeForwarderTrustPolicy(accountId))),
   });
   new aws.iam.RolePolicy(`${args.name}ForwardPolicy`, {
     role: role.id,

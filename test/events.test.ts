@@ -1,5 +1,5 @@
 import { DeleteLogGroupCommand, PutRetentionPolicyCommand } from "@aws-sdk/client-cloudwatch-logs";
-import { DeleteFlowLogsCommand } from "@aws-sdk/client-ec2";
+import { DeleteFlowLogsCommand, DescribeVpcsCommand } from "@aws-sdk/client-ec2";
 import { DeleteRolePolicyCommand, GetRolePolicyCommand } from "@aws-sdk/client-iam";
 import { EventValidationError, parsePolicy } from "@flowlog-guard/core";
 import { createRemediateHandler, type RemediateResult } from "@flowlog-guard/functions/remediate-handler";
@@ -48,6 +48,27 @@ describe("events: CloudTrail -> EventBridge rules (core pattern data) -> remedia
     expect(results).toEqual([
       expect.objectContaining({
         status: "handled",
+        vpcs: [expect.objectContaining({ vpcId, status: "remediated" })],
+      }),
+    ]);
+    expect(await flowLogsOf(env.pool, REGION, vpcId)).toHaveLength(1);
+  });
+
+  it("fixes a default VPC from its CreateDefaultVpc event (default VPCs are remediated by default)", async () => {
+    const env = await setup();
+    await env.deploy();
+    // moto starts every region with the default VPC CreateDefaultVpc would create (with its subnets).
+    const isDefault = { Filters: [{ Name: "is-default", Values: ["true"] }] };
+    const [defaultVpc] = (await env.pool.clientsFor(REGION).ec2.send(new DescribeVpcsCommand(isDefault)))
+      .Vpcs!;
+    const vpcId = defaultVpc!.VpcId!;
+
+    const results = await env.deliver(fixture("ec2-create-default-vpc", { [FIXTURE_VPC]: vpcId }));
+
+    expect(results).toEqual([
+      expect.objectContaining({
+        status: "handled",
+        reason: `CreateDefaultVpc on ${vpcId}`,
         vpcs: [expect.objectContaining({ vpcId, status: "remediated" })],
       }),
     ]);

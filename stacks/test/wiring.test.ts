@@ -43,6 +43,7 @@ beforeAll(async () => {
     watchedRegions: ["eu-west-1", "us-west-2"],
     homeRegion: "eu-west-1",
     homeBusArn: HOME_BUS,
+    accountId: "111122223333",
     patterns,
     retain: true,
   });
@@ -110,9 +111,10 @@ describe("forwarders (every watched region but home, and us-east-1 always)", () 
       { Effect: "Allow", Action: "events:PutEvents", Resource: HOME_BUS },
     ]);
     const [role] = ofType("aws:iam/role:Role");
-    expect(JSON.parse(role!.inputs.assumeRolePolicy as string).Statement[0].Principal).toEqual({
-      Service: "events.amazonaws.com",
-    });
+    const [trust] = JSON.parse(role!.inputs.assumeRolePolicy as string).Statement;
+    expect(trust.Principal).toEqual({ Service: "events.amazonaws.com" });
+    // Confused-deputy guard: only rules of the deploying account may use the role.
+    expect(trust.Condition).toEqual({ StringEquals: { "aws:SourceAccount": "111122223333" } });
   });
 
   it("gives each dead-letter queue one policy: EventBridge may send only from that region's rules", () => {

@@ -198,11 +198,13 @@ export function parseCloudTrailEvent(input: unknown): ParsedCloudTrailEvent {
 
 function readTarget(eventName: string, request: Json, response: Json): EventTarget {
   switch (eventName) {
-    case "CreateVpc": {
-      const wrapped = isObject(response.CreateVpcResponse) ? response.CreateVpcResponse : response;
+    case "CreateVpc":
+    case "CreateDefaultVpc": {
+      const wrapper = response[`${eventName}Response`];
+      const wrapped = isObject(wrapper) ? wrapper : response;
       const vpcId = isObject(wrapped.vpc) ? wrapped.vpc.vpcId : undefined;
       if (typeof vpcId !== "string")
-        fail("detail.responseElements.vpc.vpcId", "missing: a successful CreateVpc names the new VPC");
+        fail("detail.responseElements.vpc.vpcId", `missing: a successful ${eventName} names the new VPC`);
       if (!VPC_ID.test(vpcId))
         fail("detail.responseElements.vpc.vpcId", `${JSON.stringify(vpcId)} is not a VPC id`);
       return { scope: "vpcs", vpcIds: [vpcId] };

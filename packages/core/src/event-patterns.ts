@@ -7,7 +7,7 @@ export const CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail";
 export const HANDLED_EVENTS = {
   "aws.ec2": {
     eventSource: "ec2.amazonaws.com",
-    eventNames: ["CreateVpc", "DeleteFlowLogs", "CreateTags", "DeleteTags"],
+    eventNames: ["CreateVpc", "CreateDefaultVpc", "DeleteFlowLogs", "CreateTags", "DeleteTags"],
   },
   "aws.logs": {
     eventSource: "logs.amazonaws.com",
@@ -33,6 +33,13 @@ export type EventPattern = {
   "detail-type": string[];
   detail: Record<string, unknown>;
 };
+
+/**
+ * What the daily schedule sends the fix-all function. SST's CronV2 (EventBridge Scheduler) sends its
+ * `event` verbatim, `{}` when none is given, which cannot be told apart from a manual `{}`; the stack
+ * passes this payload so that runs and their change records say `schedule`.
+ */
+export const SCHEDULED_FIX_ALL_EVENT = { trigger: "schedule" } as const;
 
 /** IAM (a global service) delivers its CloudTrail events only to us-east-1's default bus. */
 export const IAM_EVENTS_REGION = "us-east-1";

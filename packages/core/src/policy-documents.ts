@@ -37,6 +37,26 @@ export function deliveryRoleTrustPolicy(partition: string, accountId: string): P
 }
 
 /**
+ * Trust policy of the role the forwarding rules use to put events on the home bus: only EventBridge,
+ * and only for rules of this account (`aws:SourceAccount`, "the account in which the rule specified by
+ * aws:SourceArn exists", EventBridge's condition keys), so no other account's rule can use it.
+ */
+export function eventBridgeForwarderTrustPolicy(accountId: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "EventBridgeRulesOfThisAccountOnly",
+        Effect: "Allow",
+        Principal: { Service: "events.amazonaws.com" },
+        Action: "sts:AssumeRole",
+        Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+      },
+    ],
+  };
+}
+
+/**
  * The log-group name pattern a template can produce, for IAM resources: `{vpcId}` -> `vpc-*`,
  * `{region}` -> `*`, `{accountId}` -> the account.
  */

@@ -15,6 +15,7 @@ describe("parseCloudTrailEvent over the fixture set", () => {
       { type: "Root", arn: "arn:aws:iam::123456789012:root" },
     ],
     ["ec2-create-vpc-assumed-role-with-tags", { scope: "vpcs", vpcIds: [VPC] }, { type: "AssumedRole" }],
+    ["ec2-create-default-vpc", { scope: "vpcs", vpcIds: [VPC] }, { type: "AssumedRole" }],
     [
       "ec2-create-vpc-cloudformation",
       { scope: "vpcs", vpcIds: [VPC] },
@@ -84,10 +85,16 @@ describe("parseCloudTrailEvent over the fixture set", () => {
 
   it("covers every fixture file", () => {
     const files = readdirSync(fixturesDir).filter((file) => file.endsWith(".json"));
-    expect(files.length).toBe(22);
+    expect(files.length).toBe(23);
     for (const file of files.filter((f) => !f.includes("failed"))) {
       expect(() => parseCloudTrailEvent(fixture(file.replace(".json", "")))).not.toThrow();
     }
+  });
+
+  it("reads CreateDefaultVpc's new VPC in EC2's wrapped dialect too", () => {
+    const event = fixture("ec2-create-default-vpc");
+    event.detail.responseElements = { CreateDefaultVpcResponse: event.detail.responseElements };
+    expect(parseCloudTrailEvent(event).target).toEqual({ scope: "vpcs", vpcIds: [VPC] });
   });
 
   it("accepts the event as a JSON string (an SQS or SNS body)", () => {

@@ -1,5 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { listEnabledRegions, type RunReport, runRemediation } from "@flowlog-guard/core";
+import {
+  listEnabledRegions,
+  type RunReport,
+  runRemediation,
+  SCHEDULED_FIX_ALL_EVENT,
+} from "@flowlog-guard/core";
 import { z } from "zod";
 import type { Runtime } from "./runtime.ts";
 
@@ -11,11 +16,17 @@ const ManualInputSchema = z.strictObject({
   dryRun: z.boolean().optional(),
 });
 
-/** The daily schedule (EventBridge Scheduler or a scheduled rule). */
-const ScheduledEventSchema = z.looseObject({
-  "detail-type": z.literal("Scheduled Event"),
-  source: z.enum(["aws.events", "aws.scheduler"]),
-});
+/**
+ * The daily schedule: the payload the stack gives SST's CronV2 (EventBridge Scheduler sends it as
+ * is), or a scheduled rule's "Scheduled Event".
+ */
+const ScheduledEventSchema = z.union([
+  z.strictObject({ trigger: z.literal(SCHEDULED_FIX_ALL_EVENT.trigger) }),
+  z.looseObject({
+    "detail-type": z.literal("Scheduled Event"),
+    source: z.enum(["aws.events", "aws.scheduler"]),
+  }),
+]);
 
 export type FixAllInput = z.infer<typeof ManualInputSchema>;
 
