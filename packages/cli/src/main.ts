@@ -1,6 +1,7 @@
 import {
   awsErrorName,
   ConfigError,
+  DEFAULT_EXPIRING_WITHIN_DAYS,
   EventValidationError,
   MEMBER_ROLE_NAME,
   PRODUCT_VERSION,
@@ -8,6 +9,7 @@ import {
 import { Command, CommanderError, Option } from "commander";
 import { demoCommand } from "./commands/demo.ts";
 import { doctorCommand } from "./commands/doctor.ts";
+import { exceptionsCommand } from "./commands/exceptions.ts";
 import { guardrailsCommand } from "./commands/guardrails.ts";
 import { handleEventCommand } from "./commands/handle-event.ts";
 import { iamPolicyCommand } from "./commands/iam-policy.ts";
@@ -173,6 +175,40 @@ Examples:
         ),
     ),
     (io, _options, command) => iamPolicyCommand((command as Command).opts(), io),
+  );
+
+  wire(
+    addRunOptions(
+      program
+        .command("exceptions")
+        .description(
+          "The exception register: every VPC's flowlog-guard:exception-* tags, with owner, expiry and verdict",
+        )
+        .option(
+          "--expiring-within <days>",
+          `an exception expiring within this many days needs attention (default: ${DEFAULT_EXPIRING_WITHIN_DAYS})`,
+        )
+        .addHelpText(
+          "after",
+          `
+Reads every VPC (changes nothing) and lists each exception: account, region, VPC, owner, expiry, days
+left, reason, and a verdict: valid, EXPIRING (within the window), EXPIRED or INVALID (missing owner or
+expiry, malformed date, expiry further than --max-exception-days). Expired and invalid exceptions
+exempt nothing. The deployed daily sweep publishes an "Exception Expiring" event to the ledger bus for
+each exception in the window (see docs/exceptions.md).
+
+Exit codes:
+  0  every exception is valid beyond the window (or there are none)
+  3  an exception is invalid, expired or expires within the window, or a region could not be read
+  2  bad usage or configuration
+
+Examples:
+  flowlog-guard exceptions                            every region, 14-day window
+  flowlog-guard exceptions --expiring-within 30 --regions eu-west-1
+  flowlog-guard exceptions --json | jq '.exceptions[] | select(.verdict != "valid")'`,
+        ),
+    ),
+    (io, _options, command) => exceptionsCommand((command as Command).opts(), io),
   );
 
   wire(

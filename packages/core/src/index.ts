@@ -8,6 +8,7 @@ export * from "./engine.ts";
 export * from "./errors.ts";
 export * from "./event-handler.ts";
 export * from "./event-patterns.ts";
+export * from "./exception-register.ts";
 export * from "./exceptions.ts";
 export * from "./executor.ts";
 export * from "./guardrails.ts";

@@ -1,6 +1,10 @@
 import { randomUUID } from "node:crypto";
 import {
+  buildExceptionRegister,
+  type ExceptionEventsResult,
+  ledgerRegionOf,
   listEnabledRegions,
+  publishExpiringExceptions,
   type RunReport,
   runRemediation,
   SCHEDULED_FIX_ALL_EVENT,
@@ -40,6 +44,8 @@ export interface FixAllResult {
   remaining: string[];
   failedVpcs: { region: string; vpcId: string; reason: string }[];
   errors: RunReport["errors"];
+  /** The daily sweep's `Exception Expiring` events (scheduled runs with a ledger bus only). */
+  exceptionsExpiring?: ExceptionEventsResult;
 }
 
 export function parseFixAllInput(event: unknown): { input: FixAllInput; scheduled: boolean } {
@@ -70,18 +76,22 @@ export function createFixAllHandler(runtime: Runtime) {
       process.env.FLOWLOG_GUARD_REGIONS?.split(",").filter(Boolean) ??
       (await listEnabledRegions(runtime.pool.clientsFor(homeRegion)));
     const dryRun = input.dryRun ?? false;
+    const runId = randomUUID();
     const report = await runRemediation({
       policy: runtime.policy,
       regions,
       homeRegion,
       mode: dryRun ? "dry-run" : "fix",
-      trigger: { kind: scheduled ? "schedule" : "fix-all", runId: randomUUID() },
+      trigger: { kind: scheduled ? "schedule" : "fix-all", runId },
       pool: runtime.pool,
       regionConcurrency: 4,
       shouldStop: () => (context ? context.getRemainingTimeInMillis() < STOP_MARGIN_MS : false),
       log: runtime.logger,
     });
     runtime.logger.info("fix-all report", { report });
+    const exceptionsExpiring = scheduled
+      ? await warnOfExpiringExceptions(runtime, report, homeRegion, runId)
+      : undefined;
     return {
       trigger: scheduled ? "schedule" : "fix-all",
       dryRun,
@@ -94,6 +104,24 @@ export function createFixAllHandler(runtime: Runtime) {
         .filter((vpc) => vpc.status === "failed")
         .map(({ region, vpcId, reason }) => ({ region, vpcId, reason })),
       errors: report.errors,
+      ...(exceptionsExpiring ? { exceptionsExpiring } : {}),
     };
   };
+}
+
+/** The daily sweep tells the ledger bus about every exception that expires within the window. */
+async function warnOfExpiringExceptions(
+  runtime: Runtime,
+  report: RunReport,
+  homeRegion: string,
+  runId: string,
+): Promise<ExceptionEventsResult | undefined> {
+  const bus = runtime.policy.ledgerBus;
+  if (!bus) return undefined;
+  const register = buildExceptionRegister(report, new Date());
+  const clients = runtime.pool.clientsFor(ledgerRegionOf(bus, homeRegion));
+  const result = await publishExpiringExceptions(register, { clients, bus, runId });
+  if (result.undelivered.length > 0)
+    runtime.logger.error("Exception Expiring events not delivered", { undelivered: result.undelivered });
+  return result;
 }
