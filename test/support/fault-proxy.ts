@@ -8,6 +8,8 @@ export interface ProxiedCall {
   /** API operation: CreateFlowLogs, CreateLogGroup, ... */
   operation: string;
   region: string;
+  /** The request body (query-protocol parameters, or JSON). */
+  body: string;
 }
 
 /** What to do with a call: let it through (optionally late), answer it with an error, or drop the connection. */
@@ -48,6 +50,7 @@ export async function startFaultProxy(target: string, rules: FaultRule[]): Promi
         region: scope?.[1] ?? "",
         service: scope?.[2] ?? "",
         operation: operationOf(incoming.headers, body.toString("utf8")),
+        body: body.toString("utf8"),
       };
       const fault = rules.map((rule) => rule(call)).find((result) => result !== undefined) ?? {
         kind: "pass",

@@ -16,6 +16,7 @@ import {
   type MemberTemplateOptions,
   parsePolicy,
 } from "@flowlog-guard/core";
+import { type FaultRule, serviceError } from "./fault-proxy.ts";
 
 /**
  * An AWS Organization on moto: the default moto account is the management (and central) account;
@@ -117,4 +118,25 @@ export async function deployMemberTemplate(
       }),
     );
   }
+}
+
+/**
+ * What STS answers when a member role does not exist (or does not trust the caller): AccessDenied.
+ * moto assumes any role, existing or not; this rule, in the fault proxy, restores AWS's answer for
+ * every account not in `accountsWithRole`.
+ */
+export function memberRoleOnlyIn(accountsWithRole: Iterable<string>): FaultRule {
+  const allowed = new Set(accountsWithRole);
+  return (call) => {
+    if (call.service !== "sts" || call.operation !== "AssumeRole") return undefined;
+    const roleArn = new URLSearchParams(call.body).get("RoleArn") ?? "";
+    const account = roleArn.split(":")[4] ?? "";
+    if (!roleArn.includes(":role/flowlog-guard/") || allowed.has(account)) return undefined;
+    return serviceError(
+      "sts",
+      403,
+      "AccessDenied",
+      `User: arn:aws:sts::123456789012:assumed-role/operator/cli is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
+    );
+  };
 }

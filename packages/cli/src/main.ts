@@ -17,7 +17,7 @@ import { memberTemplateCommand } from "./commands/member-template.ts";
 import { runScanOrFix } from "./commands/run.ts";
 import { UsageError } from "./errors.ts";
 import { type Io, processIo } from "./io.ts";
-import { addPolicyOptions, addRunOptions, normaliseFlagNames } from "./options.ts";
+import { addAccountOptions, addPolicyOptions, addRunOptions, normaliseFlagNames } from "./options.ts";
 
 /** Exit codes are a public contract: operators script against them. */
 export const ExitCode = {
@@ -81,13 +81,14 @@ standard AWS chain. Docs: docs/cli.md, docs/configuration.md`,
     });
 
   wire(
-    addRunOptions(
-      program
-        .command("scan")
-        .description("Read-only compliance report: every VPC with its status and what fix-all would do")
-        .addHelpText(
-          "after",
-          `
+    addAccountOptions(
+      addRunOptions(
+        program
+          .command("scan")
+          .description("Read-only compliance report: every VPC with its status and what fix-all would do")
+          .addHelpText(
+            "after",
+            `
 Statuses: compliant, non-compliant (with the actions fix-all would take), exempt.
 
 Examples:
@@ -96,22 +97,24 @@ Examples:
   flowlog-guard scan --include-default-vpcs false     treat default VPCs as exempt
   flowlog-guard scan --output scan.json               human report on screen, JSON in a file
 ${EXIT_CODES_HELP}`,
-        ),
+          ),
+      ),
     ),
     (io, _args, command) => runScanOrFix("scan", (command as Command).opts(), io),
   );
 
   wire(
-    addRunOptions(
-      program
-        .command("fix-all")
-        .description(
-          "Remediate every non-compliant VPC: role, log group, retention, flow log, only where missing",
-        )
-        .option("--dry-run", "plan and print, change nothing (status would-remediate)")
-        .addHelpText(
-          "after",
-          `
+    addAccountOptions(
+      addRunOptions(
+        program
+          .command("fix-all")
+          .description(
+            "Remediate every non-compliant VPC: role, log group, retention, flow log, only where missing",
+          )
+          .option("--dry-run", "plan and print, change nothing (status would-remediate)")
+          .addHelpText(
+            "after",
+            `
 Never deletes anything and never lowers a retention. Safe to run twice or at the same time as the
 event handler: the second run changes nothing.
 
@@ -122,7 +125,8 @@ Examples:
   flowlog-guard fix-all --ledger-bus flowlog-guard-ledger   publish change records
   flowlog-guard fix-all --api-rate 2                  go gently: 2 requests/s per API and region
 ${EXIT_CODES_HELP}`,
-        ),
+          ),
+      ),
     ),
     (io, _args, command) => {
       const options = (command as Command).opts();

@@ -1,12 +1,15 @@
 import {
+  type AccountSelection,
   type ClientPool,
   coercePolicyValue,
   createClientPool,
   listEnabledRegions,
+  MEMBER_ROLE_NAME,
   type Policy,
   PolicySchema,
   parsePolicy,
   policyInputFromEnv,
+  validateAccountSelection,
 } from "@flowlog-guard/core";
 import { type Command, Option } from "commander";
 import { UsageError } from "./errors.ts";
@@ -63,6 +66,75 @@ export function addRunOptions(command: Command): Command {
       "requests per second per API and region; 0 turns the limiter off (default: AWS's own limits)",
     );
   return addPolicyOptions(command);
+}
+
+/** Organization flags of scan and fix-all; any of --accounts / --ou switches to organization mode. */
+export function addAccountOptions(command: Command): Command {
+  const group = "Organization (run from the management or a delegated-administrator account):";
+  const options = [
+    new Option("--accounts <all|ids>", "all (every ACTIVE account) or comma-separated account ids"),
+    new Option("--ou <ids>", "accounts under these OUs (or r-... root), recursively; comma-separated"),
+    new Option("--exclude-accounts <ids>", "comma-separated account ids never touched"),
+    new Option("--member-role-name <name>", "role assumed in each account (default: flowlog-guard-member)"),
+    new Option("--account-concurrency <n>", "accounts worked on at once (default: 8)"),
+  ];
+  for (const option of options) command.addOption(option.helpGroup(group));
+  return command;
+}
+
+export interface AccountSettings {
+  selection: AccountSelection;
+  memberRoleName: string;
+  accountConcurrency: number;
+}
+
+const list = (raw: string | undefined) =>
+  (raw ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
+
+/** Undefined in single-account mode (no --accounts, no --ou); every problem in one message otherwise. */
+export function resolveAccountSettings(
+  options: Record<string, unknown>,
+  env: Env,
+): AccountSettings | undefined {
+  const accountsRaw = (options.accounts as string | undefined) ?? env.FLOWLOG_GUARD_ACCOUNTS;
+  const ouRaw = (options.ou as string | undefined) ?? env.FLOWLOG_GUARD_OU;
+  if (accountsRaw === undefined && ouRaw === undefined) {
+    for (const flag of ["excludeAccounts", "memberRoleName", "accountConcurrency"])
+      if (options[flag] !== undefined)
+        throw new UsageError(
+          `--${kebab(flag)} needs organization mode: add --accounts all (or --accounts ID,ID or --ou ou-...)`,
+        );
+    return undefined;
+  }
+  const selection: AccountSelection = {
+    ...(accountsRaw !== undefined
+      ? { accounts: accountsRaw.trim() === "all" ? "all" : list(accountsRaw) }
+      : {}),
+    ...(ouRaw !== undefined ? { ous: list(ouRaw) } : {}),
+    exclude: list((options.excludeAccounts as string | undefined) ?? env.FLOWLOG_GUARD_EXCLUDE_ACCOUNTS),
+  };
+  if (Array.isArray(selection.accounts) && selection.accounts.length === 0)
+    throw new UsageError('--accounts takes "all" or comma-separated 12-digit account ids');
+  try {
+    validateAccountSelection(selection);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const memberRoleName = (options.memberRoleName as string | undefined) ?? MEMBER_ROLE_NAME;
+  if (!/^[\w+=,.@-]{1,64}$/.test(memberRoleName))
+    throw new UsageError(
+      `--member-role-name must be an IAM role name, not ${JSON.stringify(memberRoleName)}`,
+    );
+  const concurrencyRaw = options.accountConcurrency as string | undefined;
+  return {
+    selection,
+    memberRoleName,
+    accountConcurrency:
+      concurrencyRaw === undefined ? 8 : positiveInteger(concurrencyRaw, "--account-concurrency", 256),
+  };
 }
 
 export interface RunSettings {

@@ -1,6 +1,13 @@
 /** A one-line progress display on a terminal's stderr; nothing at all when stderr is not a TTY. */
 export interface Progress {
-  update(progress: { regionsDone: number; regions: number; vpcsEvaluated: number; changes: number }): void;
+  update(progress: {
+    regionsDone: number;
+    regions: number;
+    vpcsEvaluated: number;
+    changes: number;
+    /** What is counted: regions (one account) or accounts (organization mode). */
+    unit?: "regions" | "accounts";
+  }): void;
   done(): void;
 }
 
@@ -9,13 +16,13 @@ export function createProgress(enabled: boolean, stream: NodeJS.WriteStream = pr
   let shown = false;
   const started = Date.now();
   return {
-    update({ regionsDone, regions, vpcsEvaluated, changes }) {
+    update({ regionsDone, regions, vpcsEvaluated, changes, unit = "regions" }) {
       const width = 20;
       const filled = regions === 0 ? width : Math.round((regionsDone / regions) * width);
       const bar = `${"#".repeat(filled)}${"-".repeat(width - filled)}`;
       const seconds = ((Date.now() - started) / 1000).toFixed(0);
       stream.write(
-        `\r[${bar}] regions ${regionsDone}/${regions} · VPCs evaluated ${vpcsEvaluated} · changes ${changes} · ${seconds}s `,
+        `\r[${bar}] ${unit} ${regionsDone}/${regions} · VPCs evaluated ${vpcsEvaluated} · changes ${changes} · ${seconds}s `,
       );
       shown = true;
     },

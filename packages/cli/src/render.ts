@@ -1,4 +1,4 @@
-import type { RunReport, VpcReport } from "@flowlog-guard/core";
+import type { OrganizationReport, RunReport, VpcReport } from "@flowlog-guard/core";
 
 /** A plain text table: columns padded to their widest cell, numbers right-aligned. */
 export function table(header: string[], rows: (string | number)[][]): string {
@@ -31,14 +31,26 @@ const TITLES = {
 } as const;
 
 /** The human report: a per-region summary table, then the VPCs that need attention, then errors. */
-export function renderReport(report: RunReport, title: string = TITLES[report.mode]): string {
+export function renderReport(
+  report: RunReport | OrganizationReport,
+  title: string = TITLES[report.mode],
+): string {
   const { summary } = report;
+  const org = organizationSummary(report);
   const lines: string[] = [];
   lines.push(
-    `flowlog-guard ${title} · account ${report.account} · ${report.regions.length} region(s) · ` +
-      `${summary.vpcs} VPC(s) · ${summary.apiCalls} API calls · ${(summary.durationMs / 1000).toFixed(1)} s`,
-    "",
+    `flowlog-guard ${title} · ${org ? `${org.accounts} account(s) from ` : ""}account ${report.account} · ` +
+      `${report.regions.length} region(s) · ${summary.vpcs} VPC(s) · ${summary.apiCalls} API calls · ` +
+      `${(summary.durationMs / 1000).toFixed(1)} s`,
   );
+  if (org)
+    lines.push(
+      `accounts: ${org.accounts} selected, ${org.accountsFailed} failed, ${org.accountsSkipped} skipped` +
+        ((report as OrganizationReport).skippedAccounts.length > 0
+          ? ` (${(report as OrganizationReport).skippedAccounts.map((skip) => `${skip.accountId} ${skip.kind}`).join(", ")})`
+          : ""),
+    );
+  lines.push("");
   const statuses = [
     "compliant",
     "remediated",
@@ -68,7 +80,7 @@ export function renderReport(report: RunReport, title: string = TITLES[report.mo
     lines.push("", `Needs attention (${attention.length}):`);
     for (const vpc of attention) {
       lines.push(
-        `  ${vpc.region}  ${vpc.vpcId}${vpc.isDefault ? " (default)" : ""}  ${vpc.status.toUpperCase()}`,
+        `  ${org ? `${vpc.account}  ` : ""}${vpc.region}  ${vpc.vpcId}${vpc.isDefault ? " (default)" : ""}  ${vpc.status.toUpperCase()}`,
       );
       lines.push(`      why: ${vpc.reason}`);
       if (vpc.status === "non-compliant" || vpc.status === "would-remediate") {
@@ -90,8 +102,9 @@ export function renderReport(report: RunReport, title: string = TITLES[report.mo
   if (report.errors.length > 0) {
     lines.push("", `Errors (${report.errors.length}):`);
     for (const error of report.errors) {
+      const where = "account" in error ? ` ${error.account} ${error.kind}` : "";
       lines.push(
-        `  [${error.scope}]${error.region ? ` ${error.region}` : ""}${error.vpcId ? ` ${error.vpcId}` : ""}: ${error.message}`,
+        `  [${error.scope}${where}]${error.region ? ` ${error.region}` : ""}${error.vpcId ? ` ${error.vpcId}` : ""}: ${error.message}`,
       );
     }
   }
@@ -99,11 +112,19 @@ export function renderReport(report: RunReport, title: string = TITLES[report.mo
   return `${lines.join("\n")}\n`;
 }
 
-export function verdict(report: RunReport): string {
+/** The organization counters of a report, when it covers accounts of an organization. */
+function organizationSummary(
+  report: RunReport | OrganizationReport,
+): OrganizationReport["summary"] | undefined {
+  return "accounts" in report.summary ? report.summary : undefined;
+}
+
+export function verdict(report: RunReport | OrganizationReport): string {
   const { summary } = report;
   const open = summary.nonCompliant + summary.wouldRemediate + summary.failed;
   const unread = summary.regionsFailed;
-  if (open === 0 && unread === 0)
+  const accountsFailed = organizationSummary(report)?.accountsFailed ?? 0;
+  if (open === 0 && unread === 0 && accountsFailed === 0)
     return `OK: every VPC is compliant or exempt (${summary.compliant + summary.remediated} covered, ${summary.exempt} exempt).`;
   const parts = [];
   if (summary.wouldRemediate)
@@ -112,11 +133,20 @@ export function verdict(report: RunReport): string {
     parts.push(`${summary.nonCompliant} VPC(s) are non-compliant: run fix-all to remediate`);
   if (summary.failed) parts.push(`${summary.failed} VPC(s) failed: see errors, then run again`);
   if (unread) parts.push(`${unread} region(s) could not be read: see errors`);
+  if (accountsFailed) parts.push(`${accountsFailed} account(s) failed: see errors`);
   return `ATTENTION: ${parts.join("; ")}.`;
 }
 
 /** Exit code for a report: 0 when everything is compliant or exempt, 3 otherwise. */
-export function exitCodeOf(report: RunReport): 0 | 3 {
+export function exitCodeOf(report: RunReport | OrganizationReport): 0 | 3 {
   const { summary } = report;
-  return summary.nonCompliant + summary.wouldRemediate + summary.failed + summary.regionsFailed === 0 ? 0 : 3;
+  const accountsFailed = organizationSummary(report)?.accountsFailed ?? 0;
+  return summary.nonCompliant +
+    summary.wouldRemediate +
+    summary.failed +
+    summary.regionsFailed +
+    accountsFailed ===
+    0
+    ? 0
+    : 3;
 }

@@ -1,12 +1,25 @@
 import {
   type Account,
   DescribeOrganizationCommand,
-  type OrganizationsClient,
+  OrganizationsClient,
   paginateListAccounts,
   paginateListAccountsForParent,
   paginateListChildren,
 } from "@aws-sdk/client-organizations";
+import { globalRegionOf } from "./aws-clients.ts";
 import { ConfigError } from "./errors.ts";
+import { PRODUCT_NAME, PRODUCT_VERSION } from "./version.ts";
+
+/** Organizations answers from one endpoint per partition (us-east-1 in the commercial one). */
+export function createOrganizationsClient(region: string, endpoint?: string): OrganizationsClient {
+  return new OrganizationsClient({
+    region: globalRegionOf(region),
+    retryMode: "standard",
+    maxAttempts: 8,
+    customUserAgent: [[PRODUCT_NAME, PRODUCT_VERSION]],
+    ...(endpoint ? { endpoint } : {}),
+  });
+}
 
 /** Which accounts an organization run covers (CLI `--accounts`, `--ou`, `--exclude-accounts`). */
 export interface AccountSelection {

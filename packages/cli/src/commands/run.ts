@@ -1,35 +1,111 @@
 import { randomUUID } from "node:crypto";
 import { writeFile } from "node:fs/promises";
-import { type RunMode, type RunReport, runRemediation } from "@flowlog-guard/core";
+import {
+  type AwsClients,
+  createAccountPools,
+  createOrganizationsClient,
+  type OrganizationReport,
+  type RunMode,
+  type RunReport,
+  readAccountIdentity,
+  resolveAccounts,
+  runOrganization,
+  runRemediation,
+} from "@flowlog-guard/core";
 import type { Io } from "../io.ts";
-import { createPool, homeRegionOf, regionsToRun, resolveRunSettings } from "../options.ts";
+import {
+  type AccountSettings,
+  createPool,
+  homeRegionOf,
+  type RunSettings,
+  regionsToRun,
+  resolveAccountSettings,
+  resolveRunSettings,
+} from "../options.ts";
 import { createProgress } from "../progress.ts";
 import { exitCodeOf, renderReport } from "../render.ts";
 
-/** `scan` and `fix-all`: one engine run over every region, then the report. */
+/** `scan` and `fix-all`: one engine run over every region (of every selected account), then the report. */
 export async function runScanOrFix(mode: RunMode, options: Record<string, unknown>, io: Io): Promise<number> {
   const settings = resolveRunSettings(options, io.env);
+  const accounts = resolveAccountSettings(options, io.env);
   const pool = createPool(settings);
   const homeRegion = homeRegionOf(settings.regions, io.env);
   const regions = await regionsToRun(settings, pool, homeRegion);
   const progress = createProgress(!settings.json, io.stderr as NodeJS.WriteStream);
-  let report: RunReport;
+  const runId = randomUUID();
+  let report: RunReport | OrganizationReport;
   try {
-    report = await runRemediation({
-      policy: settings.policy,
-      regions,
-      homeRegion,
-      mode,
-      trigger: { kind: "cli", runId: randomUUID() },
-      pool,
-      concurrency: settings.concurrency,
-      onProgress: (state) => progress.update(state),
-    });
+    report = accounts
+      ? await runAcrossAccounts(mode, settings, accounts, {
+          home: pool.clientsFor(homeRegion),
+          pool,
+          regions,
+          runId,
+          progress,
+        })
+      : await runRemediation({
+          policy: settings.policy,
+          regions,
+          homeRegion,
+          mode,
+          trigger: { kind: "cli", runId },
+          pool,
+          concurrency: settings.concurrency,
+          onProgress: (state) => progress.update(state),
+        });
   } finally {
     progress.done();
   }
   await emitReport(report, settings, io, renderReport);
   return exitCodeOf(report);
+}
+
+/** Organization mode: resolve the accounts, then each account with its assumed member role. */
+async function runAcrossAccounts(
+  mode: RunMode,
+  settings: RunSettings,
+  accounts: AccountSettings,
+  context: {
+    home: AwsClients;
+    pool: ReturnType<typeof createPool>;
+    regions: string[];
+    runId: string;
+    progress: ReturnType<typeof createProgress>;
+  },
+): Promise<OrganizationReport> {
+  const identity = await readAccountIdentity(context.home);
+  const resolved = await resolveAccounts(createOrganizationsClient(context.home.region), accounts.selection);
+  return runOrganization({
+    policy: settings.policy,
+    regions: context.regions,
+    homeRegion: context.home.region,
+    mode,
+    trigger: { kind: "cli", runId: context.runId },
+    centralAccountId: identity.accountId,
+    partition: identity.partition,
+    targets: resolved.targets,
+    skipped: resolved.skipped,
+    central: context.pool,
+    memberRoleName: accounts.memberRoleName,
+    accountConcurrency: accounts.accountConcurrency,
+    concurrency: settings.concurrency,
+    pools: createAccountPools({
+      partition: identity.partition,
+      homeRegion: context.home.region,
+      memberRoleName: accounts.memberRoleName,
+      sessionName: `flowlog-guard-${context.runId}`,
+      ...(settings.apiRate !== undefined ? { apiRate: settings.apiRate } : {}),
+    }),
+    onProgress: ({ accountsDone, accounts: total, vpcsEvaluated, changes }) =>
+      context.progress.update({
+        regionsDone: accountsDone,
+        regions: total,
+        vpcsEvaluated,
+        changes,
+        unit: "accounts",
+      }),
+  });
 }
 
 /** Writes `--output` (always JSON) and prints either the JSON report or the human one. */
