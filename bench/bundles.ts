@@ -1,5 +1,5 @@
 /**
- * Builds each Lambda function as the stacks have SST build it (bench/function-bundles.ts) and prints
+ * Builds each Lambda function as the stacks have SST build it (scripts/build/functions.ts) and prints
  * its size, its module-init time (a fresh Node process importing the entry, as a cold start does) and
  * what the first invocation adds (loading the engine chunk and the AWS SDK). Targets: under 1 MB,
  * init under 300 ms. Prints numbers; never fails on them.
@@ -8,7 +8,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { buildFunctionBundle, FUNCTION_ENTRIES } from "./function-bundles.ts";
+import { buildFunctionBundle, FUNCTION_ENTRIES } from "../scripts/build/functions.ts";
 
 const RUNS = 5;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;

@@ -3,7 +3,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildFunctionBundle, FUNCTION_ENTRIES } from "../../bench/function-bundles.ts";
+import { buildFunctionBundle, FUNCTION_ENTRIES } from "../../scripts/build/functions.ts";
 
 describe("function bundles (as the stacks build them)", () => {
   it.each(Object.entries(FUNCTION_ENTRIES))(

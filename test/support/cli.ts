@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const bin = fileURLToPath(new URL("../../packages/cli/bin/flowlog-guard.js", import.meta.url));
+const bin = fileURLToPath(new URL("../../packages/cli/bin/flowlog-guard.cjs", import.meta.url));
 
 export interface CliResult {
   code: number | null;
@@ -9,13 +9,17 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the real `flowlog-guard` binary (as `npx flowlog-guard` does) with the test's moto environment. */
+/**
+ * Runs the real `flowlog-guard` binary (as `npx flowlog-guard` does) with the test's moto environment:
+ * the repository's, or another (`bin`: an installed package's) with `node` from another folder (`cwd`).
+ */
 export function runCli(
   args: string[],
-  options: { env?: Record<string, string>; stdin?: string } = {},
+  options: { env?: Record<string, string>; stdin?: string; bin?: string; cwd?: string; node?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
+    const child = spawn(options.node ?? process.execPath, [options.bin ?? bin, ...args], {
+      cwd: options.cwd,
       env: { ...process.env, AWS_REGION: "eu-west-1", ...options.env },
       stdio: ["pipe", "pipe", "pipe"],
     });

@@ -2,11 +2,12 @@ import { readdirSync, rmSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { NODE22_BUNDLE } from "./esbuild-options.ts";
 
 /** The Lambda handlers the stacks deploy (stacks/remediation.ts), by function name. */
 export const FUNCTION_ENTRIES = {
-  Remediate: fileURLToPath(new URL("../packages/functions/src/remediate.ts", import.meta.url)),
-  FixAll: fileURLToPath(new URL("../packages/functions/src/fix-all.ts", import.meta.url)),
+  Remediate: fileURLToPath(new URL("../../packages/functions/src/remediate.ts", import.meta.url)),
+  FixAll: fileURLToPath(new URL("../../packages/functions/src/fix-all.ts", import.meta.url)),
 };
 
 export interface FunctionBundle {
@@ -24,23 +25,7 @@ export interface FunctionBundle {
  */
 export async function buildFunctionBundle(entry: string, outdir: string): Promise<FunctionBundle> {
   rmSync(outdir, { recursive: true, force: true });
-  await build({
-    entryPoints: [entry],
-    outdir,
-    bundle: true,
-    splitting: true,
-    platform: "node",
-    target: "node22",
-    format: "esm",
-    minify: true,
-    legalComments: "none",
-    external: ["@aws-sdk/*"],
-    // ESM bundles of CommonJS dependencies need a require (as SST's banner adds).
-    banner: {
-      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-    },
-    logLevel: "error",
-  });
+  await build({ ...NODE22_BUNDLE, entryPoints: [entry], outdir, external: ["@aws-sdk/*"] });
   const files = readdirSync(outdir).filter((file) => file.endsWith(".js"));
   const entryFile = `${basename(entry, ".ts")}.js`;
   return {

@@ -1,0 +1,104 @@
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { basename, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { generateDtsBundle } from "dts-bundle-generator";
+import { build } from "esbuild";
+import { bundledPackages, copySiblingFiles, renderThirdPartyNotices } from "./bundle-files.ts";
+import { NODE22_BUNDLE } from "./esbuild-options.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const CLI_DIR = join(ROOT, "packages/cli");
+
+/** The package's name on the registry: the command's name. */
+export const PACKAGE_NAME = "flowlog-guard";
+
+export interface PackageBuild {
+  /** The folder to `npm pack` or `npm publish`. */
+  dir: string;
+  version: string;
+  /** Bytes of JavaScript in lib/ (the bundle and its chunks). */
+  javascriptBytes: number;
+  /** npm packages whose code is inside the bundle. */
+  bundled: number;
+}
+
+const readJson = (file: string) => JSON.parse(readFileSync(file, "utf8"));
+
+/**
+ * Builds the publishable `flowlog-guard` package into `dir`: the CLI and the engine it needs bundled
+ * to JavaScript (lib/), with type declarations of its programmatic entry, the launcher that checks
+ * the Node version (bin/), and the files moved along with the sources (the moto launcher). Starts
+ * from the CLI package's entry points, so moving modules inside the workspace needs no change here.
+ * Everything is bundled: the package has no runtime dependencies (docs/adr/0005-package-build.md).
+ */
+export async function buildPackage(dir: string): Promise<PackageBuild> {
+  const root = readJson(join(ROOT, "package.json"));
+  const cli = readJson(join(CLI_DIR, "package.json"));
+  const entry = join(CLI_DIR, cli.exports["."]);
+  const launcher = join(CLI_DIR, cli.bin[PACKAGE_NAME]);
+  const lib = join(dir, "lib");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, "bin"), { recursive: true });
+
+  const result = await build({
+    ...NODE22_BUNDLE,
+    entryPoints: { index: entry },
+    outdir: lib,
+    absWorkingDir: ROOT,
+  });
+  copySiblingFiles(result.metafile, ROOT, lib);
+  const packages = bundledPackages(result.metafile, ROOT);
+  writeFileSync(join(dir, "THIRD-PARTY-NOTICES.md"), renderThirdPartyNotices(packages));
+  writeFileSync(join(lib, "index.d.ts"), declarationsOf(entry));
+  writeLauncher(launcher, join(dir, "bin", basename(launcher)), "../lib/index.js");
+  for (const file of ["README.md", "CHANGELOG.md"]) copyFileSync(join(ROOT, file), join(dir, file));
+  writeFileSync(
+    join(dir, "package.json"),
+    `${JSON.stringify(manifest(root, basename(launcher)), null, 2)}\n`,
+  );
+
+  const outputs = Object.entries(result.metafile.outputs);
+  return {
+    dir,
+    version: root.version,
+    javascriptBytes: outputs.reduce((sum, [, output]) => sum + output.bytes, 0),
+    bundled: packages.length,
+  };
+}
+
+/** package.json of the published package: one version (the repository's), no dependencies. */
+function manifest(root: Record<string, unknown>, launcher: string) {
+  return {
+    name: PACKAGE_NAME,
+    version: root.version,
+    description: root.description,
+    keywords: ["aws", "vpc", "flow-logs", "compliance", "cis", "security-hub", "remediation", "cli"],
+    license: root.license,
+    type: "module",
+    bin: { [PACKAGE_NAME]: `bin/${launcher}` },
+    exports: {
+      ".": { types: "./lib/index.d.ts", default: "./lib/index.js" },
+      "./package.json": "./package.json",
+    },
+    types: "./lib/index.d.ts",
+    files: ["bin", "lib", "CHANGELOG.md", "THIRD-PARTY-NOTICES.md"],
+    engines: root.engines,
+  };
+}
+
+/** The repository's launcher, pointed at the built entry instead of the TypeScript source. */
+function writeLauncher(source: string, target: string, builtEntry: string): void {
+  const text = readFileSync(source, "utf8");
+  const pattern = /^var ENTRY = "[^"]+";$/m;
+  if (!pattern.test(text)) throw new Error(`${relative(ROOT, source)} has no 'var ENTRY = "...";' line`);
+  writeFileSync(target, text.replace(pattern, `var ENTRY = ${JSON.stringify(builtEntry)};`));
+  chmodSync(target, 0o755);
+}
+
+/** One declaration file for the package's entry, with the workspace packages' types inlined. */
+function declarationsOf(entry: string): string {
+  const [declarations] = generateDtsBundle([{ filePath: entry, output: { noBanner: true } }], {
+    preferredConfigPath: join(ROOT, "scripts/build/tsconfig.declarations.json"),
+  });
+  return `/// <reference types="node" />\n${declarations}`;
+}
