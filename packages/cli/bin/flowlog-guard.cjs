@@ -33,11 +33,12 @@ if (isOlder(process.versions.node, MINIMUM_NODE)) {
 var load = new Function("url", "return import(url)");
 var entry = require("node:url").pathToFileURL(require("node:path").join(__dirname, ENTRY)).href;
 load(entry).then(
-  (cli) =>
-    cli.main(process.argv.slice(2)).then((code) => {
+  function (cli) {
+    return cli.main(process.argv.slice(2)).then(function (code) {
       process.exitCode = code;
-    }),
-  (error) => {
+    });
+  },
+  function (error) {
     process.stderr.write("flowlog-guard: cannot load " + entry + ": " + (error && error.stack) + "\n");
     process.exitCode = 1;
   }
