@@ -52,6 +52,14 @@ export function guardConfig(
       logGroupName: "/aws/vpc-flow-logs/{vpcId}",
       includeDefaultVpcs: true,
       // kmsKeyArn: "arn:aws:kms:us-east-1:111122223333:key/...",
+      // Flow logs straight to a (central) S3 bucket instead: no delivery role, no log groups.
+      // The bucket needs the policy `npx flowlog-guard bucket-policy --bucket NAME` prints (docs/destinations.md).
+      // destinationType: "s3",
+      // logDestination: "arn:aws:s3:::org-log-archive/vpc-flow-logs",
+      // fileFormat: "parquet",
+      // hiveCompatiblePartitions: true,
+      // perHourPartition: false,
+      // resourceType: "VPC", // or "Subnet": one flow log per subnet not covered by a VPC flow log
     },
     schedule: "cron(0 3 * * ? *)",
     retainOnRemove: stage === "prod" || stage === "production",

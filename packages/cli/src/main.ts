@@ -7,6 +7,7 @@ import {
   PRODUCT_VERSION,
 } from "@flowlog-guard/core";
 import { Command, CommanderError, Option } from "commander";
+import { bucketPolicyCommand } from "./commands/bucket-policy.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { doctorCommand } from "./commands/doctor.ts";
 import { exceptionsCommand } from "./commands/exceptions.ts";
@@ -69,6 +70,7 @@ Examples:
   npx flowlog-guard handle-event event.json           replay one CloudTrail event as the Lambda would
   npx flowlog-guard iam-policy > policy.json          least-privilege IAM policy to run all of this
   npx flowlog-guard member-template > member.json     CloudFormation for each account of an organization
+  npx flowlog-guard bucket-policy --bucket log-archive --accounts all   policy for a central S3 bucket
 ${EXIT_CODES_HELP}
 
 Settings come from flags or FLOWLOG_GUARD_* variables (flags win); credentials and region from the
@@ -293,6 +295,42 @@ Examples:
         ),
     ),
     (io, _options, command) => memberTemplateCommand((command as Command).opts(), io),
+    program
+      .command("bucket-policy")
+      .description(
+        "Print the bucket policy (and a lifecycle rule) an S3 bucket needs to receive flow logs from accounts",
+      )
+      .requiredOption("--bucket <name>", "the destination bucket's name (e.g. org-log-archive)")
+      .option(
+        "--accounts <list>",
+        "all (every account of the caller's organization) or account ids: 111122223333,444455556666 (default: the caller's account)",
+      )
+      .option(
+        "--prefix <folders>",
+        "folders before AWSLogs/, as in logDestination arn:aws:s3:::BUCKET/PREFIX (default: from FLOWLOG_GUARD_LOG_DESTINATION when it names this bucket, else none)",
+      )
+      .option(
+        "--organization-id <id>",
+        "with --accounts all: the organization (default: read with organizations:DescribeOrganization)",
+      )
+      .addOption(new Option("--partition <name>", "ARN partition").choices(["aws", "aws-cn", "aws-us-gov"]))
+      .option("--quiet", "print only the JSON, no instructions on stderr")
+      .addHelpText(
+        "after",
+        `
+Prints {"bucketPolicy": ..., "lifecycleConfiguration": ...} and changes nothing. The policy is the one
+AWS documents for delivery.logs.amazonaws.com: s3:PutObject under each account's AWSLogs/ folders (both
+the default and the Hive-compatible layout) with bucket-owner-full-control, and s3:GetBucketAcl +
+s3:ListBucket on the bucket, conditioned on aws:SourceAccount and aws:SourceArn (aws:SourceOrgID for
+--accounts all). The lifecycle rule moves flow-log files to Standard-IA after 30 days and Glacier
+Instant Retrieval after 90, and deletes nothing. flowlog-guard never changes a bucket policy itself.
+
+Examples:
+  flowlog-guard bucket-policy --bucket org-log-archive --accounts all --quiet | jq .bucketPolicy
+  flowlog-guard bucket-policy --bucket org-log-archive --accounts 111122223333,444455556666 --prefix vpc
+  flowlog-guard bucket-policy --bucket my-flow-logs       just this account (from STS)`,
+      ),
+    (io, _options, command) => bucketPolicyCommand((command as Command).opts(), io),
   );
 
   wire(

@@ -31,6 +31,13 @@ const POLICY_FLAG_HELP: Record<keyof Policy, string> = {
   kmsKeyArn: "KMS key ARN to encrypt new log groups",
   maxExceptionDays: "how far out an exception may expire (default: 365)",
   ledgerBus: "EventBridge bus (name or ARN) that receives change records",
+  destinationType: "where new flow logs deliver: cloud-watch-logs or s3 (default: cloud-watch-logs)",
+  logDestination:
+    "with s3: bucket ARN and optional prefix, arn:aws:s3:::BUCKET[/PREFIX]; may be another account's",
+  fileFormat: "with s3: plain-text or parquet (default: plain-text)",
+  hiveCompatiblePartitions: "with s3: true or false, Hive-compatible S3 prefixes for Athena (default: false)",
+  perHourPartition: "with s3: true or false, one partition per hour instead of per day (default: false)",
+  resourceType: "what a new flow log covers: VPC or Subnet (one per uncovered subnet) (default: VPC)",
 };
 
 const POLICY_FIELDS = Object.keys(PolicySchema.shape) as (keyof Policy)[];

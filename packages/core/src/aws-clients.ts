@@ -4,6 +4,8 @@ import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { IAMClient } from "@aws-sdk/client-iam";
+import { KMSClient } from "@aws-sdk/client-kms";
+import { S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import { RateLimiter } from "./rate-limiter.ts";
@@ -70,6 +72,10 @@ export interface AwsClients {
   readonly sts: STSClient;
   /** Used by `doctor` only. */
   readonly cloudtrail: CloudTrailClient;
+  /** Used by `doctor` only (an S3 destination's bucket). */
+  readonly s3: S3Client;
+  /** Used by `doctor` only (the key of an SSE-KMS destination bucket). */
+  readonly kms: KMSClient;
 }
 
 const DEFAULT_MAX_ATTEMPTS = 8;
@@ -106,6 +112,16 @@ export function createClients(options: CreateClientsOptions): AwsClients {
     iam: instrument(new IAMClient({ ...config, region: globalRegionOf(options.region) }), "IAM"),
     sts: instrument(new STSClient(config), "STS"),
     cloudtrail: instrument(new CloudTrailClient(config), "CloudTrail"),
+    s3: instrument(
+      new S3Client({
+        ...config,
+        followRegionRedirects: true,
+        // An endpoint override (moto, a proxy) serves buckets by path, not by bucket.host name.
+        forcePathStyle: Boolean(options.endpoint ?? process.env.AWS_ENDPOINT_URL),
+      }),
+      "S3",
+    ),
+    kms: instrument(new KMSClient(config), "KMS"),
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ConfigError } from "./errors.ts";
+import { isBucketName, parseS3Destination } from "./s3-destination.ts";
 
 /** Retention values CloudWatch Logs accepts (PutRetentionPolicy `retentionInDays`). */
 export const ACCEPTED_RETENTION_DAYS = [
@@ -52,52 +53,157 @@ const LogGroupTemplateSchema = z
     }
   });
 
+/** Where new flow logs deliver (`LogDestinationType`): CloudWatch Logs (default) or straight to S3. */
+export const DESTINATION_TYPES = ["cloud-watch-logs", "s3"] as const;
+export type DestinationType = (typeof DESTINATION_TYPES)[number];
+
+/** What a new flow log is attached to (`ResourceType`): each VPC (default) or each subnet. */
+export const RESOURCE_TYPES = ["VPC", "Subnet"] as const;
+export type ResourceType = (typeof RESOURCE_TYPES)[number];
+
+/** `DestinationOptions.FileFormat` of an S3 flow log. */
+export const FILE_FORMATS = ["plain-text", "parquet"] as const;
+
+/**
+ * `arn:<partition>:s3:::BUCKET[/PREFIX]`: bucket names follow S3's rules (3-63 characters, lowercase
+ * letters, digits, dots and hyphens, starting and ending with a letter or digit); the prefix is one or
+ * more folders, and AWS refuses `AWSLogs` as a folder name (it writes that folder itself).
+ */
+const LogDestinationSchema = z.string().superRefine((arn, context) => {
+  const destination = parseS3Destination(arn);
+  if (!destination) {
+    context.addIssue({
+      code: "custom",
+      message:
+        "an S3 bucket ARN with an optional prefix: arn:aws:s3:::BUCKET or arn:aws:s3:::BUCKET/PREFIX (not s3://, not a bucket name alone)",
+    });
+    return;
+  }
+  if (!isBucketName(destination.bucket)) {
+    context.addIssue({
+      code: "custom",
+      message: `${JSON.stringify(destination.bucket)} is not an S3 bucket name: 3-63 characters, a-z 0-9 . -, starting and ending with a letter or digit`,
+    });
+  }
+  const { prefix } = destination;
+  if (prefix && (!/^[A-Za-z0-9!_.*'()/=-]+$/.test(prefix) || /^\/|\/\//.test(prefix))) {
+    context.addIssue({
+      code: "custom",
+      message:
+        "the prefix after the bucket takes folders of A-Z a-z 0-9 ! _ . * ' ( ) = - separated by single /",
+    });
+  } else if (prefix.split("/").includes("AWSLogs")) {
+    context.addIssue({
+      code: "custom",
+      message:
+        "AWS refuses 'AWSLogs' as a folder in the prefix (it adds AWSLogs/ itself); choose another name",
+    });
+  }
+});
+
+/** Settings that mean something only for an S3 destination, with their defaults. */
+const S3_ONLY_DEFAULTS = {
+  fileFormat: "plain-text",
+  hiveCompatiblePartitions: false,
+  perHourPartition: false,
+} as const;
+
 /**
  * The remediation policy: what "compliant" means and what gets created. One schema for the Lambda's
  * environment, CLI flags and the stacks' config. Unknown keys are errors.
  */
-export const PolicySchema = z.strictObject({
-  trafficType: z.enum(["REJECT", "ALL"]).default("REJECT"),
-  retentionDays: z
-    .number()
-    .int()
-    .refine((days) => (ACCEPTED_RETENTION_DAYS as readonly number[]).includes(days), {
-      message: `must be a value CloudWatch Logs accepts: ${ACCEPTED_RETENTION_DAYS.filter((d) => d >= MINIMUM_RETENTION_DAYS).join(", ")}`,
-    })
-    .refine((days) => days >= MINIMUM_RETENTION_DAYS, {
-      message: `must be at least ${MINIMUM_RETENTION_DAYS} days (CIS AWS Foundations asks for a year of flow logs)`,
-    })
-    .default(365),
-  logGroupName: LogGroupTemplateSchema.default("/aws/vpc-flow-logs/{vpcId}"),
-  roleName: z
-    .string()
-    .regex(/^[\w+=,.@-]{1,64}$/, "an IAM role name has 1-64 characters from A-Z a-z 0-9 + = , . @ _ -")
-    .default("flowlog-guard-delivery"),
-  includeDefaultVpcs: z.boolean().default(true),
-  maxAggregationInterval: z.union([z.literal(60), z.literal(600)]).default(600),
-  logFormat: z
-    .string()
-    .regex(
-      /^\$\{[a-z0-9-]+\}( \$\{[a-z0-9-]+\})*$/,
-      "space-separated ${field} tokens such as ${srcaddr} ${dstaddr}, no leading or trailing space",
-    )
-    .optional(),
-  kmsKeyArn: z
-    .string()
-    .regex(
-      /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/,
-      "a KMS key ARN: arn:aws:kms:<region>:<account>:key/<key-id> (a key id or alias is not enough)",
-    )
-    .optional(),
-  maxExceptionDays: z.number().int().min(1).max(3653).default(365),
-  ledgerBus: z
-    .string()
-    .regex(
-      /^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[/.\-_A-Za-z0-9]{1,256}$/,
-      "an EventBridge bus name or ARN",
-    )
-    .optional(),
-});
+export const PolicySchema = z
+  .strictObject({
+    trafficType: z.enum(["REJECT", "ALL"]).default("REJECT"),
+    retentionDays: z
+      .number()
+      .int()
+      .refine((days) => (ACCEPTED_RETENTION_DAYS as readonly number[]).includes(days), {
+        message: `must be a value CloudWatch Logs accepts: ${ACCEPTED_RETENTION_DAYS.filter((d) => d >= MINIMUM_RETENTION_DAYS).join(", ")}`,
+      })
+      .refine((days) => days >= MINIMUM_RETENTION_DAYS, {
+        message: `must be at least ${MINIMUM_RETENTION_DAYS} days (CIS AWS Foundations asks for a year of flow logs)`,
+      })
+      .default(365),
+    logGroupName: LogGroupTemplateSchema.default("/aws/vpc-flow-logs/{vpcId}"),
+    roleName: z
+      .string()
+      .regex(/^[\w+=,.@-]{1,64}$/, "an IAM role name has 1-64 characters from A-Z a-z 0-9 + = , . @ _ -")
+      .default("flowlog-guard-delivery"),
+    includeDefaultVpcs: z.boolean().default(true),
+    maxAggregationInterval: z.union([z.literal(60), z.literal(600)]).default(600),
+    logFormat: z
+      .string()
+      .regex(
+        /^\$\{[a-z0-9-]+\}( \$\{[a-z0-9-]+\})*$/,
+        "space-separated ${field} tokens such as ${srcaddr} ${dstaddr}, no leading or trailing space",
+      )
+      .optional(),
+    kmsKeyArn: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/,
+        "a KMS key ARN: arn:aws:kms:<region>:<account>:key/<key-id> (a key id or alias is not enough)",
+      )
+      .optional(),
+    maxExceptionDays: z.number().int().min(1).max(3653).default(365),
+    ledgerBus: z
+      .string()
+      .regex(
+        /^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[/.\-_A-Za-z0-9]{1,256}$/,
+        "an EventBridge bus name or ARN",
+      )
+      .optional(),
+    destinationType: z.enum(DESTINATION_TYPES).default("cloud-watch-logs"),
+    logDestination: LogDestinationSchema.optional(),
+    fileFormat: z.enum(FILE_FORMATS).default("plain-text"),
+    hiveCompatiblePartitions: z.boolean().default(false),
+    perHourPartition: z.boolean().default(false),
+    resourceType: z.enum(RESOURCE_TYPES).default("VPC"),
+  })
+  .superRefine(checkDestinationCombination);
+
+/** Refuses settings that contradict the destination type, each with what to change. */
+function checkDestinationCombination(
+  policy: {
+    destinationType: DestinationType;
+    logDestination?: string | undefined;
+    kmsKeyArn?: string | undefined;
+    fileFormat: string;
+    hiveCompatiblePartitions: boolean;
+    perHourPartition: boolean;
+  },
+  context: z.RefinementCtx,
+): void {
+  const problem = (field: string, message: string) =>
+    context.addIssue({ code: "custom", path: [field], message });
+  if (policy.destinationType === "s3") {
+    if (policy.logDestination === undefined) {
+      problem(
+        "logDestination",
+        "required with destinationType s3: the bucket ARN, e.g. arn:aws:s3:::my-flow-logs or arn:aws:s3:::log-archive/vpc",
+      );
+    }
+    if (policy.kmsKeyArn !== undefined) {
+      problem(
+        "kmsKeyArn",
+        "encrypts log groups, which an s3 destination does not use; set the bucket's default encryption instead (see docs/destinations.md)",
+      );
+    }
+    return;
+  }
+  if (policy.logDestination !== undefined) {
+    problem(
+      "logDestination",
+      "is only used with destinationType s3; add destinationType s3 (FLOWLOG_GUARD_DESTINATION_TYPE=s3), or remove it (CloudWatch Logs uses logGroupName)",
+    );
+  }
+  for (const [field, byDefault] of Object.entries(S3_ONLY_DEFAULTS)) {
+    if (policy[field as keyof typeof S3_ONLY_DEFAULTS] !== byDefault) {
+      problem(field, "is only valid with destinationType s3 (CloudWatch Logs stores records, not files)");
+    }
+  }
+}
 
 export type Policy = z.infer<typeof PolicySchema>;
 export type PolicyInput = z.input<typeof PolicySchema>;
@@ -114,6 +220,12 @@ export const POLICY_ENV_VARS: Record<keyof Policy, string> = {
   kmsKeyArn: "FLOWLOG_GUARD_KMS_KEY_ARN",
   maxExceptionDays: "FLOWLOG_GUARD_MAX_EXCEPTION_DAYS",
   ledgerBus: "FLOWLOG_GUARD_LEDGER_BUS",
+  destinationType: "FLOWLOG_GUARD_DESTINATION_TYPE",
+  logDestination: "FLOWLOG_GUARD_LOG_DESTINATION",
+  fileFormat: "FLOWLOG_GUARD_FILE_FORMAT",
+  hiveCompatiblePartitions: "FLOWLOG_GUARD_HIVE_COMPATIBLE_PARTITIONS",
+  perHourPartition: "FLOWLOG_GUARD_PER_HOUR_PARTITION",
+  resourceType: "FLOWLOG_GUARD_RESOURCE_TYPE",
 };
 
 /** Other `FLOWLOG_GUARD_*` variables that are not policy but are known (so they are not "unknown keys"). */
@@ -126,7 +238,11 @@ export const OTHER_ENV_VARS = [
 ] as const;
 
 const numericFields = new Set<keyof Policy>(["retentionDays", "maxAggregationInterval", "maxExceptionDays"]);
-const booleanFields = new Set<keyof Policy>(["includeDefaultVpcs"]);
+const booleanFields = new Set<keyof Policy>([
+  "includeDefaultVpcs",
+  "hiveCompatiblePartitions",
+  "perHourPartition",
+]);
 
 /** Turns a string (env var or CLI flag) into the type its policy field takes; leaves bad values for zod to report. */
 export function coercePolicyValue(field: keyof Policy, raw: string): unknown {

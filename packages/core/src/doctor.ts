@@ -10,6 +10,7 @@ import { DescribeEventBusCommand } from "@aws-sdk/client-eventbridge";
 import { GetRoleCommand, SimulatePrincipalPolicyCommand } from "@aws-sdk/client-iam";
 import type { ClientPool } from "./aws-clients.ts";
 import type { Policy } from "./config.ts";
+import { checkS3Destination } from "./doctor-s3.ts";
 import { awsErrorName, describeError } from "./errors.ts";
 import { type AccountIdentity, readAccountIdentity, readDeliveryRole } from "./inventory.ts";
 import { deliveryRoleTrustPolicy, policyDocumentsEqual } from "./policy-documents.ts";
@@ -211,7 +212,8 @@ async function checkPermissions(
 /**
  * Checks what must be true in a real account before events can fire and remediation can work:
  * credentials, a trail that logs management write events in every watched region, the delivery
- * role's trust, the ledger bus, and the caller's permissions. Each check says how to fix it.
+ * role's trust (or, with an S3 destination, the bucket, its policy and its key), the ledger bus, and
+ * the caller's permissions. Each check says how to fix it.
  */
 export async function runDoctor(options: {
   pool: ClientPool;
@@ -247,7 +249,14 @@ export async function runDoctor(options: {
     }
   };
   checks.push(await guarded("CloudTrail trail", () => checkTrail(pool, homeRegion, regions)));
-  checks.push(await guarded("delivery role", () => checkRole(pool, homeRegion, policy, identity)));
+  if (policy.destinationType === "s3") {
+    // No delivery role with S3: the bucket (policy, key) decides whether delivery works.
+    checks.push(
+      ...(await checkS3Destination({ clients: pool.clientsFor(homeRegion), policy, identity, regions })),
+    );
+  } else {
+    checks.push(await guarded("delivery role", () => checkRole(pool, homeRegion, policy, identity)));
+  }
   checks.push(await guarded("ledger bus", () => checkLedger(pool, homeRegion, policy)));
   checks.push(
     await guarded("caller's permissions", () => checkPermissions(pool, homeRegion, policy, identity)),

@@ -1,5 +1,6 @@
 export * from "./account-pools.ts";
 export * from "./aws-clients.ts";
+export * from "./bucket-policy.ts";
 export * from "./change-records.ts";
 export * from "./cloudtrail.ts";
 export * from "./config.ts";
@@ -23,6 +24,8 @@ export * from "./planner.ts";
 export * from "./policy-documents.ts";
 export * from "./rate-limiter.ts";
 export * from "./report.ts";
+export * from "./resource-policy-check.ts";
 export * from "./retry.ts";
+export * from "./s3-destination.ts";
 export * from "./service-policy.ts";
 export * from "./version.ts";

@@ -1,13 +1,30 @@
 import type { Policy } from "./config.ts";
 import { deliveryRoleArn } from "./naming.ts";
 import { logGroupNamePattern, type PolicyDocument, type PolicyStatement } from "./policy-documents.ts";
+import { bucketArn, parseS3Destination } from "./s3-destination.ts";
 
 export interface ServicePolicyOptions {
   partition: string;
   accountId: string;
-  policy: Pick<Policy, "roleName" | "logGroupName" | "ledgerBus">;
+  policy: Pick<Policy, "roleName" | "logGroupName" | "ledgerBus"> &
+    Partial<Pick<Policy, "destinationType" | "logDestination" | "resourceType">>;
   /** Region of the ledger bus when `ledgerBus` is a name, not an ARN. `*` when absent. */
   ledgerRegion?: string;
+  /**
+   * The S3 destination bucket is this account's and its policy does not yet let log delivery write:
+   * then AWS attaches the delivery statement itself, but only for a caller allowed
+   * s3:GetBucketPolicy and s3:PutBucketPolicy on the bucket (see {@link needsBucketPolicyAccess}).
+   */
+  bucketPolicyAccess?: boolean;
+}
+
+/**
+ * Whether the runner needs s3:GetBucketPolicy/PutBucketPolicy: only when the bucket is in the runner's
+ * own account and its policy does not already let log delivery write (a pre-provisioned policy, e.g.
+ * from `flowlog-guard bucket-policy`, needs neither; another account's bucket cannot be changed anyway).
+ */
+export function needsBucketPolicyAccess(bucket: { ownedByCaller: boolean; deliveryAllowed: boolean }) {
+  return bucket.ownedByCaller && !bucket.deliveryAllowed;
 }
 
 /**
@@ -35,8 +52,8 @@ export function ledgerBusArn(options: ServicePolicyOptions): string | undefined 
  */
 export function servicePolicyDocument(options: ServicePolicyOptions): PolicyDocument {
   const { partition, accountId, policy } = options;
-  const role = deliveryRoleArn(partition, accountId, policy.roleName);
-  const groups = `arn:${partition}:logs:*:${accountId}:log-group:${logGroupNamePattern(policy.logGroupName, accountId)}`;
+  const s3 = policy.destinationType === "s3";
+  const subnets = policy.resourceType === "Subnet";
   const statements: PolicyStatement[] = [
     {
       Sid: "ReadNetworkInventory",
@@ -45,6 +62,7 @@ export function servicePolicyDocument(options: ServicePolicyOptions): PolicyDocu
         "ec2:DescribeFlowLogs",
         "ec2:DescribeInternetGateways",
         "ec2:DescribeRegions",
+        ...(subnets ? ["ec2:DescribeSubnets"] : []),
         "ec2:DescribeVpcs",
       ],
       Resource: "*",
@@ -54,7 +72,7 @@ export function servicePolicyDocument(options: ServicePolicyOptions): PolicyDocu
       Effect: "Allow",
       Action: ["ec2:CreateFlowLogs"],
       Resource: [
-        `arn:${partition}:ec2:*:${accountId}:vpc/*`,
+        `arn:${partition}:ec2:*:${accountId}:${subnets ? "subnet" : "vpc"}/*`,
         `arn:${partition}:ec2:*:${accountId}:vpc-flow-log/*`,
       ],
     },
@@ -65,6 +83,25 @@ export function servicePolicyDocument(options: ServicePolicyOptions): PolicyDocu
       Resource: `arn:${partition}:ec2:*:${accountId}:vpc-flow-log/*`,
       Condition: { StringEquals: { "ec2:CreateAction": "CreateFlowLogs" } },
     },
+    ...(s3 ? s3DeliveryStatements(options) : cloudWatchDeliveryStatements(options)),
+  ];
+  const bus = ledgerBusArn(options);
+  if (bus)
+    statements.push({
+      Sid: "PublishChangeRecords",
+      Effect: "Allow",
+      Action: ["events:PutEvents"],
+      Resource: bus,
+    });
+  return { Version: "2012-10-17", Statement: statements };
+}
+
+/** CloudWatch Logs destination: log groups from the template and the delivery role, nothing wider. */
+function cloudWatchDeliveryStatements(options: ServicePolicyOptions): PolicyStatement[] {
+  const { partition, accountId, policy } = options;
+  const role = deliveryRoleArn(partition, accountId, policy.roleName);
+  const groups = `arn:${partition}:logs:*:${accountId}:log-group:${logGroupNamePattern(policy.logGroupName, accountId)}`;
+  return [
     {
       // DescribeLogGroups has no resource type in the Service Authorization Reference: IAM evaluates it
       // against "*", and a statement scoped to log-group ARNs never matches (test/least-privilege.test.ts).
@@ -99,13 +136,30 @@ export function servicePolicyDocument(options: ServicePolicyOptions): PolicyDocu
       Resource: role,
     },
   ];
-  const bus = ledgerBusArn(options);
-  if (bus)
-    statements.push({
-      Sid: "PublishChangeRecords",
+}
+
+/**
+ * S3 destination: no role, no log group. AWS requires logs:CreateLogDelivery and logs:DeleteLogDelivery
+ * of whoever creates a flow log to S3 (they cannot be scoped to a resource), and the bucket-policy
+ * actions only when AWS must attach the delivery statement to a bucket of this account.
+ */
+function s3DeliveryStatements(options: ServicePolicyOptions): PolicyStatement[] {
+  const statements: PolicyStatement[] = [
+    {
+      Sid: "DeliverFlowLogsToS3",
       Effect: "Allow",
-      Action: ["events:PutEvents"],
-      Resource: bus,
+      Action: ["logs:CreateLogDelivery", "logs:DeleteLogDelivery"],
+      Resource: "*",
+    },
+  ];
+  const destination = parseS3Destination(options.policy.logDestination ?? "");
+  if (options.bucketPolicyAccess && destination) {
+    statements.push({
+      Sid: "LetAwsAttachDeliveryBucketPolicy",
+      Effect: "Allow",
+      Action: ["s3:GetBucketPolicy", "s3:PutBucketPolicy"],
+      Resource: bucketArn(options.partition, destination.bucket),
     });
-  return { Version: "2012-10-17", Statement: statements };
+  }
+  return statements;
 }

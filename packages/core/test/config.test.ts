@@ -12,6 +12,11 @@ describe("parsePolicy", () => {
       includeDefaultVpcs: true,
       maxAggregationInterval: 600,
       maxExceptionDays: 365,
+      destinationType: "cloud-watch-logs",
+      fileFormat: "plain-text",
+      hiveCompatiblePartitions: false,
+      perHourPartition: false,
+      resourceType: "VPC",
     });
   });
 
