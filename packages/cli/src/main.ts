@@ -295,6 +295,9 @@ Examples:
         ),
     ),
     (io, _options, command) => memberTemplateCommand((command as Command).opts(), io),
+  );
+
+  wire(
     program
       .command("bucket-policy")
       .description(
