@@ -1,8 +1,11 @@
 import { CloseAccountCommand } from "@aws-sdk/client-organizations";
-import type { OrganizationReport } from "@flowlog-guard/core";
+import { EventValidationError, type OrganizationReport } from "@flowlog-guard/core";
+import { createRemediateHandler } from "@flowlog-guard/functions/remediate-handler";
+import { createRuntime } from "@flowlog-guard/functions/runtime";
 import { describe, expect, inject, it } from "vitest";
 import { createVpc, flowLogsOf } from "./support/aws.ts";
 import { runCli } from "./support/cli.ts";
+import { FIXTURE_VPC, fixture } from "./support/events.ts";
 import { startFaultProxy } from "./support/fault-proxy.ts";
 import {
   adminPool,
@@ -85,5 +88,64 @@ describe("fix-all --accounts all across a moto organization", () => {
     } finally {
       await proxy.close();
     }
+  });
+});
+
+describe("Remediate handler in organization mode (FLOWLOG_GUARD_ORGANIZATION_ID)", () => {
+  const memberEvent = (account: string, vpcId: string) =>
+    fixture("ec2-create-vpc-cloudformation", { [FIXTURE_VPC]: vpcId, "123456789012": account });
+
+  it("remediates a member's forwarded event in the member account, with the member role", async () => {
+    const org = await createOrganization(2);
+    const [member, excluded] = org.members as [string, string];
+    await deployMemberTemplate(member, ["us-east-1"], {
+      CentralAccountId: org.managementAccountId,
+      OrganizationId: org.organizationId,
+    });
+    const admin = await adminPool(member);
+    const vpcId = await createVpc(admin, "eu-west-1");
+    const runtime = await createRuntime({
+      FLOWLOG_GUARD_ORGANIZATION_ID: org.organizationId,
+      FLOWLOG_GUARD_EXCLUDE_ACCOUNTS: excluded,
+      AWS_REGION: "us-east-1",
+    });
+    const handle = createRemediateHandler(runtime);
+
+    const result = await handle(memberEvent(member, vpcId));
+
+    expect(result).toMatchObject({ status: "handled", event: { account: member } });
+    expect(result.vpcs).toEqual([expect.objectContaining({ vpcId, status: "remediated" })]);
+    const flowLogs = await flowLogsOf(admin, "eu-west-1", vpcId);
+    expect(flowLogs).toHaveLength(1);
+    expect(flowLogs[0]!.DeliverLogsPermissionArn).toBe(
+      `arn:aws:iam::${member}:role/flowlog-guard/flowlog-guard-delivery`,
+    );
+    expect(runtime.organization!.pools.counter.count("STS", "AssumeRole")).toBe(1);
+    // The same event again changes nothing.
+    expect((await handle(memberEvent(member, vpcId))).summary).toMatchObject({ changes: 0 });
+  });
+
+  it("refuses events from outside the organization and from excluded accounts: a clear refusal, no AWS change", async () => {
+    const org = await createOrganization(1);
+    const [excluded] = org.members as [string];
+    const runtime = await createRuntime({
+      FLOWLOG_GUARD_ORGANIZATION_ID: org.organizationId,
+      FLOWLOG_GUARD_EXCLUDE_ACCOUNTS: excluded,
+      AWS_REGION: "us-east-1",
+    });
+    const handle = createRemediateHandler(runtime);
+    const excludedVpc = await createVpc(await adminPool(excluded), "eu-west-1");
+
+    const outside = handle(memberEvent("999988887777", "vpc-0123456789abcdef0"));
+    await expect(outside).rejects.toBeInstanceOf(EventValidationError);
+    await expect(outside).rejects.toThrow(
+      `account 999988887777 is not in organization ${org.organizationId}`,
+    );
+    await expect(handle(memberEvent(excluded, excludedVpc))).rejects.toThrow(/excluded/);
+    expect(runtime.organization!.pools.counter.total).toBe(0); // no member role assumed, no member call
+    expect(
+      Object.keys(runtime.pool.counter.byOperation()).filter((op) => !/Get|Describe|List/.test(op)),
+    ).toEqual([]);
+    expect(await flowLogsOf(await adminPool(excluded), "eu-west-1", excludedVpc)).toEqual([]);
   });
 });

@@ -235,6 +235,12 @@ export const OTHER_ENV_VARS = [
   "FLOWLOG_GUARD_CONCURRENCY",
   "FLOWLOG_GUARD_PYTHON",
   "FLOWLOG_GUARD_HOME_REGION",
+  // Organization mode (docs/organizations.md).
+  "FLOWLOG_GUARD_ORGANIZATION_ID",
+  "FLOWLOG_GUARD_ACCOUNTS",
+  "FLOWLOG_GUARD_OU",
+  "FLOWLOG_GUARD_EXCLUDE_ACCOUNTS",
+  "FLOWLOG_GUARD_MEMBER_ROLE_NAME",
 ] as const;
 
 const numericFields = new Set<keyof Policy>(["retentionDays", "maxAggregationInterval", "maxExceptionDays"]);

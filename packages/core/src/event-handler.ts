@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
+import type { AccountPools } from "./account-pools.ts";
 import type { ClientPool } from "./aws-clients.ts";
-import type { Logger } from "./change-records.ts";
+import { type Logger, publishChangeRecords } from "./change-records.ts";
 import {
   actorArnOf,
   type CloudTrailActor,
@@ -12,8 +13,10 @@ import { runRemediation } from "./engine.ts";
 import { EventValidationError } from "./errors.ts";
 import { type AccountIdentity, readAccountIdentity } from "./inventory.ts";
 import { isSharedLogGroupTemplate } from "./naming.ts";
+import type { Membership } from "./organizations.ts";
 import type { RunReport } from "./report.ts";
 import type { Sleep } from "./retry.ts";
+import { ledgerRegionOf } from "./service-policy.ts";
 
 export interface EventHandlingResult {
   /** `handled`: the real state was re-read and fixed where needed; `ignored`: nothing to look at. */
@@ -30,9 +33,18 @@ export interface EventHandlingResult {
   report?: RunReport;
 }
 
+/** Organization mode: events from member accounts are handled there, with the member role. */
+export interface EventOrganization {
+  pools: AccountPools;
+  memberRoleName: string;
+  membership: (accountId: string) => Promise<Membership>;
+}
+
 export interface EventHandlerDeps {
   policy: Policy;
   pool: ClientPool;
+  /** Absent: single-account mode, events for other accounts are refused. */
+  organization?: EventOrganization;
   /** Who this process is; read through STS when absent (cache it per Lambda container). */
   identity?: AccountIdentity;
   log?: Logger;
@@ -93,13 +105,8 @@ export async function handleCloudTrailEvent(
   deps: EventHandlerDeps,
 ): Promise<EventHandlingResult> {
   const event = parseCloudTrailEvent(raw);
-  const identity = deps.identity ?? (await readAccountIdentity(deps.pool.clientsFor(event.region)));
-  if (event.account !== identity.accountId) {
-    throw new EventValidationError(
-      `account: the event is for account ${event.account}, but flowlog-guard runs in ${identity.accountId}; it only changes its own account`,
-      "account",
-    );
-  }
+  const own = deps.identity ?? (await readAccountIdentity(deps.pool.clientsFor(event.region)));
+  const { identity, pool } = await accountOfEvent(event, own, deps);
   const actorArn = actorArnOf(event.actor);
   const summary = {
     eventId: event.eventId,
@@ -118,8 +125,10 @@ export async function handleCloudTrailEvent(
   const scope = scopeOf(event, deps.policy, identity);
   if ("ignored" in scope) return ignore(scope.ignored);
 
+  // A member's records go to the central ledger with the central credentials (the member role cannot).
+  const member = pool !== deps.pool;
   const report = await runRemediation({
-    policy: deps.policy,
+    policy: member ? { ...deps.policy, ledgerBus: undefined } : deps.policy,
     regions: scope.regions,
     homeRegion: event.region,
     identity,
@@ -131,7 +140,7 @@ export async function handleCloudTrailEvent(
       eventName: event.eventName,
       ...(actorArn ? { actorArn } : {}),
     },
-    pool: deps.pool,
+    pool,
     ...(scope.vpcIds ? { vpcIds: scope.vpcIds } : {}),
     ...(scope.ensureRole ? { ensureRole: true } : {}),
     ...(deps.log ? { log: deps.log } : {}),
@@ -141,7 +150,62 @@ export async function handleCloudTrailEvent(
       ? { iamPropagationTimeoutMs: deps.iamPropagationTimeoutMs }
       : {}),
   });
+  if (member) await publishCentrally(report, deps, event.region);
   return { status: "handled", reason: scope.why, event: summary, report };
+}
+
+async function publishCentrally(report: RunReport, deps: EventHandlerDeps, region: string): Promise<void> {
+  const bus = deps.policy.ledgerBus;
+  const records = [...report.vpcs.flatMap((vpc) => vpc.changes), ...report.sharedChanges];
+  const result = await publishChangeRecords(
+    deps.pool.clientsFor(bus ? ledgerRegionOf(bus, region) : region),
+    bus,
+    records,
+    {
+      ...(deps.log ? { log: deps.log } : {}),
+      ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    },
+  );
+  report.summary.recordsPublished = result.published;
+  report.summary.recordsUndelivered = result.undelivered.length;
+  for (const undelivered of result.undelivered)
+    report.errors.push({
+      scope: "ledger",
+      message: `change record ${undelivered.recordId} not delivered to ${bus}: ${undelivered.error}`,
+    });
+}
+
+/**
+ * The identity and clients to act with: this account's own for its events; in organization mode,
+ * the member role's for a member's event, after checking that the account is an ACTIVE member in
+ * scope and not excluded. Anything else is refused before any AWS change.
+ */
+async function accountOfEvent(
+  event: ParsedCloudTrailEvent,
+  own: AccountIdentity,
+  deps: EventHandlerDeps,
+): Promise<{ identity: AccountIdentity; pool: ClientPool }> {
+  if (event.account === own.accountId) return { identity: own, pool: deps.pool };
+  if (!deps.organization)
+    throw new EventValidationError(
+      `account: the event is for account ${event.account}, but flowlog-guard runs in ${own.accountId}; it only changes its own account`,
+      "account",
+    );
+  const membership = await deps.organization.membership(event.account);
+  if (!membership.member)
+    throw new EventValidationError(
+      `account: event refused, nothing changed: ${membership.reason}`,
+      "account",
+    );
+  const roleName = deps.organization.memberRoleName;
+  return {
+    identity: {
+      accountId: event.account,
+      partition: own.partition,
+      callerArn: `arn:${own.partition}:sts::${event.account}:assumed-role/${roleName}/flowlog-guard`,
+    },
+    pool: deps.organization.pools.poolFor(event.account),
+  };
 }
 
 type Scope =

@@ -17,6 +17,7 @@ export * from "./inventory.ts";
 export * from "./member-template.ts";
 export * from "./model.ts";
 export * from "./naming.ts";
+export * from "./organization-config.ts";
 export * from "./organization-run.ts";
 export * from "./organizations.ts";
 export * from "./plan.ts";

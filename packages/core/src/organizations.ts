@@ -1,5 +1,6 @@
 import {
   type Account,
+  DescribeAccountCommand,
   DescribeOrganizationCommand,
   OrganizationsClient,
   paginateListAccounts,
@@ -163,5 +164,66 @@ export async function resolveAccounts(
     managementAccountId: organization?.MasterAccountId ?? "",
     targets,
     skipped,
+  };
+}
+
+/** Whether flowlog-guard may act in an account: a member of the organization, ACTIVE, in scope, not excluded. */
+export type Membership = { member: true } | { member: false; reason: string };
+
+/** How long a membership answer is reused by a Lambda container. */
+const MEMBERSHIP_TTL_MS = 900_000;
+
+/**
+ * A cached membership check for events from member accounts: DescribeAccount (or, with OUs, the
+ * accounts under them) from the management or delegated-administrator account. A "no" is an answer,
+ * never an error: the event is refused, nothing is changed.
+ */
+export function createMembershipCheck(
+  client: OrganizationsClient,
+  scope: { organizationId: string; excludeAccounts: string[]; ous: string[] },
+  now: () => number = Date.now,
+): (accountId: string) => Promise<Membership> {
+  const cache = new Map<string, { at: number; answer: Promise<Membership> }>();
+  let underOus: { at: number; accounts: Promise<Map<string, Account>> } | undefined;
+  const inScope = async (accountId: string): Promise<Account | undefined> => {
+    if (scope.ous.length === 0) {
+      try {
+        return (await client.send(new DescribeAccountCommand({ AccountId: accountId }))).Account;
+      } catch (error) {
+        if ((error as Error).name === "AccountNotFoundException") return undefined;
+        throw error;
+      }
+    }
+    if (!underOus || now() - underOus.at > MEMBERSHIP_TTL_MS) {
+      const accounts = (async () => {
+        const found = new Map<string, Account>();
+        for (const ou of scope.ous)
+          for (const account of await listUnder(client, ou)) found.set(account.Id ?? "", account);
+        return found;
+      })();
+      underOus = { at: now(), accounts };
+    }
+    return (await underOus.accounts).get(accountId);
+  };
+  const check = async (accountId: string): Promise<Membership> => {
+    if (scope.excludeAccounts.includes(accountId))
+      return { member: false, reason: `account ${accountId} is excluded (FLOWLOG_GUARD_EXCLUDE_ACCOUNTS)` };
+    const account = await inScope(accountId);
+    if (!account)
+      return {
+        member: false,
+        reason: `account ${accountId} is not in ${scope.ous.length > 0 ? `the covered OUs (${scope.ous.join(", ")}) of ` : ""}organization ${scope.organizationId}`,
+      };
+    if (stateOf(account) !== "ACTIVE")
+      return { member: false, reason: `account ${accountId} is ${stateOf(account)}, not ACTIVE` };
+    return { member: true };
+  };
+  return (accountId) => {
+    const cached = cache.get(accountId);
+    if (cached && now() - cached.at < MEMBERSHIP_TTL_MS) return cached.answer;
+    const answer = check(accountId);
+    answer.catch(() => cache.delete(accountId));
+    cache.set(accountId, { at: now(), answer });
+    return answer;
   };
 }

@@ -1,6 +1,6 @@
 import { Logger } from "@aws-lambda-powertools/logger";
-import type { AccountIdentity, ClientPool } from "@flowlog-guard/core";
-import { loadConfig, type Policy, PRODUCT_NAME } from "@flowlog-guard/core/data";
+import type { AccountIdentity, ClientPool, EventOrganization } from "@flowlog-guard/core";
+import { loadConfig, loadOrganizationConfig, type Policy, PRODUCT_NAME } from "@flowlog-guard/core/data";
 
 /** What a Lambda container builds once and reuses across invocations. */
 export interface Runtime {
@@ -9,6 +9,8 @@ export interface Runtime {
   logger: Logger;
   /** Who the function runs as; read once through STS. */
   identity(region: string): Promise<AccountIdentity>;
+  /** Organization mode (FLOWLOG_GUARD_ORGANIZATION_ID): member accounts through their member role. */
+  organization?: EventOrganization;
 }
 
 export function createLogger(): Logger {
@@ -24,13 +26,27 @@ export async function createRuntime(
   logger: Logger = createLogger(),
 ): Promise<Runtime> {
   const policy = loadConfig(env);
-  const { createClientPool, readAccountIdentity } = await import("@flowlog-guard/core");
-  const pool = createClientPool();
+  const organizationConfig = loadOrganizationConfig(env);
+  const core = await import("@flowlog-guard/core");
+  const pool = core.createClientPool();
   let identity: Promise<AccountIdentity> | undefined;
+  const region = env.AWS_REGION ?? "us-east-1";
+  const organization: EventOrganization | undefined = organizationConfig && {
+    memberRoleName: organizationConfig.memberRoleName,
+    pools: core.createAccountPools({
+      partition: core.partitionOf(region),
+      homeRegion: region,
+      memberRoleName: organizationConfig.memberRoleName,
+      sessionName: env.AWS_LAMBDA_FUNCTION_NAME ?? "flowlog-guard",
+    }),
+    membership: core.createMembershipCheck(core.createOrganizationsClient(region), organizationConfig),
+  };
+  const readAccountIdentity = core.readAccountIdentity;
   return {
     policy,
     pool,
     logger,
+    ...(organization ? { organization } : {}),
     identity(region) {
       identity ??= readAccountIdentity(pool.clientsFor(region)).catch((error) => {
         identity = undefined;
@@ -50,7 +66,10 @@ export function lazyHandler<E, R>(
   logger: Logger,
   build: (runtime: Runtime) => Promise<(event: E, context?: never) => Promise<R>>,
 ): (event: E, context?: never) => Promise<R> {
-  if (process.env.AWS_LAMBDA_FUNCTION_NAME) loadConfig(process.env);
+  if (process.env.AWS_LAMBDA_FUNCTION_NAME) {
+    loadConfig(process.env);
+    loadOrganizationConfig(process.env);
+  }
   let handler: Promise<(event: E, context?: never) => Promise<R>> | undefined;
   return async (event, context) => {
     handler ??= createRuntime(process.env, logger).then(build);
