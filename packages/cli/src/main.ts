@@ -410,6 +410,10 @@ function reportError(error: unknown, io: Io): number {
     write(`event refused, nothing changed. ${error.message}`);
     return ExitCode.usage;
   }
+  if (error instanceof Error && error.name === "MotoUnavailableError") {
+    write(error.message);
+    return ExitCode.usage;
+  }
   const name = awsErrorName(error);
   if (name === "CredentialsProviderError" || name === "InvalidClientTokenId" || name === "ExpiredToken") {
     write(`${(error as Error).message}\n${CREDENTIALS_HINT}`);

@@ -16,13 +16,10 @@ import {
   captureDefaultBusRules,
   captureEvents,
   MOTO_ACCOUNT_ID,
-  type MotoServer,
-  MotoUnavailableError,
   putEnvelope,
   startMotoServer,
   useEmulatorEnv,
 } from "@flowlog-guard/emulator";
-import { UsageError } from "../errors.ts";
 import type { Io } from "../io.ts";
 import { renderReport, table } from "../render.ts";
 import { buildDemoEstate, cloudTrailEnvelope } from "./demo-estate.ts";
@@ -42,7 +39,7 @@ export async function demoCommand(io: Io): Promise<number> {
   say(
     "flowlog-guard demo: everything below runs against a local AWS emulator (moto); no AWS account is used.",
   );
-  const moto = await startEmulator();
+  const moto = await startMotoServer();
   try {
     useEmulatorEnv(process.env, moto.endpoint, HOME);
     const pool = createClientPool();
@@ -222,18 +219,4 @@ function indent(text: string, spaces = 3): string {
     .split("\n")
     .map((line) => (line ? pad + line : line))
     .join("\n");
-}
-
-/** moto missing is a setup problem the operator fixes (exit 2), not a crash: say how to get it. */
-async function startEmulator(): Promise<MotoServer> {
-  try {
-    return await startMotoServer();
-  } catch (error) {
-    if (!(error instanceof MotoUnavailableError)) throw error;
-    throw new UsageError(
-      `the demo runs on moto, a local AWS emulator, which is not available here. ${error.message} ` +
-        "To use another Python than python3, set FLOWLOG_GUARD_PYTHON=/path/to/python.",
-      { cause: error },
-    );
-  }
 }
