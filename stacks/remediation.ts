@@ -11,6 +11,7 @@ import {
 } from "@flowlog-guard/core/data";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { LAMBDA_RUNTIME_PROVIDES, NODE22_BUNDLE } from "../scripts/build/esbuild-options.ts";
 import type { GuardConfig } from "./config.ts";
 import { fixAllSettings, remediateSettings } from "./function-settings.ts";
 import { permissionsFromDocument } from "./permissions.ts";
@@ -55,12 +56,13 @@ export function deployGuard(config: GuardConfig) {
     memory: "512 MB",
     logging: { retention: "1 year", format: "json" },
     // The engine and the AWS SDK load on the first invocation (splitting), and the SDK comes from the
-    // nodejs22.x runtime: see docs/adr/0004-function-bundles.md and `npm run bench:bundles`.
+    // nodejs22.x runtime: see docs/adr/0004-function-bundles.md and `npm run bench:bundles`. SST bundles
+    // with the settings `npm run build` uses for dist/functions (scripts/build/esbuild-options.ts).
     nodejs: {
-      format: "esm",
-      minify: true,
-      splitting: true,
-      esbuild: { external: ["@aws-sdk/*"] as string[] },
+      format: NODE22_BUNDLE.format,
+      minify: NODE22_BUNDLE.minify,
+      splitting: NODE22_BUNDLE.splitting,
+      esbuild: { external: [...LAMBDA_RUNTIME_PROVIDES] as string[] },
     },
     environment,
     dev: false,

@@ -20,3 +20,6 @@ export const NODE22_BUNDLE = {
   metafile: true,
   logLevel: "error",
 } as const satisfies BuildOptions;
+
+/** What the `nodejs22.x` Lambda runtime provides, so the function bundles leave it out (ADR 4). */
+export const LAMBDA_RUNTIME_PROVIDES = ["@aws-sdk/*"] as const;

@@ -2,7 +2,7 @@ import { readdirSync, rmSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { NODE22_BUNDLE } from "./esbuild-options.ts";
+import { LAMBDA_RUNTIME_PROVIDES, NODE22_BUNDLE } from "./esbuild-options.ts";
 
 /** The Lambda handlers the stacks deploy (stacks/remediation.ts), by function name. */
 export const FUNCTION_ENTRIES = {
@@ -25,7 +25,7 @@ export interface FunctionBundle {
  */
 export async function buildFunctionBundle(entry: string, outdir: string): Promise<FunctionBundle> {
   rmSync(outdir, { recursive: true, force: true });
-  await build({ ...NODE22_BUNDLE, entryPoints: [entry], outdir, external: ["@aws-sdk/*"] });
+  await build({ ...NODE22_BUNDLE, entryPoints: [entry], outdir, external: [...LAMBDA_RUNTIME_PROVIDES] });
   const files = readdirSync(outdir).filter((file) => file.endsWith(".js"));
   const entryFile = `${basename(entry, ".ts")}.js`;
   return {
