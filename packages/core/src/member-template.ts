@@ -20,7 +20,8 @@ export function memberRoleArn(partition: string, accountId: string, roleName = M
 }
 
 export interface MemberTemplateOptions {
-  policy: Pick<Policy, "roleName" | "logGroupName">;
+  policy: Pick<Policy, "roleName" | "logGroupName"> &
+    Partial<Pick<Policy, "destinationType" | "logDestination" | "resourceType">>;
   /** Default: flowlog-guard-member. */
   memberRoleName?: string;
   /** Defaults baked into the parameters (the stacks and `member-template --organization-id` set them). */
@@ -57,7 +58,8 @@ function memberPolicyDocument(policy: MemberTemplateOptions["policy"]): Json {
   const document: PolicyDocument = servicePolicyDocument({
     partition: "${AWS::Partition}",
     accountId: "${AWS::AccountId}",
-    policy: { roleName: policy.roleName, logGroupName: policy.logGroupName },
+    // Records are published centrally: no ledger statement. The destination follows the policy.
+    policy: { ...policy, ledgerBus: undefined },
   });
   return substituted(document);
 }

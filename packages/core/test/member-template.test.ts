@@ -59,6 +59,22 @@ describe("member template (what `flowlog-guard member-template` prints and the S
     expect(JSON.stringify(document)).not.toContain("111122223333");
   });
 
+  it("follows the policy's destination: an S3 log-archive bucket gets the same statements as iam-policy", () => {
+    const s3 = parsePolicy({ destinationType: "s3", logDestination: "arn:aws:s3:::central-log-archive" });
+    const document = resolved(
+      (
+        buildMemberTemplate({ policy: s3 }).Resources.MemberRole!.Properties.Policies as {
+          PolicyDocument: unknown;
+        }[]
+      )[0]!.PolicyDocument,
+      VALUES,
+    ) as PolicyDocument;
+    const expected = servicePolicyDocument({ partition: "aws", accountId: "444455556666", policy: s3 });
+    expect(policyDocumentsEqual(document, expected)).toBe(true);
+    const cloudWatch = servicePolicyDocument({ partition: "aws", accountId: "444455556666", policy });
+    expect(policyDocumentsEqual(document, cloudWatch)).toBe(false);
+  });
+
   it("is trusted only by the central function roles (and operator roles), from inside the organization", () => {
     const trust = role.Properties.AssumeRolePolicyDocument as {
       Statement: { "Fn::If": [string, unknown[], unknown[]] };
