@@ -13,4 +13,5 @@ export * from "./policy-documents.ts";
 export * from "./resource-policy-check.ts";
 export * from "./s3-destination.ts";
 export * from "./service-policy.ts";
+export * from "./sweep-state-machine.ts";
 export * from "./version.ts";

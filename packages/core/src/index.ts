@@ -29,4 +29,5 @@ export * from "./resource-policy-check.ts";
 export * from "./retry.ts";
 export * from "./s3-destination.ts";
 export * from "./service-policy.ts";
+export * from "./sweep-state-machine.ts";
 export * from "./version.ts";

@@ -1,6 +1,19 @@
 import { Logger } from "@aws-lambda-powertools/logger";
-import type { AccountIdentity, ClientPool, EventOrganization } from "@flowlog-guard/core";
-import { loadConfig, loadOrganizationConfig, type Policy, PRODUCT_NAME } from "@flowlog-guard/core/data";
+import type { AccountIdentity, ClientPool, EventOrganization, ResolvedAccounts } from "@flowlog-guard/core";
+import {
+  loadConfig,
+  loadOrganizationConfig,
+  type OrganizationConfig,
+  type Policy,
+  PRODUCT_NAME,
+} from "@flowlog-guard/core/data";
+
+/** Organization mode of a container: the event-side check and pools, plus account resolution for sweeps. */
+export type RuntimeOrganization = EventOrganization & {
+  config: OrganizationConfig;
+  /** The ACTIVE accounts in scope (OUs), exclusions applied: what a sweep covers. */
+  resolveAccounts(): Promise<ResolvedAccounts>;
+};
 
 /** What a Lambda container builds once and reuses across invocations. */
 export interface Runtime {
@@ -10,7 +23,7 @@ export interface Runtime {
   /** Who the function runs as; read once through STS. */
   identity(region: string): Promise<AccountIdentity>;
   /** Organization mode (FLOWLOG_GUARD_ORGANIZATION_ID): member accounts through their member role. */
-  organization?: EventOrganization;
+  organization?: RuntimeOrganization;
 }
 
 export function createLogger(): Logger {
@@ -31,7 +44,14 @@ export async function createRuntime(
   const pool = core.createClientPool();
   let identity: Promise<AccountIdentity> | undefined;
   const region = env.AWS_REGION ?? "us-east-1";
-  const organization: EventOrganization | undefined = organizationConfig && {
+  const organizations = organizationConfig && core.createOrganizationsClient(region);
+  const organization: RuntimeOrganization | undefined = organizationConfig && {
+    config: organizationConfig,
+    resolveAccounts: () =>
+      core.resolveAccounts(organizations!, {
+        ...(organizationConfig.ous.length > 0 ? { ous: organizationConfig.ous } : { accounts: "all" }),
+        exclude: organizationConfig.excludeAccounts,
+      }),
     memberRoleName: organizationConfig.memberRoleName,
     pools: core.createAccountPools({
       partition: core.partitionOf(region),
@@ -39,7 +59,7 @@ export async function createRuntime(
       memberRoleName: organizationConfig.memberRoleName,
       sessionName: env.AWS_LAMBDA_FUNCTION_NAME ?? "flowlog-guard",
     }),
-    membership: core.createMembershipCheck(core.createOrganizationsClient(region), organizationConfig),
+    membership: core.createMembershipCheck(organizations!, organizationConfig),
   };
   const readAccountIdentity = core.readAccountIdentity;
   return {
