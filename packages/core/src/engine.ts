@@ -2,7 +2,7 @@ import type { ClientPool } from "./aws-clients.ts";
 import { type Logger, publishChangeRecords, silentLogger, type Trigger } from "./change-records.ts";
 import type { Policy } from "./config.ts";
 import { describeError } from "./errors.ts";
-import { type ExecutionResult, executePlan } from "./executor.ts";
+import { type ExecutionResult, executePlan } from "./executor/index.ts";
 import {
   type AccountIdentity,
   readAccountIdentity,
@@ -119,7 +119,7 @@ export async function runRemediation(options: RunOptions): Promise<RunReport> {
         : {}),
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),
       ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
-      onRecord: (records) => progress(records),
+      onRecord: (_record, records) => progress(records),
       log,
     });
     progress(execution.records.length);

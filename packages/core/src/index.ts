@@ -11,7 +11,7 @@ export * from "./event-handler.ts";
 export * from "./event-patterns.ts";
 export * from "./exception-register.ts";
 export * from "./exceptions.ts";
-export * from "./executor.ts";
+export * from "./executor/index.ts";
 export * from "./guardrails.ts";
 export * from "./inventory.ts";
 export * from "./member-template.ts";

@@ -1,5 +1,5 @@
 import type { ChangeRecord, PublishResult } from "./change-records.ts";
-import type { ExecutionResult } from "./executor.ts";
+import type { ExecutionResult } from "./executor/index.ts";
 import type { Plan, VpcPlan } from "./plan.ts";
 
 export type RunMode = "scan" | "dry-run" | "fix";

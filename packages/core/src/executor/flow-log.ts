@@ -1,0 +1,239 @@
+import {
+  CreateFlowLogsCommand,
+  type DescribeFlowLogsRequest,
+  paginateDescribeFlowLogs,
+} from "@aws-sdk/client-ec2";
+import type { AwsClients } from "../aws-clients.ts";
+import { describeError } from "../errors.ts";
+import { flowLogClientToken, MANAGED_TAG } from "../naming.ts";
+import type { Action } from "../plan.ts";
+import { retryWithBackoff } from "../retry.ts";
+import type { ActionContext, ActionHandler } from "./context.ts";
+import {
+  type BatchVerdict,
+  type CreateFlowLogsReply,
+  classifyCreateFlowLogs,
+  classifyReadBack,
+  isIamPropagationError,
+  pairWithoutReading,
+  type ReadBack,
+  verdictsOf,
+} from "./flow-log-outcomes.ts";
+import { logGroupActionKey } from "./log-group.ts";
+
+type CreateFlowLog = Extract<Action, { kind: "create-flow-log" }>;
+
+/**
+ * CreateFlowLogs for a batch of VPCs that share a log group, retried while a new delivery role
+ * propagates. Flow logs it creates are settled only after the region's read-back (`finishRegion`):
+ * applied when seen, failed when not; VPCs refused or already covered are settled right away.
+ */
+export const createFlowLog: ActionHandler<CreateFlowLog> = {
+  scope: "region",
+  vpcIdsOf: (action) => action.vpcIds,
+  blockedBy: (context, action) => {
+    if (context.role.problem !== undefined) return context.role.problem;
+    const failure = context.state.failureOf(logGroupActionKey(action.region, action.logGroupName));
+    return failure === undefined ? undefined : `log group was not created: ${failure}`;
+  },
+  run: async (context, action) => {
+    const verdicts = await createWithIamRetry(context, action);
+    for (const vpcId of action.vpcIds) {
+      const verdict = verdicts.get(vpcId) ?? {
+        kind: "failed",
+        error: "CreateFlowLogs did not answer for this VPC",
+      };
+      const site = { region: action.region, vpcId, target: { type: "flow-log" as const, id: vpcId } };
+      if (verdict.kind === "created") context.created.push({ action, vpcId, flowLogId: verdict.flowLogId });
+      else if (verdict.kind === "exists") {
+        context.state.settleVpc(action, site, { status: "unchanged", flowLogId: verdict.flowLogId });
+      } else context.state.settleVpc(action, site, { status: "failed", error: verdict.error });
+    }
+  },
+  finishRegion: readBackCreated,
+};
+
+async function createWithIamRetry(
+  context: ActionContext,
+  action: CreateFlowLog,
+): Promise<Map<string, BatchVerdict>> {
+  const verdicts = new Map<string, BatchVerdict>();
+  const refusedForNow = (vpcId: string) => {
+    const verdict = verdicts.get(vpcId);
+    return verdict?.kind === "failed" && isIamPropagationError(verdict.error);
+  };
+  let remaining = [...action.vpcIds];
+  try {
+    await retryWithBackoff(
+      async () => {
+        for (const [vpcId, verdict] of await createBatch(context, action, remaining))
+          verdicts.set(vpcId, verdict);
+        remaining = remaining.filter(refusedForNow);
+        const first = remaining[0] === undefined ? undefined : verdicts.get(remaining[0]);
+        if (first?.kind === "failed") throw new Error(first.error);
+      },
+      {
+        retryable: (error) => isIamPropagationError(describeError(error)),
+        timeoutMs: context.iamPropagationTimeoutMs,
+        baseDelayMs: 2_000,
+        sleep: context.sleep,
+        onRetry: (_error, attempt, delay) =>
+          context.log.info("delivery role not assumable yet, retrying", {
+            action: action.key,
+            attempt,
+            delay,
+          }),
+      },
+    );
+  } catch (error) {
+    // A VPC the calls never answered for fails with what stopped them (a VPC still refused keeps AWS's words).
+    for (const vpcId of action.vpcIds) {
+      if (!verdicts.has(vpcId)) verdicts.set(vpcId, { kind: "failed", error: describeError(error) });
+    }
+  }
+  return verdicts;
+}
+
+/** One CreateFlowLogs call, then the reads that pair its result with VPCs. */
+async function createBatch(
+  context: ActionContext,
+  action: CreateFlowLog,
+  vpcIds: string[],
+): Promise<Map<string, BatchVerdict>> {
+  const batch = classifyCreateFlowLogs(vpcIds, await sendCreateFlowLogs(context, action, vpcIds));
+  if (batch.kind === "split") {
+    const verdicts = new Map<string, BatchVerdict>();
+    for (const vpcId of vpcIds) {
+      for (const [id, verdict] of await createBatch(context, action, [vpcId])) verdicts.set(id, verdict);
+    }
+    return verdicts;
+  }
+  const existingIds =
+    batch.existing.length > 0
+      ? await findFlowLogsInto(context.clients, batch.existing, action.logGroupName)
+      : new Map<string, string>();
+  // The response lists ids, not which VPC each belongs to: read them back to pair them up.
+  const createdIds = pairWithoutReading(batch) ?? (await findFlowLogsById(context.clients, batch.created));
+  return verdictsOf(vpcIds, batch, existingIds, createdIds);
+}
+
+async function sendCreateFlowLogs(
+  context: ActionContext,
+  action: CreateFlowLog,
+  vpcIds: string[],
+): Promise<CreateFlowLogsReply> {
+  // A retry with fewer VPCs is a different request and gets its own token (same token with other
+  // parameters is IdempotentParameterMismatch); a retry of the same request reuses it.
+  const clientToken = flowLogClientToken(context.trigger.runId, [
+    context.plan.account,
+    action.region,
+    vpcIds.join(","),
+    action.logGroupName,
+    action.roleArn,
+    action.trafficType,
+    action.maxAggregationInterval,
+    action.logFormat,
+  ]);
+  try {
+    const response = await context.clients.ec2.send(
+      new CreateFlowLogsCommand({
+        ResourceIds: vpcIds,
+        ResourceType: "VPC",
+        TrafficType: action.trafficType,
+        LogDestinationType: "cloud-watch-logs",
+        LogGroupName: action.logGroupName,
+        DeliverLogsPermissionArn: action.roleArn,
+        MaxAggregationInterval: action.maxAggregationInterval,
+        LogFormat: action.logFormat,
+        ClientToken: clientToken,
+        TagSpecifications: [
+          { ResourceType: "vpc-flow-log", Tags: [{ Key: MANAGED_TAG.key, Value: MANAGED_TAG.value }] },
+        ],
+      }),
+    );
+    return {
+      kind: "response",
+      flowLogIds: response.FlowLogIds ?? [],
+      unsuccessful: response.Unsuccessful ?? [],
+    };
+  } catch (error) {
+    return { kind: "error", message: describeError(error) };
+  }
+}
+
+/**
+ * Reads every flow log the region created back from the API (1,000 ids a call) and settles each VPC:
+ * applied, with its change record, only when its flow log is seen.
+ */
+async function readBackCreated(context: ActionContext): Promise<void> {
+  for (let start = 0; start < context.created.length; start += 1000) {
+    const chunk = context.created.slice(start, start + 1000);
+    let readBack: ReadBack;
+    try {
+      const seen = await describeFlowLogs(context.clients, {
+        FlowLogIds: chunk.map((entry) => entry.flowLogId),
+      });
+      readBack = { kind: "read", found: new Set(seen.map((flowLog) => flowLog.flowLogId)) };
+    } catch (error) {
+      readBack = { kind: "failed", error: describeError(error) };
+    }
+    for (const { action, vpcId, flowLogId } of chunk) {
+      const site = { region: action.region, vpcId, target: { type: "flow-log" as const, id: flowLogId } };
+      const result = classifyReadBack(flowLogId, readBack);
+      context.state.settleVpc(
+        action,
+        site,
+        result.status === "failed"
+          ? { status: "failed", error: result.error, flowLogId }
+          : {
+              status: "applied",
+              flowLogId,
+              before: null,
+              after: {
+                flowLogId,
+                trafficType: action.trafficType,
+                logGroupName: action.logGroupName,
+                deliverLogsPermissionArn: action.roleArn,
+                maxAggregationInterval: action.maxAggregationInterval,
+              },
+            },
+      );
+    }
+  }
+}
+
+/** The flow logs a DescribeFlowLogs request finds, 1000 a page. */
+async function describeFlowLogs(
+  clients: AwsClients,
+  input: DescribeFlowLogsRequest,
+): Promise<{ vpcId: string; flowLogId: string }[]> {
+  const found: { vpcId: string; flowLogId: string }[] = [];
+  for await (const page of paginateDescribeFlowLogs({ client: clients.ec2, pageSize: 1000 }, input)) {
+    for (const flowLog of page.FlowLogs ?? []) {
+      if (flowLog.ResourceId && flowLog.FlowLogId)
+        found.push({ vpcId: flowLog.ResourceId, flowLogId: flowLog.FlowLogId });
+    }
+  }
+  return found;
+}
+
+/** VPC id -> flow log id, for the given flow log ids (1000 ids a request). */
+async function findFlowLogsById(clients: AwsClients, flowLogIds: string[]): Promise<Map<string, string>> {
+  const byVpc = new Map<string, string>();
+  for (let start = 0; start < flowLogIds.length; start += 1000) {
+    const found = await describeFlowLogs(clients, { FlowLogIds: flowLogIds.slice(start, start + 1000) });
+    for (const { vpcId, flowLogId } of found) byVpc.set(vpcId, flowLogId);
+  }
+  return byVpc;
+}
+
+/** VPC id -> id of its flow log into `logGroupName`, for flow logs that already existed. */
+async function findFlowLogsInto(clients: AwsClients, vpcIds: string[], logGroupName: string) {
+  const found = await describeFlowLogs(clients, {
+    Filter: [
+      { Name: "resource-id", Values: vpcIds },
+      { Name: "log-group-name", Values: [logGroupName] },
+    ],
+  });
+  return new Map(found.map(({ vpcId, flowLogId }) => [vpcId, flowLogId]));
+}

@@ -1,0 +1,67 @@
+import type { AwsClients } from "../aws-clients.ts";
+import type { Action } from "../plan.ts";
+import { mapWithConcurrency } from "../retry.ts";
+import { handlerOf, runAction, skipForTimeLimit } from "./action-kinds.ts";
+import type { ActionContext, RunContext } from "./context.ts";
+import { logGroupActionKey } from "./log-group.ts";
+
+type FlowLogAction = Extract<Action, { kind: "create-flow-log" }>;
+
+/**
+ * Applies a region's actions as one pipeline per VPC (log group, then retention and flow log side by
+ * side), many VPCs at once. Each API has its own AWS rate bucket, so the buckets drain together and
+ * a region takes about as long as its slowest bucket allows, not the sum of them. Shared actions (a
+ * log group several VPCs use) run once, and every VPC that needs them waits for that one run. Then
+ * each kind finishes the region (the read-back of the flow logs it created).
+ */
+export async function executeRegion(
+  run: RunContext,
+  clients: AwsClients,
+  actions: readonly Action[],
+  options: { concurrency: number; shouldStop: (() => boolean) | undefined },
+): Promise<void> {
+  const context: ActionContext = { ...run, clients, created: [] };
+  const started = new Map<string, Promise<void>>();
+  const runOnce = (action: Action | undefined): Promise<void> => {
+    if (!action) return Promise.resolve();
+    let running = started.get(action.key);
+    if (!running) {
+      running = options.shouldStop?.()
+        ? Promise.resolve(skipForTimeLimit(context, action))
+        : runAction(context, action);
+      started.set(action.key, running);
+    }
+    return running;
+  };
+  const byKey = new Map(actions.map((action) => [action.key, action]));
+  const groupSteps = (region: string, logGroupName: string) => ({
+    create: byKey.get(logGroupActionKey(region, logGroupName)),
+    retention: byKey.get(`retention:${region}:${logGroupName}`),
+  });
+
+  // Work items in plan order (internet-facing and production VPCs first): every flow log to create,
+  // then log-group repairs that no new flow log depends on.
+  const flowLogs = actions.filter((action): action is FlowLogAction => action.kind === "create-flow-log");
+  const groups = new Map(
+    actions.flatMap((action) =>
+      action.kind === "create-log-group" || action.kind === "put-retention-policy"
+        ? [[action.logGroupName, action.region] as const]
+        : [],
+    ),
+  );
+  const items: (() => Promise<void>)[] = [
+    ...flowLogs.map((flowLog) => async () => {
+      const steps = groupSteps(flowLog.region, flowLog.logGroupName);
+      await runOnce(steps.create);
+      await Promise.all([runOnce(steps.retention), runOnce(flowLog)]);
+    }),
+    ...[...groups].map(([name, region]) => async () => {
+      const steps = groupSteps(region, name);
+      await runOnce(steps.create);
+      await runOnce(steps.retention);
+    }),
+  ];
+  await mapWithConcurrency(items, options.concurrency, (item) => item());
+  const finishers = new Set(actions.map((action) => handlerOf(action).finishRegion));
+  for (const finish of finishers) await finish?.(context);
+}

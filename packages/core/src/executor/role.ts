@@ -1,0 +1,120 @@
+import {
+  CreateRoleCommand,
+  GetRoleCommand,
+  PutRolePolicyCommand,
+  UpdateAssumeRolePolicyCommand,
+} from "@aws-sdk/client-iam";
+import { awsErrorName, describeError } from "../errors.ts";
+import { readInlinePolicy } from "../inventory.ts";
+import { MANAGED_TAG } from "../naming.ts";
+import type { Action } from "../plan.ts";
+import { type PolicyDocument, parsePolicyDocument, policyDocumentsEqual } from "../policy-documents.ts";
+import type { ActionContext, ActionHandler } from "./context.ts";
+import type { ChangeSite } from "./run-state.ts";
+
+type RoleAction = Extract<Action, { kind: "create-role" | "update-role-trust" | "put-role-policy" }>;
+
+function siteOf(action: RoleAction): ChangeSite {
+  return {
+    region: "global",
+    vpcId: null,
+    target: { type: "iam-role", id: action.roleName, arn: action.roleArn },
+  };
+}
+
+/**
+ * Runs a role action; a failure is settled as failed and makes the delivery role "not ready", which
+ * skips every flow log of the run (they could not deliver).
+ */
+function roleHandler<A extends RoleAction>(
+  apply: (context: ActionContext, action: A) => Promise<void>,
+): ActionHandler<A> {
+  return {
+    scope: "account",
+    run: async (context, action) => {
+      try {
+        await apply(context, action);
+      } catch (error) {
+        const message = describeError(error);
+        context.role.problem ??= `delivery role ${action.roleName} is not ready: ${message}`;
+        context.state.settle(action, siteOf(action), { status: "failed", error: message });
+      }
+    },
+  };
+}
+
+/** CreateRole (tagged as managed); if another run created it first, make sure its trust is ours. */
+export const createRole = roleHandler<Extract<Action, { kind: "create-role" }>>(async (context, action) => {
+  try {
+    await context.clients.iam.send(
+      new CreateRoleCommand({
+        RoleName: action.roleName,
+        Path: action.path,
+        AssumeRolePolicyDocument: JSON.stringify(action.trustPolicy),
+        Description: "Lets VPC Flow Logs deliver to CloudWatch Logs. Managed by flowlog-guard.",
+        Tags: [{ Key: MANAGED_TAG.key, Value: MANAGED_TAG.value }],
+      }),
+    );
+  } catch (error) {
+    const name = awsErrorName(error);
+    if (name !== "EntityAlreadyExistsException" && name !== "EntityAlreadyExists") throw error;
+    context.role.createdByOtherRun = true;
+    await ensureTrust(context, action, action.trustPolicy);
+    return;
+  }
+  context.state.settle(action, siteOf(action), {
+    status: "applied",
+    before: null,
+    after: { trustPolicy: action.trustPolicy },
+  });
+});
+
+/** UpdateAssumeRolePolicy, after reading the trust again (it may have been fixed meanwhile). */
+export const updateRoleTrust = roleHandler<Extract<Action, { kind: "update-role-trust" }>>(
+  (context, action) => ensureTrust(context, action, action.after),
+);
+
+/** PutRolePolicy, after reading the inline policy again (it may have been fixed meanwhile). */
+export const putRolePolicy = roleHandler<Extract<Action, { kind: "put-role-policy" }>>(
+  async (context, action) => {
+    let current = await readInlinePolicy(context.clients, action.roleName, action.policyName);
+    // The run that created the role is about to put its policy: give it a moment rather than racing
+    // it and recording the same change twice.
+    for (let wait = 250; !current && context.role.createdByOtherRun && wait <= 2_000; wait *= 2) {
+      await context.sleep(wait);
+      current = await readInlinePolicy(context.clients, action.roleName, action.policyName);
+    }
+    if (policyDocumentsEqual(current, action.after)) {
+      context.state.settle(action, siteOf(action), { status: "unchanged" });
+      return;
+    }
+    await context.clients.iam.send(
+      new PutRolePolicyCommand({
+        RoleName: action.roleName,
+        PolicyName: action.policyName,
+        PolicyDocument: JSON.stringify(action.after),
+      }),
+    );
+    context.state.settle(action, siteOf(action), {
+      status: "applied",
+      before: current ?? null,
+      after: action.after,
+    });
+  },
+);
+
+async function ensureTrust(context: ActionContext, action: RoleAction, trust: PolicyDocument): Promise<void> {
+  const iam = context.clients.iam;
+  const role = (await iam.send(new GetRoleCommand({ RoleName: action.roleName }))).Role;
+  const current = role?.AssumeRolePolicyDocument
+    ? parsePolicyDocument(role.AssumeRolePolicyDocument)
+    : undefined;
+  if (policyDocumentsEqual(current, trust)) {
+    context.state.settle(action, siteOf(action), { status: "unchanged" });
+    return;
+  }
+  await iam.send(
+    new UpdateAssumeRolePolicyCommand({ RoleName: action.roleName, PolicyDocument: JSON.stringify(trust) }),
+  );
+  context.state.settle(action, siteOf(action), { status: "applied", before: current ?? null, after: trust });
+}

@@ -1,0 +1,125 @@
+import { type ChangeRecord, type Logger, newChangeRecord, type Trigger } from "../change-records.ts";
+import type { Action, Plan } from "../plan.ts";
+import type { ActionOutcome, ActionStatus, VpcActionOutcome } from "./types.ts";
+
+/** Where a change is made: the part of its change record that the action knows. */
+export interface ChangeSite {
+  /** The change's region; "global" for IAM. */
+  region: string;
+  vpcId: string | null;
+  target: ChangeRecord["target"];
+}
+
+/** How an action (or one VPC of it) ended. Applied and failed ones get a change record. */
+export type Settlement =
+  | { status: "applied"; before: unknown; after: unknown; flowLogId?: string | undefined }
+  | { status: "failed"; error: string; flowLogId?: string | undefined }
+  | { status: "unchanged"; flowLogId?: string | undefined }
+  | { status: "skipped"; error: string };
+
+export interface RunStateOptions {
+  plan: Pick<Plan, "account">;
+  trigger: Trigger;
+  now: () => Date;
+  log: Logger;
+  onRecord?: ((record: ChangeRecord, recordsSoFar: number) => void) | undefined;
+}
+
+/**
+ * The one writer of a run's outcomes and change records. Each call settles an action (or one VPC of
+ * it) and writes its record in the same step, so the report (outcomes) and the ledger (records)
+ * cannot disagree. Records go to `onRecord` as they are written.
+ */
+export class RunState {
+  readonly outcomes = new Map<string, ActionOutcome>();
+  readonly records: ChangeRecord[] = [];
+  private readonly options: RunStateOptions;
+
+  constructor(options: RunStateOptions) {
+    this.options = options;
+  }
+
+  /** Settles an action with a single target (a role, a log group). */
+  settle(action: Action, site: ChangeSite, settlement: Settlement): void {
+    const error = "error" in settlement ? settlement.error : undefined;
+    this.outcomes.set(action.key, { key: action.key, kind: action.kind, status: settlement.status, error });
+    this.write(action, site, settlement);
+  }
+
+  /** Settles one VPC of a per-VPC action (create-flow-log); the action's status follows its VPCs. */
+  settleVpc(action: Action, site: ChangeSite & { vpcId: string }, settlement: Settlement): void {
+    const outcome = this.perVpcOutcome(action);
+    outcome.perVpc.set(site.vpcId, {
+      status: settlement.status,
+      flowLogId: "flowLogId" in settlement ? settlement.flowLogId : undefined,
+      error: "error" in settlement ? settlement.error : undefined,
+    });
+    Object.assign(outcome, summarise(outcome.perVpc));
+    this.write(action, site, settlement);
+  }
+
+  /** Skips an action that does not run (time limit, failed dependency); per-VPC actions skip each VPC. */
+  skip(action: Action, reason: string, vpcIds?: readonly string[]): void {
+    if (!vpcIds) {
+      this.outcomes.set(action.key, { key: action.key, kind: action.kind, status: "skipped", error: reason });
+      return;
+    }
+    const outcome = this.perVpcOutcome(action);
+    for (const vpcId of vpcIds) outcome.perVpc.set(vpcId, { status: "skipped", error: reason });
+    Object.assign(outcome, summarise(outcome.perVpc));
+  }
+
+  /** The error of a failed action, or undefined when it did not fail (or has not run). */
+  failureOf(key: string): string | undefined {
+    const outcome = this.outcomes.get(key);
+    return outcome?.status === "failed" ? (outcome.error ?? "failed") : undefined;
+  }
+
+  private perVpcOutcome(action: Action): ActionOutcome & { perVpc: Map<string, VpcActionOutcome> } {
+    const existing = this.outcomes.get(action.key);
+    if (existing?.perVpc) return existing as ActionOutcome & { perVpc: Map<string, VpcActionOutcome> };
+    const created = {
+      key: action.key,
+      kind: action.kind,
+      status: "unchanged" as ActionStatus,
+      perVpc: new Map(),
+    };
+    this.outcomes.set(action.key, created);
+    return created;
+  }
+
+  private write(action: Action, site: ChangeSite, settlement: Settlement): void {
+    if (settlement.status === "failed") {
+      this.options.log.warn("remediation action failed", { action: action.key, error: settlement.error });
+    }
+    if (settlement.status !== "applied" && settlement.status !== "failed") return;
+    const common = {
+      actionKey: action.key,
+      time: this.options.now().toISOString(),
+      account: this.options.plan.account,
+      action: action.kind,
+      reason: action.reason,
+      trigger: this.options.trigger,
+      ...site,
+    };
+    const record = newChangeRecord(
+      settlement.status === "applied"
+        ? { ...common, outcome: "applied", before: settlement.before, after: settlement.after }
+        : { ...common, outcome: "failed", error: settlement.error, before: null, after: null },
+    );
+    this.records.push(record);
+    this.options.onRecord?.(record, this.records.length);
+  }
+}
+
+/** A per-VPC action's status: failed if any VPC failed, else applied if any was, else skipped or unchanged. */
+function summarise(perVpc: Map<string, VpcActionOutcome>): Pick<ActionOutcome, "status" | "error"> {
+  const outcomes = [...perVpc.values()];
+  const first = (status: ActionStatus) => outcomes.find((outcome) => outcome.status === status);
+  const failed = first("failed");
+  if (failed) return { status: "failed", error: failed.error };
+  if (first("applied")) return { status: "applied", error: undefined };
+  const skipped = first("skipped");
+  if (skipped) return { status: "skipped", error: skipped.error };
+  return { status: "unchanged", error: undefined };
+}

@@ -1,0 +1,163 @@
+import { describe, expect, it } from "vitest";
+import {
+  classifyCreateFlowLogs,
+  classifyReadBack,
+  isIamPropagationError,
+  pairWithoutReading,
+  verdictsOf,
+} from "../src/executor/flow-log-outcomes.ts";
+
+const classified = (vpcIds: string[], reply: Parameters<typeof classifyCreateFlowLogs>[1]) => {
+  const batch = classifyCreateFlowLogs(vpcIds, reply);
+  if (batch.kind !== "classified") throw new Error(`expected a classified batch, got ${batch.kind}`);
+  return batch;
+};
+
+describe("classifyCreateFlowLogs", () => {
+  it("a success for every VPC: all await pairing with the created ids", () => {
+    const batch = classified(["vpc-a", "vpc-b"], {
+      kind: "response",
+      flowLogIds: ["fl-1", "fl-2"],
+      unsuccessful: [],
+    });
+    expect(batch).toEqual({
+      kind: "classified",
+      failed: new Map(),
+      existing: [],
+      created: ["fl-1", "fl-2"],
+      awaitingPairing: ["vpc-a", "vpc-b"],
+    });
+  });
+
+  it("Unsuccessful items: already-exists is not a failure, any other code fails that VPC only", () => {
+    const batch = classified(["vpc-a", "vpc-b", "vpc-c"], {
+      kind: "response",
+      flowLogIds: ["fl-3"],
+      unsuccessful: [
+        {
+          ResourceId: "vpc-a",
+          Error: { Code: "FlowLogAlreadyExists", Message: "This flow log already exists" },
+        },
+        {
+          ResourceId: "vpc-b",
+          Error: { Code: "InvalidVpcID.NotFound", Message: "The vpc ID 'vpc-b' does not exist" },
+        },
+      ],
+    });
+    expect(batch.existing).toEqual(["vpc-a"]);
+    expect(batch.failed).toEqual(
+      new Map([["vpc-b", "InvalidVpcID.NotFound: The vpc ID 'vpc-b' does not exist"]]),
+    );
+    expect(batch.awaitingPairing).toEqual(["vpc-c"]);
+    expect(batch.created).toEqual(["fl-3"]);
+  });
+
+  it("a thrown error fails every VPC of the batch with its message", () => {
+    const batch = classified(["vpc-a", "vpc-b"], {
+      kind: "error",
+      message: "InvalidParameter: bad log group",
+    });
+    expect(batch.failed).toEqual(
+      new Map([
+        ["vpc-a", "InvalidParameter: bad log group"],
+        ["vpc-b", "InvalidParameter: bad log group"],
+      ]),
+    );
+    expect(batch.awaitingPairing).toEqual([]);
+    expect(batch.existing).toEqual([]);
+  });
+
+  it("already-exists thrown for a batch of several VPCs: split and ask VPC by VPC", () => {
+    expect(
+      classifyCreateFlowLogs(["vpc-a", "vpc-b"], {
+        kind: "error",
+        message: "FlowLogAlreadyExists: already exists",
+      }),
+    ).toEqual({ kind: "split" });
+  });
+
+  it("already-exists thrown for one VPC: that VPC already has its flow log", () => {
+    const batch = classified(["vpc-a"], {
+      kind: "error",
+      message: "InvalidParameter: existing flow log for vpc-a",
+    });
+    expect(batch.existing).toEqual(["vpc-a"]);
+    expect(batch.failed.size).toBe(0);
+  });
+
+  it("recognises the IAM propagation refusal (retried), and nothing else", () => {
+    expect(isIamPropagationError("InvalidParameter: Unable to assume given IAM role: 'arn:...'")).toBe(true);
+    expect(isIamPropagationError("InvalidParameter: bad log group")).toBe(false);
+  });
+});
+
+describe("pairWithoutReading and verdictsOf", () => {
+  it("one VPC and one id pair without a read; several ids need a read; none needs nothing", () => {
+    const one = classified(["vpc-a"], { kind: "response", flowLogIds: ["fl-1"], unsuccessful: [] });
+    expect(pairWithoutReading(one)).toEqual(new Map([["vpc-a", "fl-1"]]));
+    const two = classified(["vpc-a", "vpc-b"], {
+      kind: "response",
+      flowLogIds: ["fl-1", "fl-2"],
+      unsuccessful: [],
+    });
+    expect(pairWithoutReading(two)).toBeUndefined();
+    const none = classified(["vpc-a"], { kind: "error", message: "InternalError: boom" });
+    expect(pairWithoutReading(none)).toEqual(new Map());
+  });
+
+  it("gives each VPC one verdict: failed, exists (with its id when found), created, or success not found", () => {
+    const batch = classified(["vpc-a", "vpc-b", "vpc-c", "vpc-d"], {
+      kind: "response",
+      flowLogIds: ["fl-3"],
+      unsuccessful: [
+        { ResourceId: "vpc-a", Error: { Code: "FlowLogAlreadyExists", Message: "already exists" } },
+        { ResourceId: "vpc-b", Error: { Code: "AccessDenied", Message: "no" } },
+      ],
+    });
+    const verdicts = verdictsOf(
+      ["vpc-a", "vpc-b", "vpc-c", "vpc-d"],
+      batch,
+      new Map([["vpc-a", "fl-old"]]),
+      new Map([["vpc-c", "fl-3"]]),
+    );
+    expect(Object.fromEntries(verdicts)).toEqual({
+      "vpc-a": { kind: "exists", flowLogId: "fl-old" },
+      "vpc-b": { kind: "failed", error: "AccessDenied: no" },
+      "vpc-c": { kind: "created", flowLogId: "fl-3" },
+      "vpc-d": {
+        kind: "failed",
+        error: "CreateFlowLogs reported success but no flow log for this VPC was found",
+      },
+    });
+  });
+
+  it("an existing flow log whose id is not found (another destination) is still not a failure", () => {
+    const batch = classified(["vpc-a"], { kind: "error", message: "FlowLogAlreadyExists: already exists" });
+    expect(verdictsOf(["vpc-a"], batch, new Map(), new Map()).get("vpc-a")).toEqual({
+      kind: "exists",
+      flowLogId: undefined,
+    });
+  });
+});
+
+describe("classifyReadBack", () => {
+  it("applied only when the created flow log is seen", () => {
+    expect(classifyReadBack("fl-1", { kind: "read", found: new Set(["fl-1"]) })).toEqual({
+      status: "applied",
+    });
+  });
+
+  it("success whose flow log is not found on read-back: failed, naming the flow log", () => {
+    expect(classifyReadBack("fl-1", { kind: "read", found: new Set(["fl-2"]) })).toEqual({
+      status: "failed",
+      error: "flow log fl-1 was created but could not be read back",
+    });
+  });
+
+  it("read-back failed: failed, with the read's error", () => {
+    expect(classifyReadBack("fl-1", { kind: "failed", error: "UnauthorizedOperation: denied" })).toEqual({
+      status: "failed",
+      error: "flow log fl-1 was created but could not be read back: UnauthorizedOperation: denied",
+    });
+  });
+});
