@@ -9,8 +9,15 @@ const definition = buildSweepDefinition({
   maxConcurrency: 25,
   toleratedFailurePercentage: 10,
 });
-type MapState = Record<string, any>;
-const map = definition.States.SweepAccounts as MapState;
+interface MapState {
+  ItemSelector: unknown;
+  ToleratedFailurePercentage: number;
+  ItemProcessor: {
+    ProcessorConfig: { ExecutionType?: string };
+    States: { FixAccounts: { Resource: string; Retry: { ErrorEquals: string[] }[] } };
+  };
+}
+const map = definition.States.SweepAccounts as unknown as MapState;
 
 describe("organization sweep state machine (Step Functions Distributed Map)", () => {
   it("is valid Amazon States Language (asl-validator)", () => {
@@ -20,10 +27,10 @@ describe("organization sweep state machine (Step Functions Distributed Map)", ()
   });
 
   it("the validator catches what AWS refuses: DISTRIBUTED without ExecutionType, a failure share over 100", () => {
-    const broken = structuredClone(definition) as { States: Record<string, MapState> };
+    const broken = structuredClone(definition) as unknown as { States: Record<string, MapState> };
     delete broken.States.SweepAccounts!.ItemProcessor.ProcessorConfig.ExecutionType;
     expect(validator(broken).isValid).toBe(false);
-    const tooTolerant = structuredClone(definition) as { States: Record<string, MapState> };
+    const tooTolerant = structuredClone(definition) as unknown as { States: Record<string, MapState> };
     tooTolerant.States.SweepAccounts!.ToleratedFailurePercentage = 150;
     expect(validator(tooTolerant).isValid).toBe(false);
   });
