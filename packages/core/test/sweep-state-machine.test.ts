@@ -54,6 +54,6 @@ describe("organization sweep state machine (Step Functions Distributed Map)", ()
       "dryRun.$": "$.dryRun",
     });
     expect(map.ItemProcessor.States.FixAccounts.Resource).toContain("flowlog-guard-sweep-worker");
-    expect(map.ItemProcessor.States.FixAccounts.Retry[0].ErrorEquals).toContain("Lambda.ServiceException");
+    expect(map.ItemProcessor.States.FixAccounts.Retry[0]?.ErrorEquals).toContain("Lambda.ServiceException");
   });
 });
