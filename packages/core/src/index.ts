@@ -10,6 +10,7 @@ export * from "./errors.ts";
 export * from "./event-handler.ts";
 export * from "./event-patterns.ts";
 export * from "./exception-register.ts";
+export * from "./evidence/index.ts";
 export * from "./exceptions.ts";
 export * from "./executor/index.ts";
 export * from "./guardrails.ts";

@@ -105,6 +105,12 @@ export const VpcPlanSchema = z.object({
   flowLogIds: z.array(z.string()),
   /** Keys of the plan's actions this VPC needs, in order. */
   actionKeys: z.array(z.string()),
+  /** The VPC's Name tag. */
+  name: z.string().optional(),
+  /** Log group (or destination ARN) of the flow log that makes the VPC compliant, or of the one planned. */
+  destination: z.string().optional(),
+  /** That log group's retention; absent when it never expires events or is not a log group. */
+  retentionDays: z.number().optional(),
 });
 export type VpcPlan = z.infer<typeof VpcPlanSchema>;
 

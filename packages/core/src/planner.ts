@@ -119,7 +119,7 @@ export function planRemediation(
   for (const region of inventory.regions) {
     const planner = new RegionPlanner(region, inventory, policy, now, roleArn, actions);
     for (const vpc of [...region.vpcs].sort(compareVpcWorkOrder)) {
-      const vpcPlan = planner.planVpc(vpc);
+      const vpcPlan = planner.withEvidence(planner.planVpc(vpc), vpc);
       roleNeeded ||= planner.vpcNeedsRole;
       vpcs.push(vpcPlan);
     }
@@ -213,6 +213,31 @@ class RegionPlanner {
       list.push(flowLog);
       this.flowLogsByVpc.set(flowLog.resourceId, list);
     }
+  }
+
+  /**
+   * Adds what an auditor reads next to the status: the VPC's Name tag, and the destination and
+   * retention of the flow log that makes it compliant (for one still to be created: the planned ones).
+   */
+  withEvidence(plan: VpcPlan, vpc: VpcFacts): VpcPlan {
+    const flowLog = (this.flowLogsByVpc.get(vpc.vpcId) ?? []).find((f) => plan.flowLogIds.includes(f.flowLogId));
+    const planned =
+      !flowLog && plan.status === "non-compliant"
+        ? renderLogGroupName(this.policy.logGroupName, {
+            vpcId: vpc.vpcId,
+            region: this.region.region,
+            accountId: this.inventory.accountId,
+          })
+        : undefined;
+    const destination = flowLog ? (flowLog.logGroupName ?? flowLog.logDestination) : planned;
+    const group = flowLog?.logGroupName ? this.logGroups.get(flowLog.logGroupName) : undefined;
+    const retentionDays = planned ? this.policy.retentionDays : group?.retentionInDays;
+    return {
+      ...plan,
+      ...(vpc.tags.Name ? { name: vpc.tags.Name } : {}),
+      ...(destination ? { destination } : {}),
+      ...(retentionDays !== undefined ? { retentionDays } : {}),
+    };
   }
 
   planVpc(vpc: VpcFacts): VpcPlan {

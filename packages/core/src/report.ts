@@ -24,10 +24,16 @@ export interface VpcReport {
   region: string;
   vpcId: string;
   isDefault: boolean;
+  /** The VPC's Name tag, when it has one. */
+  name?: string;
   status: VpcStatus;
   reason: string;
   flowLogIds: string[];
   exception: VpcPlan["exception"];
+  /** Log group (or destination ARN) of the flow log that makes the VPC compliant, or of the planned one. */
+  destination?: string;
+  /** That log group's retention in days; absent when it never expires events or is not a log group. */
+  retentionDays?: number;
   /** Change records of this VPC (fix mode). */
   changes: ChangeRecord[];
   /** What fix-all does or would do for this VPC. */
@@ -102,10 +108,13 @@ export function buildReport(input: {
       region: vpc.region,
       vpcId: vpc.vpcId,
       isDefault: vpc.isDefault,
+      ...(vpc.name ? { name: vpc.name } : {}),
       status: vpc.status,
       reason: vpc.reason,
       flowLogIds: [...vpc.flowLogIds],
       exception: vpc.exception,
+      ...(vpc.destination ? { destination: vpc.destination } : {}),
+      ...(vpc.retentionDays !== undefined ? { retentionDays: vpc.retentionDays } : {}),
       changes: records.filter((record) => record.vpcId === vpc.vpcId && record.region === vpc.region),
       actions,
     };

@@ -1,0 +1,114 @@
+import type { ChangeRecord } from "../change-records.ts";
+import type { Policy } from "../config.ts";
+import type { RunReport, VpcReport, VpcStatus } from "../report.ts";
+
+/** What every report format needs besides the run itself: when, and under which policy. */
+export interface EvidenceContext {
+  generatedAt: string;
+  policy: Policy;
+  tool: { name: string; version: string };
+}
+
+export interface Totals {
+  vpcs: number;
+  compliant: number;
+  remediated: number;
+  nonCompliant: number;
+  exempt: number;
+  failed: number;
+}
+
+/** A VPC an auditor must read about: not compliant, failed, or exempt, with the reason. */
+export interface Finding {
+  account: string;
+  region: string;
+  vpcId: string;
+  name: string | undefined;
+  status: VpcStatus;
+  reason: string;
+  exceptionOwner: string | undefined;
+  exceptionExpires: string | undefined;
+}
+
+export interface ComplianceSummary {
+  scope: { accounts: string[]; regions: string[]; mode: RunReport["mode"] };
+  totals: Totals;
+  byAccount: (Totals & { account: string })[];
+  byRegion: (Totals & { account: string; region: string })[];
+  findings: Finding[];
+  changes: ChangeRecord[];
+  errors: RunReport["errors"];
+}
+
+/** Non-compliant in the report sense: would-remediate (dry run) counts as non-compliant. */
+export const NEEDS_ATTENTION: readonly VpcStatus[] = ["non-compliant", "would-remediate", "failed"];
+
+function totalsOf(vpcs: readonly VpcReport[]): Totals {
+  const count = (...statuses: VpcStatus[]) => vpcs.filter((vpc) => statuses.includes(vpc.status)).length;
+  return {
+    vpcs: vpcs.length,
+    compliant: count("compliant"),
+    remediated: count("remediated"),
+    nonCompliant: count("non-compliant", "would-remediate"),
+    exempt: count("exempt"),
+    failed: count("failed"),
+  };
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  return new Map([...groups.entries()].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/**
+ * The facts a compliance report states, in the order an auditor reads them: scope, totals per account
+ * and per region, then every VPC that is not compliant or is exempt (with why), then the change records.
+ */
+export function summarizeCompliance(report: RunReport): ComplianceSummary {
+  const vpcs = report.vpcs;
+  const accounts = [...new Set([report.account, ...vpcs.map((vpc) => vpc.account)])].filter(Boolean).sort();
+  const findings = vpcs
+    .filter((vpc) => NEEDS_ATTENTION.includes(vpc.status) || vpc.status === "exempt")
+    .map((vpc) => ({
+      account: vpc.account,
+      region: vpc.region,
+      vpcId: vpc.vpcId,
+      name: vpc.name,
+      status: vpc.status,
+      reason: vpc.reason,
+      exceptionOwner: vpc.exception?.owner,
+      exceptionExpires: vpc.exception?.expires,
+    }))
+    .sort((a, b) => `${a.status}/${a.account}/${a.region}/${a.vpcId}`.localeCompare(`${b.status}/${b.account}/${b.region}/${b.vpcId}`));
+  return {
+    scope: { accounts, regions: [...report.regions].sort(), mode: report.mode },
+    totals: totalsOf(vpcs),
+    byAccount: [...groupBy(vpcs, (vpc) => vpc.account)].map(([account, list]) => ({ account, ...totalsOf(list) })),
+    byRegion: [...groupBy(vpcs, (vpc) => `${vpc.account}/${vpc.region}`)].map(([, list]) => ({
+      account: list[0]!.account,
+      region: list[0]!.region,
+      ...totalsOf(list),
+    })),
+    findings,
+    changes: [...vpcs.flatMap((vpc) => vpc.changes), ...report.sharedChanges].sort((a, b) =>
+      a.time.localeCompare(b.time),
+    ),
+    errors: report.errors,
+  };
+}
+
+/** The policy settings a report states as "in force" (the ones that decide compliance). */
+export function policyInForce(policy: Policy): [string, string][] {
+  return [
+    ["Traffic type", policy.trafficType],
+    ["Minimum retention", `${policy.retentionDays} days`],
+    ["Log group name", policy.logGroupName],
+    ["Delivery role", policy.roleName],
+    ["Default VPCs", policy.includeDefaultVpcs ? "remediated" : "exempt"],
+    ["Aggregation interval", `${policy.maxAggregationInterval} s`],
+    ["Longest exception", `${policy.maxExceptionDays} days`],
+    ["KMS key", policy.kmsKeyArn ?? "none"],
+    ["Change-record ledger", policy.ledgerBus ?? "none"],
+  ];
+}

@@ -1,0 +1,89 @@
+import type { RunReport } from "../report.ts";
+import {
+  type ComplianceSummary,
+  type EvidenceContext,
+  policyInForce,
+  summarizeCompliance,
+  type Totals,
+} from "./compliance-summary.ts";
+import { EVIDENCED_CONTROLS } from "./controls.ts";
+
+/** Markdown table cell: pipes and line breaks would break the table. */
+function md(value: string | number | undefined): string {
+  return String(value ?? "").replaceAll("\\", "\\\\").replaceAll("|", "\\|").replace(/[\r\n]+/g, " ");
+}
+
+function table(header: string[], rows: (string | number | undefined)[][]): string[] {
+  return [
+    `| ${header.join(" | ")} |`,
+    `|${header.map(() => "---").join("|")}|`,
+    ...rows.map((row) => `| ${row.map(md).join(" | ")} |`),
+  ];
+}
+
+const TOTAL_HEADER = ["VPCs", "Compliant", "Remediated", "Non-compliant", "Exempt", "Failed"];
+const totalCells = (t: Totals) => [t.vpcs, t.compliant, t.remediated, t.nonCompliant, t.exempt, t.failed];
+
+/** The verdict line of a report: what an auditor wants first. */
+export function verdictOf(summary: ComplianceSummary): string {
+  const open = summary.totals.nonCompliant + summary.totals.failed;
+  if (summary.errors.length > 0) return `INCOMPLETE: ${summary.errors.length} part(s) of the estate could not be read or fixed`;
+  return open === 0
+    ? `COMPLIANT: every VPC in scope has flow logs, or a valid, time-limited exception`
+    : `NOT COMPLIANT: ${open} VPC(s) without flow logs`;
+}
+
+/** `--format markdown`: the compliance report an auditor can file, as Markdown. */
+export function renderMarkdown(report: RunReport, context: EvidenceContext): string {
+  const summary = summarizeCompliance(report);
+  const lines = [
+    "# VPC flow logging compliance report",
+    "",
+    `**${verdictOf(summary)}**`,
+    "",
+    "## Scope",
+    "",
+    `- Generated: ${context.generatedAt} by ${context.tool.name} ${context.tool.version} (${summary.scope.mode})`,
+    `- Accounts: ${summary.scope.accounts.join(", ")}`,
+    `- Regions: ${summary.scope.regions.join(", ")}`,
+    "",
+    "## Policy in force",
+    "",
+    ...table(["Setting", "Value"], policyInForce(context.policy)),
+    "",
+    "## Controls evidenced",
+    "",
+    ...table(["Framework", "Control", "Title"], EVIDENCED_CONTROLS.map((c) => [c.framework, c.id, c.title])),
+    "",
+    "## Totals per account",
+    "",
+    ...table(["Account", ...TOTAL_HEADER], summary.byAccount.map((t) => [t.account, ...totalCells(t)])),
+    "",
+    "## Totals per region",
+    "",
+    ...table(["Account", "Region", ...TOTAL_HEADER], summary.byRegion.map((t) => [t.account, t.region, ...totalCells(t)])),
+    "",
+    "## Non-compliant and exempt VPCs",
+    "",
+    ...(summary.findings.length === 0
+      ? ["None."]
+      : table(
+          ["Status", "Account", "Region", "VPC", "Name", "Reason", "Exception owner", "Expires"],
+          summary.findings.map((f) => [f.status, f.account, f.region, f.vpcId, f.name, f.reason, f.exceptionOwner, f.exceptionExpires]),
+        )),
+    "",
+    "## Change records of this run",
+    "",
+    ...(summary.changes.length === 0
+      ? ["No changes were made."]
+      : table(
+          ["Time", "Account", "Region", "VPC", "Action", "Target", "Outcome", "Reason"],
+          summary.changes.map((c) => [c.time, c.account, c.region, c.vpcId ?? "(shared)", c.action, c.target.id, c.outcome, c.reason]),
+        )),
+    ...(summary.errors.length === 0
+      ? []
+      : ["", "## Errors", "", ...summary.errors.map((e) => `- ${md([e.region, e.vpcId].filter(Boolean).join(" "))} ${md(e.message)}`)]),
+    "",
+  ];
+  return lines.join("\n");
+}
