@@ -17,6 +17,7 @@ import { iamPolicyCommand } from "./commands/iam-policy.ts";
 import { memberTemplateCommand } from "./commands/member-template.ts";
 import { runScanOrFix } from "./commands/run.ts";
 import { UsageError } from "./errors.ts";
+import { addFormatOptions } from "./formats.ts";
 import { type Io, processIo } from "./io.ts";
 import { addAccountOptions, addPolicyOptions, addRunOptions, normaliseFlagNames } from "./options.ts";
 
@@ -83,14 +84,15 @@ standard AWS chain. Docs: docs/cli.md, docs/configuration.md`,
     });
 
   wire(
-    addAccountOptions(
-      addRunOptions(
-        program
-          .command("scan")
-          .description("Read-only compliance report: every VPC with its status and what fix-all would do")
-          .addHelpText(
-            "after",
-            `
+    addFormatOptions(
+      addAccountOptions(
+        addRunOptions(
+          program
+            .command("scan")
+            .description("Read-only compliance report: every VPC with its status and what fix-all would do")
+            .addHelpText(
+              "after",
+              `
 Statuses: compliant, non-compliant (with the actions fix-all would take), exempt.
 
 Examples:
@@ -98,25 +100,29 @@ Examples:
   flowlog-guard scan --regions eu-west-1,us-east-1 --json | jq '.summary'
   flowlog-guard scan --include-default-vpcs false     treat default VPCs as exempt
   flowlog-guard scan --output scan.json               human report on screen, JSON in a file
+  flowlog-guard scan --format html > compliance.html  compliance report for the auditor (also markdown)
+  flowlog-guard scan --format csv > vpcs.csv          one row per VPC for a spreadsheet
 ${EXIT_CODES_HELP}`,
-          ),
+            ),
+        ),
       ),
     ),
     (io, _args, command) => runScanOrFix("scan", (command as Command).opts(), io),
   );
 
   wire(
-    addAccountOptions(
-      addRunOptions(
-        program
-          .command("fix-all")
-          .description(
-            "Remediate every non-compliant VPC: role, log group, retention, flow log, only where missing",
-          )
-          .option("--dry-run", "plan and print, change nothing (status would-remediate)")
-          .addHelpText(
-            "after",
-            `
+    addFormatOptions(
+      addAccountOptions(
+        addRunOptions(
+          program
+            .command("fix-all")
+            .description(
+              "Remediate every non-compliant VPC: role, log group, retention, flow log, only where missing",
+            )
+            .option("--dry-run", "plan and print, change nothing (status would-remediate)")
+            .addHelpText(
+              "after",
+              `
 Never deletes anything and never lowers a retention. Safe to run twice or at the same time as the
 event handler: the second run changes nothing.
 
@@ -126,8 +132,10 @@ Examples:
   flowlog-guard fix-all --traffic-type ALL --retention-days 731
   flowlog-guard fix-all --ledger-bus flowlog-guard-ledger   publish change records
   flowlog-guard fix-all --api-rate 2                  go gently: 2 requests/s per API and region
+  flowlog-guard fix-all --format markdown > run.md    compliance report with this run's change records
 ${EXIT_CODES_HELP}`,
-          ),
+            ),
+        ),
       ),
     ),
     (io, _args, command) => {

@@ -220,7 +220,9 @@ class RegionPlanner {
    * retention of the flow log that makes it compliant (for one still to be created: the planned ones).
    */
   withEvidence(plan: VpcPlan, vpc: VpcFacts): VpcPlan {
-    const flowLog = (this.flowLogsByVpc.get(vpc.vpcId) ?? []).find((f) => plan.flowLogIds.includes(f.flowLogId));
+    const flowLog = (this.flowLogsByVpc.get(vpc.vpcId) ?? []).find((f) =>
+      plan.flowLogIds.includes(f.flowLogId),
+    );
     const planned =
       !flowLog && plan.status === "non-compliant"
         ? renderLogGroupName(this.policy.logGroupName, {

@@ -12,6 +12,7 @@ import {
   runOrganization,
   runRemediation,
 } from "@flowlog-guard/core";
+import { renderFormat, resolveFormat } from "../formats.ts";
 import type { Io } from "../io.ts";
 import {
   type AccountSettings,
@@ -27,12 +28,13 @@ import { exitCodeOf, renderReport } from "../render.ts";
 
 /** `scan` and `fix-all`: one engine run over every region (of every selected account), then the report. */
 export async function runScanOrFix(mode: RunMode, options: Record<string, unknown>, io: Io): Promise<number> {
-  const settings = resolveRunSettings(options, io.env);
+  const format = resolveFormat(options);
+  const settings = { ...resolveRunSettings(options, io.env), json: format === "json" };
   const accounts = resolveAccountSettings(options, io.env);
   const pool = createPool(settings);
   const homeRegion = homeRegionOf(settings.regions, io.env);
   const regions = await regionsToRun(settings, pool, homeRegion);
-  const progress = createProgress(!settings.json, io.stderr as NodeJS.WriteStream);
+  const progress = createProgress(format === "text", io.stderr as NodeJS.WriteStream);
   const runId = randomUUID();
   let report: RunReport | OrganizationReport;
   try {
@@ -57,7 +59,8 @@ export async function runScanOrFix(mode: RunMode, options: Record<string, unknow
   } finally {
     progress.done();
   }
-  await emitReport(report, settings, io, renderReport);
+  const rendered = renderFormat(format, report, settings.policy);
+  await emitReport(report, { ...settings, json: format === "json" }, io, (r) => rendered ?? renderReport(r));
   return exitCodeOf(report);
 }
 

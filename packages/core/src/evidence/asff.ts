@@ -1,5 +1,6 @@
 import { partitionOf } from "../naming.ts";
-import type { RunReport, VpcReport } from "../report.ts";
+import type { VpcReport } from "../report.ts";
+import type { EvidenceReport } from "./compliance-summary.ts";
 import { RELATED_REQUIREMENTS, SECURITY_HUB_CONTROL_ID } from "./controls.ts";
 
 /** ASFF `GeneratorId` of every flowlog-guard finding: how its findings are told from others. */
@@ -48,7 +49,12 @@ export function complianceStatusOf(vpc: Pick<VpcReport, "status">): ComplianceSt
   return "FAILED";
 }
 
-const SEVERITY = { PASSED: "INFORMATIONAL", WARNING: "LOW", FAILED: "MEDIUM", NOT_AVAILABLE: "INFORMATIONAL" } as const;
+const SEVERITY = {
+  PASSED: "INFORMATIONAL",
+  WARNING: "LOW",
+  FAILED: "MEDIUM",
+  NOT_AVAILABLE: "INFORMATIONAL",
+} as const;
 
 function descriptionOf(vpc: VpcReport): string {
   const name = vpc.name ? ` (${vpc.name})` : "";
@@ -64,7 +70,9 @@ export function findingOf(vpc: VpcReport, now: string, createdAt: string = now):
   const partition = partitionOf(vpc.region);
   const status = complianceStatusOf(vpc);
   const severity = { Label: SEVERITY[status] };
-  const types = ["Software and Configuration Checks/Industry and Regulatory Standards/CIS AWS Foundations Benchmark"];
+  const types = [
+    "Software and Configuration Checks/Industry and Regulatory Standards/CIS AWS Foundations Benchmark",
+  ];
   return {
     SchemaVersion: "2018-10-08",
     Id: findingIdOf(vpc.account, vpc.region, vpc.vpcId),
@@ -110,6 +118,6 @@ export function findingOf(vpc: VpcReport, now: string, createdAt: string = now):
 }
 
 /** `--format asff`: every VPC of the report as an ASFF finding (what `--security-hub` imports). */
-export function buildFindings(report: RunReport, now: string): AsffFinding[] {
+export function buildFindings(report: EvidenceReport, now: string): AsffFinding[] {
   return report.vpcs.map((vpc) => findingOf(vpc, now));
 }

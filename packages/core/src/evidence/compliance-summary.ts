@@ -9,6 +9,13 @@ export interface EvidenceContext {
   tool: { name: string; version: string };
 }
 
+/** What the report formats read: a single-account run report or an organization report. */
+export type EvidenceReport = Pick<RunReport, "mode" | "account" | "regions" | "vpcs" | "sharedChanges"> & {
+  /** Organization mode: every account selected. */
+  accounts?: string[];
+  errors: readonly { account?: string; region?: string; vpcId?: string; message: string }[];
+};
+
 export interface Totals {
   vpcs: number;
   compliant: number;
@@ -37,7 +44,7 @@ export interface ComplianceSummary {
   byRegion: (Totals & { account: string; region: string })[];
   findings: Finding[];
   changes: ChangeRecord[];
-  errors: RunReport["errors"];
+  errors: EvidenceReport["errors"];
 }
 
 /** Non-compliant in the report sense: would-remediate (dry run) counts as non-compliant. */
@@ -65,9 +72,11 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
  * The facts a compliance report states, in the order an auditor reads them: scope, totals per account
  * and per region, then every VPC that is not compliant or is exempt (with why), then the change records.
  */
-export function summarizeCompliance(report: RunReport): ComplianceSummary {
+export function summarizeCompliance(report: EvidenceReport): ComplianceSummary {
   const vpcs = report.vpcs;
-  const accounts = [...new Set([report.account, ...vpcs.map((vpc) => vpc.account)])].filter(Boolean).sort();
+  const accounts = [...new Set([...(report.accounts ?? [report.account]), ...vpcs.map((vpc) => vpc.account)])]
+    .filter(Boolean)
+    .sort();
   const findings = vpcs
     .filter((vpc) => NEEDS_ATTENTION.includes(vpc.status) || vpc.status === "exempt")
     .map((vpc) => ({
@@ -80,11 +89,18 @@ export function summarizeCompliance(report: RunReport): ComplianceSummary {
       exceptionOwner: vpc.exception?.owner,
       exceptionExpires: vpc.exception?.expires,
     }))
-    .sort((a, b) => `${a.status}/${a.account}/${a.region}/${a.vpcId}`.localeCompare(`${b.status}/${b.account}/${b.region}/${b.vpcId}`));
+    .sort((a, b) =>
+      `${a.status}/${a.account}/${a.region}/${a.vpcId}`.localeCompare(
+        `${b.status}/${b.account}/${b.region}/${b.vpcId}`,
+      ),
+    );
   return {
     scope: { accounts, regions: [...report.regions].sort(), mode: report.mode },
     totals: totalsOf(vpcs),
-    byAccount: [...groupBy(vpcs, (vpc) => vpc.account)].map(([account, list]) => ({ account, ...totalsOf(list) })),
+    byAccount: [...groupBy(vpcs, (vpc) => vpc.account)].map(([account, list]) => ({
+      account,
+      ...totalsOf(list),
+    })),
     byRegion: [...groupBy(vpcs, (vpc) => `${vpc.account}/${vpc.region}`)].map(([, list]) => ({
       account: list[0]!.account,
       region: list[0]!.region,

@@ -1,4 +1,4 @@
-import type { RunReport } from "../report.ts";
+import type { EvidenceReport } from "./compliance-summary.ts";
 
 /** Columns of `--format csv`, one row per VPC. A public contract. */
 export const CSV_COLUMNS = [
@@ -26,7 +26,7 @@ function cell(value: string | number | undefined | null): string {
 }
 
 /** `--format csv`: a header and one row per VPC, CRLF line ends (RFC 4180); flow log ids joined by spaces. */
-export function renderCsv(report: RunReport): string {
+export function renderCsv(report: EvidenceReport): string {
   const rows = report.vpcs.map((vpc) =>
     [
       vpc.account,

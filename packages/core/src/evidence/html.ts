@@ -1,7 +1,7 @@
-import type { RunReport } from "../report.ts";
 import {
   type ComplianceSummary,
   type EvidenceContext,
+  type EvidenceReport,
   policyInForce,
   summarizeCompliance,
   type Totals,
@@ -9,7 +9,13 @@ import {
 import { EVIDENCED_CONTROLS } from "./controls.ts";
 import { verdictOf } from "./markdown.ts";
 
-const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
 
 /** Everything in the report comes from AWS or from tags anyone can set: escape it all. */
 function esc(value: string | number | undefined | null): string {
@@ -55,7 +61,7 @@ function cards(summary: ComplianceSummary): string {
  * `--format html`: the compliance report as one self-contained HTML file (inline CSS, no scripts, no
  * external requests) that reads well in a browser and prints on A4/Letter.
  */
-export function renderHtml(report: RunReport, context: EvidenceContext): string {
+export function renderHtml(report: EvidenceReport, context: EvidenceContext): string {
   const summary = summarizeCompliance(report);
   const verdict = verdictOf(summary);
   const ok = verdict.startsWith("COMPLIANT");
@@ -65,7 +71,16 @@ export function renderHtml(report: RunReport, context: EvidenceContext): string 
       : table(
           "Every VPC that is not compliant, failed, or is exempt",
           ["Status", "Account", "Region", "VPC", "Name", "Reason", "Exception owner", "Expires"],
-          summary.findings.map((f) => [f.status, f.account, f.region, f.vpcId, f.name, f.reason, f.exceptionOwner, f.exceptionExpires]),
+          summary.findings.map((f) => [
+            f.status,
+            f.account,
+            f.region,
+            f.vpcId,
+            f.name,
+            f.reason,
+            f.exceptionOwner,
+            f.exceptionExpires,
+          ]),
           "findings",
         );
   const changes =
@@ -74,11 +89,21 @@ export function renderHtml(report: RunReport, context: EvidenceContext): string 
       : table(
           "Change records (also on the ledger bus when one is configured)",
           ["Time", "Account", "Region", "VPC", "Action", "Target", "Outcome", "Reason"],
-          summary.changes.map((c) => [c.time, c.account, c.region, c.vpcId ?? "(shared)", c.action, c.target.id, c.outcome, c.reason]),
+          summary.changes.map((c) => [
+            c.time,
+            c.account,
+            c.region,
+            c.vpcId ?? "(shared)",
+            c.action,
+            c.target.id,
+            c.outcome,
+            c.reason,
+          ]),
         );
-  const errors = summary.errors.length === 0
-    ? ""
-    : `<h2>Errors</h2><ul>${summary.errors.map((e) => `<li>${esc([e.region, e.vpcId].filter(Boolean).join(" "))} ${esc(e.message)}</li>`).join("")}</ul>`;
+  const errors =
+    summary.errors.length === 0
+      ? ""
+      : `<h2>Errors</h2><ul>${summary.errors.map((e) => `<li>${esc([e.account, e.region, e.vpcId].filter(Boolean).join(" "))} ${esc(e.message)}</li>`).join("")}</ul>`;
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -94,12 +119,24 @@ export function renderHtml(report: RunReport, context: EvidenceContext): string 
 <p class="verdict ${ok ? "ok" : "bad"}" id="verdict">${esc(verdict)}</p>
 ${cards(summary)}
 <h2>Controls evidenced</h2>
-${table("As AWS Security Hub maps control EC2.6", ["Framework", "Control", "Title"], EVIDENCED_CONTROLS.map((c) => [c.framework, c.id, c.title]))}
+${table(
+  "As AWS Security Hub maps control EC2.6",
+  ["Framework", "Control", "Title"],
+  EVIDENCED_CONTROLS.map((c) => [c.framework, c.id, c.title]),
+)}
 <h2>Policy in force</h2>
 ${table("Settings that decide compliance", ["Setting", "Value"], policyInForce(context.policy))}
 <h2>Totals</h2>
-${table("Per account", ["Account", ...TOTAL_HEADER], summary.byAccount.map((t) => [t.account, ...totalCells(t)]))}
-${table("Per region", ["Account", "Region", ...TOTAL_HEADER], summary.byRegion.map((t) => [t.account, t.region, ...totalCells(t)]))}
+${table(
+  "Per account",
+  ["Account", ...TOTAL_HEADER],
+  summary.byAccount.map((t) => [t.account, ...totalCells(t)]),
+)}
+${table(
+  "Per region",
+  ["Account", "Region", ...TOTAL_HEADER],
+  summary.byRegion.map((t) => [t.account, t.region, ...totalCells(t)]),
+)}
 <h2>Non-compliant and exempt VPCs</h2>
 ${findings}
 <h2>Change records of this run</h2>

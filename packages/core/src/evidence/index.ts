@@ -1,6 +1,5 @@
-import type { RunReport } from "../report.ts";
 import { buildFindings } from "./asff.ts";
-import type { EvidenceContext } from "./compliance-summary.ts";
+import type { EvidenceContext, EvidenceReport } from "./compliance-summary.ts";
 import { renderCsv } from "./csv.ts";
 import { renderHtml } from "./html.ts";
 import { renderMarkdown } from "./markdown.ts";
@@ -19,7 +18,7 @@ export type ReportFormat = (typeof REPORT_FORMATS)[number];
 /** Renders a report in one of the evidence formats (`text` and `json` stay with the CLI). */
 export function renderEvidence(
   format: Exclude<ReportFormat, "text" | "json">,
-  report: RunReport,
+  report: EvidenceReport,
   context: EvidenceContext,
 ): string {
   switch (format) {

@@ -1,7 +1,7 @@
-import type { RunReport } from "../report.ts";
 import {
   type ComplianceSummary,
   type EvidenceContext,
+  type EvidenceReport,
   policyInForce,
   summarizeCompliance,
   type Totals,
@@ -10,7 +10,11 @@ import { EVIDENCED_CONTROLS } from "./controls.ts";
 
 /** Markdown table cell: pipes and line breaks would break the table. */
 function md(value: string | number | undefined): string {
-  return String(value ?? "").replaceAll("\\", "\\\\").replaceAll("|", "\\|").replace(/[\r\n]+/g, " ");
+  return String(value ?? "")
+    .replaceAll("\\", "\\\\")
+    .replaceAll("|", "\\|")
+    .replaceAll("<", "&lt;")
+    .replace(/[\r\n]+/g, " ");
 }
 
 function table(header: string[], rows: (string | number | undefined)[][]): string[] {
@@ -27,14 +31,15 @@ const totalCells = (t: Totals) => [t.vpcs, t.compliant, t.remediated, t.nonCompl
 /** The verdict line of a report: what an auditor wants first. */
 export function verdictOf(summary: ComplianceSummary): string {
   const open = summary.totals.nonCompliant + summary.totals.failed;
-  if (summary.errors.length > 0) return `INCOMPLETE: ${summary.errors.length} part(s) of the estate could not be read or fixed`;
+  if (summary.errors.length > 0)
+    return `INCOMPLETE: ${summary.errors.length} part(s) of the estate could not be read or fixed`;
   return open === 0
     ? `COMPLIANT: every VPC in scope has flow logs, or a valid, time-limited exception`
     : `NOT COMPLIANT: ${open} VPC(s) without flow logs`;
 }
 
 /** `--format markdown`: the compliance report an auditor can file, as Markdown. */
-export function renderMarkdown(report: RunReport, context: EvidenceContext): string {
+export function renderMarkdown(report: EvidenceReport, context: EvidenceContext): string {
   const summary = summarizeCompliance(report);
   const lines = [
     "# VPC flow logging compliance report",
@@ -53,15 +58,24 @@ export function renderMarkdown(report: RunReport, context: EvidenceContext): str
     "",
     "## Controls evidenced",
     "",
-    ...table(["Framework", "Control", "Title"], EVIDENCED_CONTROLS.map((c) => [c.framework, c.id, c.title])),
+    ...table(
+      ["Framework", "Control", "Title"],
+      EVIDENCED_CONTROLS.map((c) => [c.framework, c.id, c.title]),
+    ),
     "",
     "## Totals per account",
     "",
-    ...table(["Account", ...TOTAL_HEADER], summary.byAccount.map((t) => [t.account, ...totalCells(t)])),
+    ...table(
+      ["Account", ...TOTAL_HEADER],
+      summary.byAccount.map((t) => [t.account, ...totalCells(t)]),
+    ),
     "",
     "## Totals per region",
     "",
-    ...table(["Account", "Region", ...TOTAL_HEADER], summary.byRegion.map((t) => [t.account, t.region, ...totalCells(t)])),
+    ...table(
+      ["Account", "Region", ...TOTAL_HEADER],
+      summary.byRegion.map((t) => [t.account, t.region, ...totalCells(t)]),
+    ),
     "",
     "## Non-compliant and exempt VPCs",
     "",
@@ -69,7 +83,16 @@ export function renderMarkdown(report: RunReport, context: EvidenceContext): str
       ? ["None."]
       : table(
           ["Status", "Account", "Region", "VPC", "Name", "Reason", "Exception owner", "Expires"],
-          summary.findings.map((f) => [f.status, f.account, f.region, f.vpcId, f.name, f.reason, f.exceptionOwner, f.exceptionExpires]),
+          summary.findings.map((f) => [
+            f.status,
+            f.account,
+            f.region,
+            f.vpcId,
+            f.name,
+            f.reason,
+            f.exceptionOwner,
+            f.exceptionExpires,
+          ]),
         )),
     "",
     "## Change records of this run",
@@ -78,11 +101,27 @@ export function renderMarkdown(report: RunReport, context: EvidenceContext): str
       ? ["No changes were made."]
       : table(
           ["Time", "Account", "Region", "VPC", "Action", "Target", "Outcome", "Reason"],
-          summary.changes.map((c) => [c.time, c.account, c.region, c.vpcId ?? "(shared)", c.action, c.target.id, c.outcome, c.reason]),
+          summary.changes.map((c) => [
+            c.time,
+            c.account,
+            c.region,
+            c.vpcId ?? "(shared)",
+            c.action,
+            c.target.id,
+            c.outcome,
+            c.reason,
+          ]),
         )),
     ...(summary.errors.length === 0
       ? []
-      : ["", "## Errors", "", ...summary.errors.map((e) => `- ${md([e.region, e.vpcId].filter(Boolean).join(" "))} ${md(e.message)}`)]),
+      : [
+          "",
+          "## Errors",
+          "",
+          ...summary.errors.map(
+            (e) => `- ${md([e.account, e.region, e.vpcId].filter(Boolean).join(" "))} ${md(e.message)}`,
+          ),
+        ]),
     "",
   ];
   return lines.join("\n");
