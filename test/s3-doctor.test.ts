@@ -159,6 +159,29 @@ describe("doctor with an S3 destination (moto)", () => {
   });
 });
 
+describe("iam-policy with an S3 destination (moto)", () => {
+  const actionsOf = (stdout: string): string[] =>
+    JSON.parse(stdout).Statement.flatMap((statement: { Action: string | string[] }) =>
+      [statement.Action].flat(),
+    );
+
+  it("grants the bucket-policy actions only while our own bucket lacks a delivery statement", async () => {
+    await createBucket(testPool(), REGION, BUCKET);
+    const before = await runCli(["iam-policy"], { env: s3Env() });
+    expect(before.code).toBe(0);
+    expect(actionsOf(before.stdout)).toEqual(
+      expect.arrayContaining(["s3:GetBucketPolicy", "s3:PutBucketPolicy"]),
+    );
+    expect(actionsOf(before.stdout).filter((action) => action.startsWith("iam:"))).toEqual([]);
+    expect(before.stderr).toContain("apply `flowlog-guard bucket-policy` to the bucket first");
+
+    await applyPrintedPolicy([ACCOUNT]);
+    const after = await runCli(["iam-policy"], { env: s3Env() });
+    expect(actionsOf(after.stdout)).not.toContain("s3:PutBucketPolicy");
+    expect(actionsOf(after.stdout)).toContain("logs:CreateLogDelivery");
+  });
+});
+
 describe("bucket-policy (moto for STS and Organizations)", () => {
   it("defaults to the caller's account and takes the organization for --accounts all", async () => {
     const own = await runCli(["bucket-policy", "--bucket", BUCKET, "--quiet"], {

@@ -33,3 +33,19 @@ describe("permissionsFromDocument (core's policy data -> SST function permission
     ]);
   });
 });
+
+describe("permissions follow the destination setting", () => {
+  it("an S3 deployment's functions get no IAM or log-group action, only log delivery", () => {
+    const permissions = permissionsFromDocument(
+      servicePolicyDocument({
+        partition: "aws",
+        accountId: "111122223333",
+        policy: parsePolicy({ destinationType: "s3", logDestination: "arn:aws:s3:::org-log-archive/vpc" }),
+      }),
+    );
+    const actions = permissions.flatMap((p) => p.actions);
+    expect(actions.filter((action) => action.startsWith("iam:") || action.startsWith("s3:"))).toEqual([]);
+    expect(actions).not.toContain("logs:CreateLogGroup");
+    expect(permissions.find((p) => p.actions.includes("logs:CreateLogDelivery"))?.resources).toEqual(["*"]);
+  });
+});

@@ -177,14 +177,21 @@ ${EXIT_CODES_HELP}`,
         .option("--account-id <id>", "account to scope the ARNs to (default: the caller's, from STS)")
         .addOption(new Option("--partition <name>", "ARN partition").choices(["aws", "aws-cn", "aws-us-gov"]))
         .option("--ledger-region <region>", "region of the ledger bus when --ledger-bus is a name")
+        .option(
+          "--let-aws-attach-bucket-policy",
+          "with s3: include s3:GetBucketPolicy/PutBucketPolicy on the bucket (default: only when the bucket is the caller's and lacks a delivery statement)",
+        )
         .addHelpText(
           "after",
           `
 The same policy document the SST stacks grant the functions. No '*' actions; IAM and log actions are
-scoped to the delivery role and to the log groups the --log-group-name template can produce.
+scoped to the delivery role and to the log groups the --log-group-name template can produce. It follows
+the settings: with --destination-type s3 there is no role or log-group action, only the
+logs:CreateLogDelivery/DeleteLogDelivery AWS requires; --resource-type Subnet adds ec2:DescribeSubnets.
 
 Examples:
   flowlog-guard iam-policy --account-id 111122223333 > flowlog-guard-policy.json
+  flowlog-guard iam-policy --destination-type s3 --log-destination arn:aws:s3:::org-log-archive
   aws iam create-policy --policy-name flowlog-guard --policy-document file://flowlog-guard-policy.json`,
         ),
     ),

@@ -274,3 +274,37 @@ export async function checkS3Destination(options: {
     await guarded("bucket encryption", () => checkBucketKey(context)),
   ];
 }
+
+/**
+ * What `iam-policy` needs to know about the destination bucket: whether it is the caller's own and
+ * whether its policy already lets log delivery write (then AWS needs no bucket-policy permission).
+ * Undefined when the destination is not S3. A bucket this account cannot read counts as another's.
+ */
+export async function probeDestinationBucket(options: {
+  clients: AwsClients;
+  policy: Policy;
+  identity: AccountIdentity;
+}): Promise<{ ownedByCaller: boolean; deliveryAllowed: boolean } | undefined> {
+  const { clients, policy, identity } = options;
+  const destination = parseS3Destination(policy.logDestination ?? "");
+  if (policy.destinationType !== "s3" || !destination) return undefined;
+  const list = await clients.s3.send(new ListBucketsCommand({})).catch(() => ({ Buckets: [] }));
+  const ownedByCaller = (list.Buckets ?? []).some((bucket) => bucket.Name === destination.bucket);
+  if (!ownedByCaller) return { ownedByCaller, deliveryAllowed: false };
+  const text = await clients.s3
+    .send(new GetBucketPolicyCommand({ Bucket: destination.bucket }))
+    .then((response) => response.Policy)
+    .catch((error: unknown) => {
+      if (awsErrorName(error) === "NoSuchBucketPolicy") return undefined;
+      throw error;
+    });
+  const verdict = checkBucketPolicyForDelivery(text ? parsePolicyDocument(text) : undefined, {
+    partition: destination.partition,
+    bucket: destination.bucket,
+    prefix: destination.prefix,
+    accountId: identity.accountId,
+    region: clients.region,
+    hive: policy.hiveCompatiblePartitions,
+  });
+  return { ownedByCaller, deliveryAllowed: verdict.write.decision === "allowed" };
+}

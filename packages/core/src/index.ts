@@ -5,6 +5,7 @@ export * from "./change-records.ts";
 export * from "./cloudtrail.ts";
 export * from "./config.ts";
 export * from "./doctor.ts";
+export * from "./doctor-s3.ts";
 export * from "./engine.ts";
 export * from "./errors.ts";
 export * from "./event-handler.ts";
