@@ -37,10 +37,20 @@ describe("the flowlog-guard npm package, installed from its tarball into an empt
   it("installs itself and nothing else: everything it runs is inside", () => {
     expect(installed.installedPackages).toEqual(["flowlog-guard"]);
     const dir = join(installed.project, "node_modules/flowlog-guard");
-    for (const file of ["lib/index.js", "lib/index.d.ts", "lib/moto_launcher.py", "CHANGELOG.md"]) {
+    for (const file of [
+      "lib/index.js",
+      "lib/index.d.ts",
+      "lib/moto_launcher.py",
+      "CHANGELOG.md",
+      "README.md",
+    ]) {
       expect(existsSync(join(dir, file)), file).toBe(true);
     }
     expect(JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).dependencies).toBeUndefined();
+    const notices = readFileSync(join(dir, "THIRD-PARTY-NOTICES.md"), "utf8");
+    for (const bundled of ["@aws-sdk/client-ec2", "commander", "zod"]) {
+      expect(notices).toMatch(new RegExp(`^- ${bundled}@\\d+\\.\\d+\\.\\d+ \\((Apache-2\\.0|MIT)\\)$`, "m"));
+    }
   });
 
   it("--help teaches the commands; --version is the package's version", async () => {
