@@ -13,7 +13,9 @@ const policy = parsePolicy({});
 
 async function setup() {
   const runtime = await createRuntime({});
-  const handle = createRemediateHandler(runtime);
+  const remediate = createRemediateHandler(runtime);
+  /** One EventBridge event in, one result out (batches are tested in test/envelopes.test.ts). */
+  const handle = async (event: unknown) => (await remediate(event)) as RemediateResult;
   const pool = runtime.pool;
   /** Puts events on the bus, polls the rules' queues and hands what matched to the real handler. */
   async function deliver(...events: Record<string, unknown>[]): Promise<RemediateResult[]> {
@@ -228,7 +230,10 @@ describe("events: at-least-once delivery", () => {
     const event = fixture("ec2-create-vpc-cloudformation", { [FIXTURE_VPC]: vpcId });
 
     const results = await Promise.all(
-      Array.from({ length: 20 }, async () => createRemediateHandler(await createRuntime({}))(event)),
+      Array.from(
+        { length: 20 },
+        async () => (await createRemediateHandler(await createRuntime({}))(event)) as RemediateResult,
+      ),
     );
 
     expect(await flowLogsOf(env.pool, REGION, vpcId)).toHaveLength(1);

@@ -15,6 +15,7 @@ import { guardrailsCommand } from "./commands/guardrails.ts";
 import { handleEventCommand } from "./commands/handle-event.ts";
 import { iamPolicyCommand } from "./commands/iam-policy.ts";
 import { memberTemplateCommand } from "./commands/member-template.ts";
+import { redriveCommand } from "./commands/redrive.ts";
 import { runScanOrFix } from "./commands/run.ts";
 import { UsageError } from "./errors.ts";
 import { addFormatOptions } from "./formats.ts";
@@ -69,6 +70,7 @@ Examples:
   npx flowlog-guard fix-all --dry-run                 show what would be fixed in every region
   npx flowlog-guard fix-all --json > report.json      fix everything, keep a machine-readable report
   npx flowlog-guard handle-event event.json           replay one CloudTrail event as the Lambda would
+  npx flowlog-guard redrive --queue URL               replay a dead-letter queue, deleting what was handled
   npx flowlog-guard iam-policy > policy.json          least-privilege IAM policy to run all of this
   npx flowlog-guard member-template > member.json     CloudFormation for each account of an organization
   npx flowlog-guard bucket-policy --bucket log-archive --accounts all   policy for a central S3 bucket
@@ -157,16 +159,50 @@ ${EXIT_CODES_HELP}`,
           `
 The event is only a hint: the real state is read through the API before anything changes.
 Events flowlog-guard does not handle, malformed ones and failed calls are refused with the
-field named (exit 2) and change nothing.
+field named (exit 2) and change nothing. Give the event as it is, or in whatever wraps it:
+Lambda's on-failure invocation record (requestPayload), an SQS message or batch, an SNS
+notification, or a CloudTrail record from Event history (LookupEvents' CloudTrailEvent);
+every event inside is handled.
 
 Examples:
   flowlog-guard handle-event test/fixtures/cloudtrail/ec2-create-vpc-cloudformation.json
-  aws sqs receive-message ... | jq -r '.Messages[0].Body' | flowlog-guard handle-event -
+  aws sqs receive-message --queue-url URL | flowlog-guard handle-event -
+  aws cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=CreateVpc \\
+    --max-results 5 | flowlog-guard handle-event -
 ${EXIT_CODES_HELP}`,
         ),
     ),
     (io, file, _options, command) =>
       handleEventCommand(file as string | undefined, (command as Command).opts(), io),
+  );
+
+  wire(
+    addPolicyOptions(
+      program
+        .command("redrive")
+        .description("Replay a dead-letter queue through the event handler; delete each message once handled")
+        .requiredOption(
+          "--queue <url>",
+          "URL of the SQS dead-letter queue (RemediationDlq in the deploy output)",
+        )
+        .option("--max-messages <n>", "stop after this many messages (default: 1000)")
+        .option("--json", "print only the JSON report on stdout")
+        .option("--output <file>", "also write the JSON report to this file")
+        .addHelpText(
+          "after",
+          `
+Each message (an EventBridge event, or Lambda's invocation record around one) is handled exactly
+as handle-event does. A message is deleted only after every event in it was handled or found to
+need nothing; one that fails or is refused stays in the queue (visible again after 15 minutes)
+and the run exits 3. Run it again once the cause is fixed.
+
+Examples:
+  flowlog-guard redrive --queue https://sqs.us-east-1.amazonaws.com/111122223333/RemediationDlq
+  flowlog-guard redrive --queue URL --max-messages 10 --json > redrive.json
+${EXIT_CODES_HELP}`,
+        ),
+    ),
+    (io, _options, command) => redriveCommand((command as Command).opts(), io),
   );
 
   wire(

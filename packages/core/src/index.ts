@@ -7,6 +7,8 @@ export * from "./config.ts";
 export * from "./doctor.ts";
 export * from "./doctor-s3.ts";
 export * from "./engine.ts";
+export * from "./envelope-handler.ts";
+export * from "./envelopes.ts";
 export * from "./errors.ts";
 export * from "./event-handler.ts";
 export * from "./event-patterns.ts";

@@ -1,48 +1,87 @@
-import { type EventHandlingResult, handleCloudTrailEvent, RemediationError } from "@flowlog-guard/core";
+import {
+  type EnvelopeItemOutcome,
+  type EventHandlingResult,
+  handleCloudTrailEvent,
+  handleUnwrapped,
+  leftFailures,
+  RemediationError,
+  unwrapEvents,
+} from "@flowlog-guard/core";
 import type { Runtime } from "./runtime.ts";
 
-/** What the remediate Lambda returns (also in its log): the outcome and the report's summary. */
+/** What the remediate Lambda returns for one event (also in its log): the outcome and the report's summary. */
 export type RemediateResult = Pick<EventHandlingResult, "status" | "reason" | "event"> & {
   summary?: NonNullable<EventHandlingResult["report"]>["summary"];
   vpcs?: { vpcId: string; region: string; status: string; reason: string }[];
 };
 
+/** For an SQS batch (the delay queue): Lambda's partial batch response, and what became of each event. */
+export interface RemediateBatchResult {
+  batchItemFailures: { itemIdentifier: string }[];
+  results: (Omit<EnvelopeItemOutcome, "result"> & { result?: RemediateResult })[];
+}
+
+function summarise(result: EventHandlingResult): RemediateResult {
+  return {
+    status: result.status,
+    reason: result.reason,
+    event: result.event,
+    ...(result.report
+      ? {
+          summary: result.report.summary,
+          vpcs: result.report.vpcs.map(({ vpcId, region, status, reason }) => ({
+            vpcId,
+            region,
+            status,
+            reason,
+          })),
+        }
+      : {}),
+  };
+}
+
+function failureError(result: EventHandlingResult): RemediationError {
+  return new RemediationError(
+    `${result.report!.summary.failed} VPC(s) could not be fixed: ${JSON.stringify(result.report!.errors)}`,
+    { action: "remediate", region: result.event.region },
+  );
+}
+
 /**
- * The remediate handler for CloudTrail events from EventBridge. Throws for an event it does not
- * handle (EventValidationError) and when a VPC could not be fixed, so that Lambda retries and the
- * on-failure destination keeps the event.
+ * The remediate handler: a CloudTrail event from EventBridge, or any envelope around such events (an
+ * SQS batch from the delay queue, an invocation record or DLQ message replayed by hand). One event:
+ * throws for an event it does not handle (EventValidationError) and when a VPC could not be fixed,
+ * so that Lambda retries and the on-failure destination keeps it. An SQS batch: returns the messages
+ * to retry (`batchItemFailures`); SQS's redrive policy moves them to the dead-letter queue in the end.
  */
 export function createRemediateHandler(runtime: Runtime) {
-  return async (event: unknown): Promise<RemediateResult> => {
-    const region = (event as { region?: unknown })?.region;
+  return async (event: unknown): Promise<RemediateResult | RemediateBatchResult> => {
+    const items = unwrapEvents(event);
+    const region = (items[0]?.event as { region?: unknown } | undefined)?.region;
     const identity = await runtime.identity(typeof region === "string" ? region : "us-east-1");
-    const result = await handleCloudTrailEvent(event, { ...runtime, identity, log: runtime.logger });
-    const output: RemediateResult = {
-      status: result.status,
-      reason: result.reason,
-      event: result.event,
-      ...(result.report
-        ? {
-            summary: result.report.summary,
-            vpcs: result.report.vpcs.map(({ vpcId, region, status, reason }) => ({
-              vpcId,
-              region,
-              status,
-              reason,
-            })),
-          }
-        : {}),
-    };
-    runtime.logger.info("event handled", { result: output });
-    if (result.report && result.report.summary.failed > 0) {
+    const deps = { ...runtime, identity, log: runtime.logger };
+    if (items.length === 1 && !items[0]!.sqsMessageId) {
+      const result = await handleCloudTrailEvent(items[0]!.event, deps);
+      const output = summarise(result);
+      runtime.logger.info("event handled", { result: output });
+      if (leftFailures(result)) throw failureError(result);
+      return output;
+    }
+    const outcomes = await handleUnwrapped(items, deps);
+    const results = outcomes.map(({ result, ...rest }) => ({
+      ...rest,
+      ...(result ? { result: summarise(result) } : {}),
+    }));
+    runtime.logger.info("events handled", { results });
+    const unfinished = outcomes.filter((o) => o.outcome === "failed" || o.outcome === "refused");
+    const retry = unfinished.filter((o) => !o.sqsMessageId);
+    if (retry.length > 0) {
       throw new RemediationError(
-        `${result.report.summary.failed} VPC(s) could not be fixed: ${JSON.stringify(result.report.errors)}`,
-        {
-          action: "remediate",
-          region: result.event.region,
-        },
+        `${retry.length} of ${outcomes.length} event(s) not done: ${retry.map((o) => o.error ?? o.result?.reason).join("; ")}`,
+        { action: "remediate" },
       );
     }
-    return output;
+    const ids = [...new Set(unfinished.map((o) => o.sqsMessageId!))];
+    return { batchItemFailures: ids.map((itemIdentifier) => ({ itemIdentifier })), results };
   };
 }

@@ -1,0 +1,50 @@
+import { type EnvelopeKind, type UnwrappedEvent, unwrapEvents } from "./envelopes.ts";
+import { EventValidationError } from "./errors.ts";
+import { type EventHandlerDeps, type EventHandlingResult, handleCloudTrailEvent } from "./event-handler.ts";
+
+/** What became of one event found in an envelope. */
+export interface EnvelopeItemOutcome {
+  via: EnvelopeKind[];
+  sqsMessageId?: string;
+  /** `handled`/`ignored` as for one event; `failed`: a VPC could not be fixed; `refused`: bad event. */
+  outcome: "handled" | "ignored" | "failed" | "refused";
+  result?: EventHandlingResult;
+  /** Why it was refused, or what went wrong. */
+  error?: string;
+}
+
+/** True when a handled event left a VPC unfixed: the event should be kept for another try. */
+export function leftFailures(result: EventHandlingResult): boolean {
+  return (result.report?.summary.failed ?? 0) > 0;
+}
+
+/**
+ * Handles every event inside an envelope (see `unwrapEvents`), one after another, each exactly as
+ * the remediate function handles one event. A refused event does not stop the others. An error that
+ * is not about the event (credentials, configuration) is thrown.
+ *
+ * @throws EventValidationError when the input holds no event at all, or is not JSON.
+ */
+export function handleEnvelope(input: unknown, deps: EventHandlerDeps): Promise<EnvelopeItemOutcome[]> {
+  return handleUnwrapped(unwrapEvents(input), deps);
+}
+
+/** `handleEnvelope` for events already unwrapped. */
+export async function handleUnwrapped(
+  items: UnwrappedEvent[],
+  deps: EventHandlerDeps,
+): Promise<EnvelopeItemOutcome[]> {
+  if (items.length === 0) throw new EventValidationError("(event): no event found in the input", "(event)");
+  const outcomes: EnvelopeItemOutcome[] = [];
+  for (const item of items) {
+    const meta = { via: item.via, ...(item.sqsMessageId ? { sqsMessageId: item.sqsMessageId } : {}) };
+    try {
+      const result = await handleCloudTrailEvent(item.event, deps);
+      outcomes.push({ ...meta, outcome: leftFailures(result) ? "failed" : result.status, result });
+    } catch (error) {
+      if (!(error instanceof EventValidationError)) throw error;
+      outcomes.push({ ...meta, outcome: "refused", error: error.message });
+    }
+  }
+  return outcomes;
+}
