@@ -1,6 +1,6 @@
 import { CloseAccountCommand } from "@aws-sdk/client-organizations";
 import { EventValidationError, type OrganizationReport } from "@flowlog-guard/core";
-import { createRemediateHandler } from "@flowlog-guard/functions/remediate-handler";
+import { createRemediateHandler, type RemediateResult } from "@flowlog-guard/functions/remediate-handler";
 import { createRuntime } from "@flowlog-guard/functions/runtime";
 import { describe, expect, inject, it } from "vitest";
 import { createVpc, flowLogsOf } from "./support/aws.ts";
@@ -109,7 +109,9 @@ describe("Remediate handler in organization mode (FLOWLOG_GUARD_ORGANIZATION_ID)
       FLOWLOG_GUARD_EXCLUDE_ACCOUNTS: excluded,
       AWS_REGION: "us-east-1",
     });
-    const handle = createRemediateHandler(runtime);
+    const remediate = createRemediateHandler(runtime);
+    // One EventBridge event in, one result out (batches answer batchItemFailures).
+    const handle = async (event: unknown) => (await remediate(event)) as RemediateResult;
 
     const result = await handle(memberEvent(member, vpcId));
 
