@@ -16,6 +16,72 @@ export interface GuardConfig {
   schedule: `cron(${string})` | `rate(${string})`;
   /** Keep the ledger bus, its archive and the dead-letter queues when the stage is removed. */
   retainOnRemove: boolean;
+  /** Organization mode: every account of an AWS Organization from this one deployment (docs/organizations.md). */
+  organization?: OrganizationDeployConfig;
+}
+
+/**
+ * Organization mode. Deploy the stage in the management account, or in a member account registered
+ * as a delegated administrator for CloudFormation StackSets (and given Organizations read access).
+ */
+export interface OrganizationDeployConfig {
+  /** The organization (o-...): the member role's trust and the central bus policy admit only it. */
+  organizationId: string;
+  /** Where this stage is deployed: StackSets are created as SELF or as DELEGATED_ADMIN accordingly. */
+  deployedFrom: "management-account" | "delegated-admin";
+  /** The management account's id: StackSets never deploy there, so it is handled explicitly (below). */
+  managementAccountId: string;
+  /**
+   * StackSets skip the management account. `central`: this stage runs in the management account and
+   * covers it with its own role (deployedFrom must be management-account). `manual-stack`: you deploy
+   * `flowlog-guard member-template` there yourself (docs/organizations.md). `exclude`: never covered,
+   * reported as skipped in every sweep.
+   */
+  managementAccount: "central" | "manual-stack" | "exclude";
+  /** OUs (ou-...) or the root (r-...) whose accounts get the member role; accounts added later too. */
+  organizationalUnits: string[];
+  /** Accounts never touched (and left out of the StackSet's existing accounts). */
+  excludedAccounts: string[];
+  /** Default flowlog-guard-member. */
+  memberRoleName: string;
+  /** Roles (in the organization) that may also assume the member role, to run the CLI across accounts. */
+  operatorRoleArns: string[];
+  /** The Distributed Map sweep: child workflows at once, accounts per worker, failed batches tolerated. */
+  sweep: { maxConcurrency: number; accountsPerBatch: number; toleratedFailurePercentage: number };
+}
+
+/** Every problem in an organization config, with the fix; empty when it is deployable. */
+export function organizationConfigProblems(config: OrganizationDeployConfig): string[] {
+  const problems: string[] = [];
+  if (!/^o-[a-z0-9]{10,32}$/.test(config.organizationId))
+    problems.push(
+      `organizationId "${config.organizationId}" is not an organization id (o-...): aws organizations describe-organization`,
+    );
+  if (!/^\d{12}$/.test(config.managementAccountId))
+    problems.push(`managementAccountId "${config.managementAccountId}" is not a 12-digit account id`);
+  if (config.organizationalUnits.length === 0)
+    problems.push(
+      "organizationalUnits is empty: give OU ids (ou-...) or the root (r-...) to deploy the member role to",
+    );
+  for (const ou of config.organizationalUnits)
+    if (!/^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$/.test(ou))
+      problems.push(`"${ou}" is not an OU id (ou-...) or root id (r-...)`);
+  for (const account of config.excludedAccounts)
+    if (!/^\d{12}$/.test(account))
+      problems.push(`excludedAccounts: "${account}" is not a 12-digit account id`);
+  if (config.managementAccount === "central" && config.deployedFrom !== "management-account")
+    problems.push(
+      'managementAccount "central" needs deployedFrom "management-account": from a delegated administrator, ' +
+        'use "manual-stack" (deploy flowlog-guard member-template in the management account) or "exclude"',
+    );
+  const { maxConcurrency, accountsPerBatch, toleratedFailurePercentage } = config.sweep;
+  if (!(maxConcurrency >= 1 && maxConcurrency <= 10_000))
+    problems.push("sweep.maxConcurrency must be 1..10000");
+  if (!(accountsPerBatch >= 1 && accountsPerBatch <= 100))
+    problems.push("sweep.accountsPerBatch must be 1..100");
+  if (!(toleratedFailurePercentage >= 0 && toleratedFailurePercentage <= 100))
+    problems.push("sweep.toleratedFailurePercentage must be 0..100");
+  return problems;
 }
 
 /** Regions enabled by default in every AWS account (opt-in regions are not listed). */
@@ -63,5 +129,17 @@ export function guardConfig(
     },
     schedule: "cron(0 3 * * ? *)",
     retainOnRemove: stage === "prod" || stage === "production",
+    // Organization mode (docs/organizations.md): uncomment and fill in.
+    // organization: {
+    //   organizationId: "o-abc123def4",
+    //   deployedFrom: "management-account",
+    //   managementAccountId: "111122223333",
+    //   managementAccount: "central",
+    //   organizationalUnits: ["r-ab12"],
+    //   excludedAccounts: [],
+    //   memberRoleName: "flowlog-guard-member",
+    //   operatorRoleArns: [],
+    //   sweep: { maxConcurrency: 40, accountsPerBatch: 10, toleratedFailurePercentage: 5 },
+    // },
   };
 }

@@ -9,6 +9,7 @@ export * from "./event-patterns.ts";
 export * from "./member-template.ts";
 export * from "./naming.ts";
 export * from "./organization-config.ts";
+export * from "./organization-policies.ts";
 export * from "./policy-documents.ts";
 export * from "./resource-policy-check.ts";
 export * from "./s3-destination.ts";

@@ -22,6 +22,7 @@ export * from "./member-template.ts";
 export * from "./model.ts";
 export * from "./naming.ts";
 export * from "./organization-config.ts";
+export * from "./organization-policies.ts";
 export * from "./organization-run.ts";
 export * from "./organizations.ts";
 export * from "./plan.ts";

@@ -77,18 +77,19 @@ const KIND_OF_SCOPE: Record<ReportError["scope"], AccountErrorKind> = {
   ledger: "ledger",
 };
 
-/** One account's run: the engine with that account's clients, records kept for central publishing. */
+/**
+ * One account's run: the engine with that account's clients, records kept for central publishing.
+ * The central account itself is worked on with the central credentials (no member role needed there:
+ * this is how the management account is covered when the central deployment runs in it).
+ */
 async function runAccount(options: OrganizationRunOptions, target: OrganizationAccount): Promise<RunReport> {
-  const roleArn = memberRoleArn(
-    options.partition,
-    target.accountId,
-    options.memberRoleName ?? MEMBER_ROLE_NAME,
-  );
+  const central = target.accountId === options.centralAccountId;
+  const roleArn = memberRoleArn(options.partition, target.accountId, options.memberRoleName ?? MEMBER_ROLE_NAME);
   return runRemediation({
     ...options,
     policy: { ...options.policy, ledgerBus: undefined },
-    pool: options.pools.poolFor(target.accountId),
-    identity: { accountId: target.accountId, partition: options.partition, callerArn: roleArn },
+    pool: central ? options.central : options.pools.poolFor(target.accountId),
+    ...(central ? {} : { identity: { accountId: target.accountId, partition: options.partition, callerArn: roleArn } }),
     homeRegion: options.homeRegion,
     onProgress: undefined,
   });
