@@ -13,7 +13,8 @@ import type { Policy } from "./config.ts";
 import { checkS3Destination } from "./doctor-s3.ts";
 import { awsErrorName, describeError } from "./errors.ts";
 import { type AccountIdentity, readAccountIdentity, readDeliveryRole } from "./inventory.ts";
-import { deliveryRoleTrustPolicy, policyDocumentsEqual } from "./policy-documents.ts";
+import { simulationRequests } from "./permission-simulation.ts";
+import { deliveryRoleTrustPolicy, type PolicyDocument, policyDocumentsEqual } from "./policy-documents.ts";
 import { ledgerRegionOf, servicePolicyDocument } from "./service-policy.ts";
 
 export interface DoctorCheck {
@@ -148,6 +149,33 @@ async function principalArn(
   return role.Role?.Arn;
 }
 
+/** Actions the simulator denies, each statement checked on its resources with its conditions' context. */
+async function simulateDenied(
+  pool: ClientPool,
+  homeRegion: string,
+  source: string,
+  document: PolicyDocument,
+): Promise<string[]> {
+  const denied = new Set<string>();
+  for (const { ActionNames, ResourceArns, ContextEntries } of simulationRequests(document, homeRegion)) {
+    const result = await pool.clientsFor(homeRegion).iam.send(
+      new SimulatePrincipalPolicyCommand({
+        PolicySourceArn: source,
+        ActionNames,
+        ResourceArns,
+        ContextEntries,
+      }),
+    );
+    for (const evaluation of result.EvaluationResults ?? []) {
+      if (evaluation.EvalDecision !== "allowed")
+        denied.add(
+          `${evaluation.EvalActionName}${evaluation.EvalResourceName && evaluation.EvalResourceName !== "*" ? ` on ${evaluation.EvalResourceName}` : ""}`,
+        );
+    }
+  }
+  return [...denied];
+}
+
 async function checkPermissions(
   pool: ClientPool,
   homeRegion: string,
@@ -165,12 +193,7 @@ async function checkPermissions(
   try {
     const source = await principalArn(pool, homeRegion, identity);
     if (source) {
-      const result = await pool
-        .clientsFor(homeRegion)
-        .iam.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: source, ActionNames: actions }));
-      const denied = (result.EvaluationResults ?? [])
-        .filter((r) => r.EvalDecision !== "allowed")
-        .map((r) => r.EvalActionName);
+      const denied = await simulateDenied(pool, homeRegion, source, document);
       if (denied.length === 0)
         return ok(name, `all ${actions.length} actions allowed (IAM policy simulator)`);
       return { name, status: "fail", detail: `denied: ${denied.join(", ")}`, fix };

@@ -25,6 +25,7 @@ export * from "./organization-config.ts";
 export * from "./organization-policies.ts";
 export * from "./organization-run.ts";
 export * from "./organizations.ts";
+export * from "./permission-simulation.ts";
 export * from "./plan.ts";
 export * from "./planner.ts";
 export * from "./policy-documents.ts";
