@@ -75,7 +75,12 @@ export function sweepStateMachinePolicy(args: {
   return {
     Version: "2012-10-17",
     Statement: [
-      { Sid: "InvokeSweepFunctions", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: args.functionArns },
+      {
+        Sid: "InvokeSweepFunctions",
+        Effect: "Allow",
+        Action: ["lambda:InvokeFunction"],
+        Resource: args.functionArns,
+      },
       { Sid: "RunMapChildren", Effect: "Allow", Action: ["states:StartExecution"], Resource: machine },
       {
         Sid: "WatchMapChildren",

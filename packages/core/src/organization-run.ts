@@ -84,12 +84,18 @@ const KIND_OF_SCOPE: Record<ReportError["scope"], AccountErrorKind> = {
  */
 async function runAccount(options: OrganizationRunOptions, target: OrganizationAccount): Promise<RunReport> {
   const central = target.accountId === options.centralAccountId;
-  const roleArn = memberRoleArn(options.partition, target.accountId, options.memberRoleName ?? MEMBER_ROLE_NAME);
+  const roleArn = memberRoleArn(
+    options.partition,
+    target.accountId,
+    options.memberRoleName ?? MEMBER_ROLE_NAME,
+  );
   return runRemediation({
     ...options,
     policy: { ...options.policy, ledgerBus: undefined },
     pool: central ? options.central : options.pools.poolFor(target.accountId),
-    ...(central ? {} : { identity: { accountId: target.accountId, partition: options.partition, callerArn: roleArn } }),
+    ...(central
+      ? {}
+      : { identity: { accountId: target.accountId, partition: options.partition, callerArn: roleArn } }),
     homeRegion: options.homeRegion,
     onProgress: undefined,
   });
