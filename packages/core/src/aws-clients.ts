@@ -1,11 +1,13 @@
 import { Readable } from "node:stream";
 import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { KMSClient } from "@aws-sdk/client-kms";
 import { S3Client } from "@aws-sdk/client-s3";
+import { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import { STSClient } from "@aws-sdk/client-sts";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import { RateLimiter } from "./rate-limiter.ts";
@@ -72,6 +74,10 @@ export interface AwsClients {
   readonly sts: STSClient;
   /** Used by `doctor` only. */
   readonly cloudtrail: CloudTrailClient;
+  /** Used by `--security-hub` only (findings are imported per account and region). */
+  readonly securityhub: SecurityHubClient;
+  /** Used by `cost` only (IncomingBytes of the flow log groups). */
+  readonly cloudwatch: CloudWatchClient;
   /** Used by `doctor` only (an S3 destination's bucket). */
   readonly s3: S3Client;
   /** Used by `doctor` only (the key of an SSE-KMS destination bucket). */
@@ -112,6 +118,8 @@ export function createClients(options: CreateClientsOptions): AwsClients {
     iam: instrument(new IAMClient({ ...config, region: globalRegionOf(options.region) }), "IAM"),
     sts: instrument(new STSClient(config), "STS"),
     cloudtrail: instrument(new CloudTrailClient(config), "CloudTrail"),
+    securityhub: instrument(new SecurityHubClient(config), "SecurityHub"),
+    cloudwatch: instrument(new CloudWatchClient(config), "CloudWatch"),
     s3: instrument(
       new S3Client({
         ...config,

@@ -12,7 +12,7 @@ import {
   runOrganization,
   runRemediation,
 } from "@flowlog-guard/core";
-import { renderFormat, resolveFormat } from "../formats.ts";
+import { renderFormat, resolveFormat, sendToSecurityHub } from "../formats.ts";
 import type { Io } from "../io.ts";
 import {
   type AccountSettings,
@@ -61,7 +61,10 @@ export async function runScanOrFix(mode: RunMode, options: Record<string, unknow
   }
   const rendered = renderFormat(format, report, settings.policy);
   await emitReport(report, { ...settings, json: format === "json" }, io, (r) => rendered ?? renderReport(r));
-  return exitCodeOf(report);
+  const imported = options.securityHub
+    ? await sendToSecurityHub(report, { pool, homeRegion, runId, accounts, apiRate: settings.apiRate }, io)
+    : 0;
+  return Math.max(exitCodeOf(report), imported);
 }
 
 /** Organization mode: resolve the accounts, then each account with its assumed member role. */

@@ -10,6 +10,7 @@ export * from "./controls.ts";
 export * from "./csv.ts";
 export * from "./html.ts";
 export * from "./markdown.ts";
+export * from "./security-hub.ts";
 
 /** `--format` values of scan and fix-all. A public contract. */
 export const REPORT_FORMATS = ["text", "json", "csv", "asff", "markdown", "html"] as const;
