@@ -48,22 +48,39 @@ describe("createClients against moto", () => {
 });
 
 describe("createClientPool rate limiting", () => {
-  it("paces calls per API at the configured rate (3/s: the 7th call waits about 1.3 s)", async () => {
-    const pool = createClientPool({ apiRate: 3 });
+  /** A clock that moves only when the limiter sleeps: the schedule is exact, whatever the machine's load. */
+  function fakeClock() {
+    const sleeps: number[] = [];
+    let now = 0;
+    return {
+      sleeps,
+      now: () => now,
+      sleep: async (ms: number) => {
+        sleeps.push(ms);
+        now += ms;
+      },
+    };
+  }
+
+  it("paces calls per API at the configured rate (3/s: the first 3 at once, then one every 1/3 s)", async () => {
+    const clock = fakeClock();
+    const pool = createClientPool({ apiRate: 3, limiterClock: clock });
     const ec2 = pool.clientsFor("eu-west-1").ec2;
-    const started = Date.now();
 
     for (let i = 0; i < 7; i++) await ec2.send(new DescribeVpcsCommand({}));
 
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1_200);
+    // Calls 4 to 7 each wait for a token (334 ms for the first, then the refill since; +25 ms margin).
+    expect(clock.sleeps).toEqual([359, 333, 333, 334]);
+    expect(clock.now()).toBe(1_359);
     expect(pool.counter.count("EC2", "DescribeVpcs")).toBe(7);
   });
 
-  it("does not limit with apiRate 0", async () => {
-    const pool = createClientPool({ apiRate: 0 });
+  it("does not limit with apiRate 0: no call waits", async () => {
+    const clock = fakeClock();
+    const pool = createClientPool({ apiRate: 0, limiterClock: clock });
     const ec2 = pool.clientsFor("eu-west-1").ec2;
-    const started = Date.now();
     for (let i = 0; i < 7; i++) await ec2.send(new DescribeVpcsCommand({}));
-    expect(Date.now() - started).toBeLessThan(1_200);
+    expect(clock.sleeps).toEqual([]);
+    expect(pool.counter.count("EC2", "DescribeVpcs")).toBe(7);
   });
 });

@@ -326,7 +326,14 @@ describe("engine: change records", () => {
 
     const delivered = (await ledger.drain()) as { detail: unknown; source: string }[];
     const reported = [...report.vpcs.flatMap((vpc) => vpc.changes), ...report.sharedChanges];
-    expect(reported.length).toBeGreaterThanOrEqual(3 * 3 + 2);
+    // Three VPCs (the default one too), each a log group, its retention and a flow log; then the role and its policy.
+    const count = (action: string) => reported.filter((record) => record.action === action).length;
+    expect(reported).toHaveLength(3 * 3 + 2);
+    expect(
+      ["create-role", "put-role-policy", "create-log-group", "put-retention-policy", "create-flow-log"].map(
+        count,
+      ),
+    ).toEqual([1, 1, 3, 3, 3]);
     expect(report.summary).toMatchObject({ recordsPublished: reported.length, recordsUndelivered: 0 });
     const records = delivered.map((event) => ChangeRecordSchema.parse(event.detail));
     expect(records.map((r) => r.recordId).sort()).toEqual(reported.map((r) => r.recordId).sort());
@@ -368,10 +375,12 @@ describe("engine: change records", () => {
 
     const report = await run(pool, { regions: [REGION], policy: { ledgerBus: "no-such-bus" } });
 
-    expect(report.summary.remediated).toBeGreaterThan(0);
-    expect(report.summary.recordsUndelivered).toBe(report.summary.changes);
-    expect(report.errors.filter((e) => e.scope === "ledger")).toHaveLength(report.summary.changes);
-    expect(report.vpcs.flatMap((vpc) => vpc.changes).length).toBeGreaterThan(0);
+    // The new VPC and the default one: each a log group, retention and flow log, plus the role and its policy.
+    expect(report.summary).toMatchObject({ remediated: 2, changes: 8, recordsPublished: 0 });
+    expect(report.summary.recordsUndelivered).toBe(8);
+    expect(report.errors.filter((e) => e.scope === "ledger")).toHaveLength(8);
+    expect(report.vpcs.flatMap((vpc) => vpc.changes)).toHaveLength(6);
+    expect(report.sharedChanges).toHaveLength(2);
   });
 });
 

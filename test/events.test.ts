@@ -1,7 +1,12 @@
 import { DeleteLogGroupCommand, PutRetentionPolicyCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { DeleteFlowLogsCommand, DescribeVpcsCommand } from "@aws-sdk/client-ec2";
 import { DeleteRolePolicyCommand, GetRolePolicyCommand } from "@aws-sdk/client-iam";
-import { EventValidationError, parsePolicy } from "@flowlog-guard/core";
+import {
+  deliveryRolePermissionsPolicy,
+  EventValidationError,
+  parsePolicy,
+  parsePolicyDocument,
+} from "@flowlog-guard/core";
 import { createRemediateHandler, type RemediateResult } from "@flowlog-guard/functions/remediate-handler";
 import { createRuntime } from "@flowlog-guard/functions/runtime";
 import { describe, expect, it } from "vitest";
@@ -135,7 +140,10 @@ describe("events: CloudTrail -> EventBridge rules (core pattern data) -> remedia
     const inline = await iam.send(
       new GetRolePolicyCommand({ RoleName: "flowlog-guard-delivery", PolicyName: "flowlog-guard-delivery" }),
     );
-    expect(inline.PolicyDocument).toBeTruthy();
+    expect(parsePolicyDocument(inline.PolicyDocument!)).toEqual(
+      deliveryRolePermissionsPolicy(policy.logGroupName, "aws", "123456789012"),
+    );
+    expect(results[0]?.summary?.changes).toBe(1);
   });
 
   it("does not match failed calls or events from other sources", async () => {

@@ -11,6 +11,7 @@ import { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import { STSClient } from "@aws-sdk/client-sts";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import { RateLimiter } from "./rate-limiter.ts";
+import type { Sleep } from "./retry.ts";
 import { PRODUCT_NAME, PRODUCT_VERSION } from "./version.ts";
 
 /** Counts the AWS API calls a run makes, per service and operation (reports and benchmarks print them). */
@@ -235,11 +236,15 @@ export interface ClientPool {
 /**
  * @param options.apiRate requests per second per API instead of AWS's buckets; 0 turns limiting off
  *   (benchmarks against moto). Absent: AWS's buckets (see `defaultRateLimit`).
+ * @param options.limiterClock the limiter's clock and sleep (tests); default: the real ones.
  */
 export function createClientPool(
-  options: Omit<CreateClientsOptions, "region" | "rateLimiter"> & { apiRate?: number } = {},
+  options: Omit<CreateClientsOptions, "region" | "rateLimiter"> & {
+    apiRate?: number;
+    limiterClock?: { now: () => number; sleep: Sleep };
+  } = {},
 ): ClientPool {
-  const { apiRate, ...clientOptions } = options;
+  const { apiRate, limiterClock, ...clientOptions } = options;
   const counter = options.counter ?? new ApiCallCounter();
   const byRegion = new Map<string, AwsClients>();
   return {
@@ -248,13 +253,10 @@ export function createClientPool(
       let clients = byRegion.get(region);
       if (!clients) {
         const rateLimiter =
-          apiRate === 0 ? undefined : new RateLimiter(apiRate === undefined ? {} : { override: apiRate });
-        clients = createClients({
-          ...clientOptions,
-          region,
-          counter,
-          ...(rateLimiter ? { rateLimiter } : {}),
-        });
+          apiRate === 0
+            ? undefined
+            : new RateLimiter({ override: apiRate, now: limiterClock?.now, sleep: limiterClock?.sleep });
+        clients = createClients({ ...clientOptions, region, counter, rateLimiter });
         byRegion.set(region, clients);
       }
       return clients;
