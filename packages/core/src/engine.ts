@@ -113,12 +113,10 @@ export async function runRemediation(options: RunOptions): Promise<RunReport> {
       homeRegion,
       trigger: options.trigger,
       now,
-      ...(options.sleep ? { sleep: options.sleep } : {}),
-      ...(options.iamPropagationTimeoutMs !== undefined
-        ? { iamPropagationTimeoutMs: options.iamPropagationTimeoutMs }
-        : {}),
-      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
-      ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
+      sleep: options.sleep,
+      iamPropagationTimeoutMs: options.iamPropagationTimeoutMs,
+      concurrency: options.concurrency,
+      shouldStop: options.shouldStop,
       onRecord: (_record, records) => progress(records),
       log,
     });
@@ -128,7 +126,7 @@ export async function runRemediation(options: RunOptions): Promise<RunReport> {
       : home;
     publish = await publishChangeRecords(ledgerClients, options.policy.ledgerBus, execution.records, {
       log,
-      ...(options.sleep ? { sleep: options.sleep } : {}),
+      sleep: options.sleep,
     });
   }
   return buildReport({
