@@ -39,6 +39,7 @@ export const ChangeRecordSchema = z.object({
     "create-log-group",
     "put-retention-policy",
     "create-flow-log",
+    "create-s3-flow-log",
   ]),
   target: z.object({
     type: z.enum(["iam-role", "log-group", "flow-log"]),

@@ -65,7 +65,11 @@ export async function runRemediation(options: RunOptions): Promise<RunReport> {
   const homeRegion = options.homeRegion ?? options.regions[0] ?? "us-east-1";
   const home = options.pool.clientsFor(homeRegion);
   const identity = options.identity ?? (await readAccountIdentity(home));
-  const role = await readDeliveryRole(home, options.policy.roleName);
+  // An S3 destination has no delivery role: not read (its service policy grants no IAM action).
+  const role =
+    options.policy.destinationType === "s3"
+      ? { exists: false }
+      : await readDeliveryRole(home, options.policy.roleName);
 
   const errors: ReportError[] = [];
   const regions: RegionInventory[] = [];

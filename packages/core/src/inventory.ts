@@ -176,6 +176,8 @@ export async function readRegionInventory(
       .filter((f) => f.managed && f.logGroupName && !f.logGroupName.startsWith(prefix))
       .map((f) => f.logGroupName!),
   );
+  // An S3 destination uses no log group: none read (its service policy grants no log-group action).
+  if (policy.destinationType === "s3") return { region, vpcs, flowLogs, logGroups: [] };
   const logGroups = vpcs.length > 0 ? await readLogGroups(clients, prefix) : [];
   for (const name of outside) {
     logGroups.push(...(await readLogGroups(clients, name)).filter((group) => group.name === name));

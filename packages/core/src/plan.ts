@@ -63,6 +63,21 @@ export const ActionSchema = z.discriminatedUnion("kind", [
     maxAggregationInterval: z.union([z.literal(60), z.literal(600)]),
     logFormat: z.string().optional(),
   }),
+  z.object({
+    kind: z.literal("create-s3-flow-log"),
+    ...base,
+    region: z.string(),
+    /** 1 to 300 VPCs of one region: they share the destination, so one CreateFlowLogs call. */
+    vpcIds: z.array(z.string()).min(1).max(300),
+    /** `arn:aws:s3:::BUCKET[/PREFIX]`; no role and no log group. */
+    logDestination: z.string(),
+    fileFormat: z.enum(["plain-text", "parquet"]),
+    hiveCompatiblePartitions: z.boolean(),
+    perHourPartition: z.boolean(),
+    trafficType: z.enum(["REJECT", "ALL"]),
+    maxAggregationInterval: z.union([z.literal(60), z.literal(600)]),
+    logFormat: z.string().optional(),
+  }),
 ]);
 export type Action = z.infer<typeof ActionSchema>;
 export type ActionKind = Action["kind"];
@@ -120,7 +135,7 @@ export const PlanSchema = z.object({
   partition: z.string(),
   generatedAt: z.string(),
   vpcs: z.array(VpcPlanSchema),
-  /** In dependency order: role, then log groups, then retention, then flow logs. */
+  /** In dependency order: role, then log groups, then retention, then flow logs (CloudWatch Logs or S3). */
   actions: z.array(ActionSchema),
 });
 export type Plan = z.infer<typeof PlanSchema>;

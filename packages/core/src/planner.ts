@@ -13,6 +13,7 @@ import {
   deliveryRoleTrustPolicy,
   policyDocumentsEqual,
 } from "./policy-documents.ts";
+import { describeMissingCoverage, evaluateS3Coverage } from "./s3-coverage.ts";
 
 /** CreateFlowLogs takes at most 300 resource ids per call. */
 export const MAX_FLOW_LOG_BATCH = 300;
@@ -24,6 +25,7 @@ const ACTION_ORDER: Record<Action["kind"], number> = {
   "create-log-group": 3,
   "put-retention-policy": 4,
   "create-flow-log": 5,
+  "create-s3-flow-log": 5,
 };
 
 /**
@@ -126,7 +128,8 @@ export function planRemediation(
     planner.addFlowLogBatches(vpcs);
   }
 
-  if (roleNeeded || options.ensureRole) addRoleActions(inventory, policy, roleArn, actions);
+  const roleUsed = policy.destinationType !== "s3";
+  if (roleNeeded || (options.ensureRole && roleUsed)) addRoleActions(inventory, policy, roleArn, actions);
 
   return { account: accountId, partition, generatedAt: now.toISOString(), vpcs, actions: actions.ordered() };
 }
@@ -185,6 +188,7 @@ class RegionPlanner {
   private readonly logGroups: Map<string, LogGroupFacts>;
   private readonly flowLogsByVpc = new Map<string, FlowLogFacts[]>();
   private readonly pendingFlowLogs = new Map<string, string[]>();
+  private readonly pendingS3FlowLogs: string[] = [];
   private readonly region: RegionInventory;
   private readonly inventory: AccountInventory;
   private readonly policy: Policy;
@@ -223,17 +227,20 @@ class RegionPlanner {
     const flowLog = (this.flowLogsByVpc.get(vpc.vpcId) ?? []).find((f) =>
       plan.flowLogIds.includes(f.flowLogId),
     );
+    const s3 = this.policy.destinationType === "s3";
     const planned =
       !flowLog && plan.status === "non-compliant"
-        ? renderLogGroupName(this.policy.logGroupName, {
-            vpcId: vpc.vpcId,
-            region: this.region.region,
-            accountId: this.inventory.accountId,
-          })
+        ? s3
+          ? this.policy.logDestination
+          : renderLogGroupName(this.policy.logGroupName, {
+              vpcId: vpc.vpcId,
+              region: this.region.region,
+              accountId: this.inventory.accountId,
+            })
         : undefined;
     const destination = flowLog ? (flowLog.logGroupName ?? flowLog.logDestination) : planned;
     const group = flowLog?.logGroupName ? this.logGroups.get(flowLog.logGroupName) : undefined;
-    const retentionDays = planned ? this.policy.retentionDays : group?.retentionInDays;
+    const retentionDays = planned && !s3 ? this.policy.retentionDays : group?.retentionInDays;
     return {
       ...plan,
       ...(vpc.tags.Name ? { name: vpc.tags.Name } : {}),
@@ -275,6 +282,8 @@ class RegionPlanner {
         reason: `exception by ${exception.owner} until ${exception.expires}${why}`,
       };
     }
+
+    if (this.policy.destinationType === "s3") return this.planS3Vpc(vpc, base, flowLogs, note);
 
     const foreign = qualifying.find((flowLog) => !flowLog.managed);
     if (foreign) {
@@ -325,8 +334,25 @@ class RegionPlanner {
     return {
       ...base,
       status: "non-compliant",
-      reason: `${describeMissingCoverage(flowLogs)}${note}`,
+      reason: `${describeMissingCoverage(flowLogs, this.inventory.accountId)}${note}`,
       actionKeys: repairs.keys,
+    };
+  }
+
+  /** S3 destination: no role, no log group; one shared destination, so the VPC joins the region's batch. */
+  private planS3Vpc(
+    vpc: VpcFacts,
+    base: Omit<VpcPlan, "status" | "reason">,
+    flowLogs: FlowLogFacts[],
+    note: string,
+  ): VpcPlan {
+    const coverage = evaluateS3Coverage(flowLogs, this.policy, this.inventory.accountId);
+    if (coverage.needsFlowLog) this.pendingS3FlowLogs.push(vpc.vpcId);
+    return {
+      ...base,
+      flowLogIds: coverage.flowLogIds,
+      status: coverage.status,
+      reason: `${coverage.reason}${note}`,
     };
   }
 
@@ -388,6 +414,7 @@ class RegionPlanner {
   addFlowLogBatches(vpcPlans: VpcPlan[]): void {
     const { region } = this.region;
     const byVpc = new Map(vpcPlans.filter((p) => p.region === region).map((p) => [p.vpcId, p]));
+    this.addS3FlowLogBatches(byVpc);
     const shared = isSharedLogGroupTemplate(this.policy.logGroupName);
     for (const [logGroupName, vpcIds] of this.pendingFlowLogs) {
       for (let start = 0; start < vpcIds.length; start += MAX_FLOW_LOG_BATCH) {
@@ -415,17 +442,34 @@ class RegionPlanner {
       }
     }
   }
-}
 
-function describeMissingCoverage(flowLogs: FlowLogFacts[]): string {
-  if (flowLogs.length === 0) return "no flow log";
-  const problems = flowLogs.map((flowLog) => {
-    if (flowLog.flowLogStatus !== "ACTIVE")
-      return `${flowLog.flowLogId} is ${flowLog.flowLogStatus ?? "not active"}`;
-    if (flowLog.deliverLogsStatus === "FAILED") {
-      return `${flowLog.flowLogId} fails delivery (${flowLog.deliverLogsErrorMessage ?? "no message"})`;
+  /** All of a region's VPCs share the S3 destination: one CreateFlowLogs per 300 of them. */
+  private addS3FlowLogBatches(byVpc: Map<string, VpcPlan>): void {
+    const { region } = this.region;
+    const { logDestination, fileFormat, hiveCompatiblePartitions, perHourPartition } = this.policy;
+    const { trafficType, maxAggregationInterval, logFormat } = this.policy;
+    const vpcIds = this.pendingS3FlowLogs;
+    for (let start = 0; start < vpcIds.length && logDestination; start += MAX_FLOW_LOG_BATCH) {
+      const batch = vpcIds.slice(start, start + MAX_FLOW_LOG_BATCH);
+      const key = `s3-flow-log:${region}:${batch[0]}`;
+      this.actions.add({
+        kind: "create-s3-flow-log",
+        key,
+        reason:
+          batch.length === 1
+            ? `VPC ${batch[0]} has no qualifying flow log`
+            : `${batch.length} VPCs have no qualifying flow log`,
+        region,
+        vpcIds: batch,
+        logDestination,
+        fileFormat,
+        hiveCompatiblePartitions,
+        perHourPartition,
+        trafficType,
+        maxAggregationInterval,
+        ...(logFormat ? { logFormat } : {}),
+      });
+      for (const vpcId of batch) byVpc.get(vpcId)?.actionKeys.push(key);
     }
-    return `${flowLog.flowLogId} captures ${flowLog.trafficType} traffic only`;
-  });
-  return `no qualifying flow log: ${problems.join(", ")}`;
+  }
 }

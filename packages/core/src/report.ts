@@ -77,6 +77,7 @@ export interface RunReport {
 
 function targetOf(action: Plan["actions"][number]): string {
   if (action.kind === "create-flow-log") return `flow log -> ${action.logGroupName}`;
+  if (action.kind === "create-s3-flow-log") return `flow log -> ${action.logDestination}`;
   return "logGroupName" in action ? action.logGroupName : action.roleName;
 }
 

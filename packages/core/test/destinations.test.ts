@@ -10,7 +10,9 @@ import {
 } from "../src/bucket-policy.ts";
 import { loadConfig, parsePolicy, policyToEnvironment } from "../src/config.ts";
 import { ConfigError } from "../src/errors.ts";
+import type { FlowLogFacts } from "../src/model.ts";
 import { evaluateServiceGrant, wildcardMatches } from "../src/resource-policy-check.ts";
+import { evaluateS3Coverage } from "../src/s3-coverage.ts";
 import { parseS3Destination, s3DestinationArn, sameS3Destination } from "../src/s3-destination.ts";
 import { needsBucketPolicyAccess, servicePolicyDocument } from "../src/service-policy.ts";
 
@@ -350,5 +352,76 @@ describe("service policy follows the destination", () => {
     expect(subnets.Statement.find((s) => s.Sid === "CreateFlowLogs")?.Resource).toContain(
       "arn:aws:ec2:*:111122223333:subnet/*",
     );
+  });
+});
+
+describe("S3-mode coverage (pure)", () => {
+  const flowLog = (overrides: Partial<FlowLogFacts>): FlowLogFacts => ({
+    flowLogId: "fl-1",
+    resourceId: "vpc-1",
+    flowLogStatus: "ACTIVE",
+    deliverLogsStatus: "SUCCESS",
+    deliverLogsErrorMessage: undefined,
+    trafficType: "REJECT",
+    destinationType: "cloud-watch-logs",
+    logGroupName: "/team/flow",
+    logDestination: undefined,
+    managed: false,
+    ...overrides,
+  });
+  const policy = { logDestination: ARCHIVE };
+
+  it("keeps a VPC with a qualifying flow log of any destination compliant and plans nothing", () => {
+    for (const existing of [
+      flowLog({}),
+      flowLog({
+        destinationType: "s3",
+        logDestination: "arn:aws:s3:::other",
+        logGroupName: undefined,
+        managed: true,
+      }),
+    ]) {
+      expect(evaluateS3Coverage([existing], policy, "111122223333")).toMatchObject({
+        status: "compliant",
+        needsFlowLog: false,
+        flowLogIds: ["fl-1"],
+      });
+    }
+  });
+
+  it("reports our S3 flow log that the bucket refuses with why and the fix, without planning another", () => {
+    const refused = flowLog({
+      destinationType: "s3",
+      logDestination: `${ARCHIVE}/`,
+      logGroupName: undefined,
+      deliverLogsStatus: "FAILED",
+      deliverLogsErrorMessage: "Access error",
+      managed: true,
+    });
+    const verdict = evaluateS3Coverage([refused], policy, "111122223333");
+    expect(verdict).toMatchObject({ status: "non-compliant", needsFlowLog: false, flowLogIds: ["fl-1"] });
+    expect(verdict.reason).toContain("fl-1 fails delivery (Access error)");
+    expect(verdict.reason).toContain(
+      "`flowlog-guard bucket-policy --bucket org-log-archive --accounts 111122223333 --prefix vpc`",
+    );
+    expect(verdict.reason).toContain("does not change bucket policies");
+  });
+
+  it("plans a flow log when the only one delivers nowhere (a refusing bucket elsewhere, or REJECT-less)", () => {
+    const elsewhere = flowLog({
+      destinationType: "s3",
+      logDestination: "arn:aws:s3:::old-bucket",
+      logGroupName: undefined,
+      deliverLogsStatus: "FAILED",
+      deliverLogsErrorMessage: "Access error",
+    });
+    const verdict = evaluateS3Coverage(
+      [elsewhere, flowLog({ flowLogId: "fl-2", trafficType: "ACCEPT" })],
+      policy,
+      "1",
+    );
+    expect(verdict).toMatchObject({ status: "non-compliant", needsFlowLog: true });
+    expect(verdict.reason).toContain("bucket old-bucket refuses delivery.logs.amazonaws.com");
+    expect(verdict.reason).toContain("fl-2 captures ACCEPT traffic only");
   });
 });

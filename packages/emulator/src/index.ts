@@ -23,6 +23,8 @@ export const MOTO_INSTALL_HINT =
   'Install the AWS emulator the tests and the demo run on: pip install "moto[server]" (needs Python 3).';
 
 const launcherPath = fileURLToPath(new URL("./moto_launcher.py", import.meta.url));
+/** moto fixes the launcher imports from its own folder (S3 destination prefixes, DestinationOptions); named here so builds copy it. */
+export const MOTO_FIDELITY_PATH = fileURLToPath(new URL("./moto_fidelity.py", import.meta.url));
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
 

@@ -14,6 +14,8 @@ except ImportError as error:  # moto, or its [server] extra (flask, werkzeug), i
     print(json.dumps({"error": "import", "detail": str(error)}), flush=True)
     sys.exit(3)
 
+import moto_fidelity  # noqa: E402,F401  (patches moto where it departs from AWS; see the module)
+
 # One log line per request would flood the parent's pipe on large runs.
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 

@@ -3,6 +3,7 @@ import type { ActionContext, ActionHandler, ActionHandlers } from "./context.ts"
 import { createFlowLog } from "./flow-log.ts";
 import { createLogGroup, putRetentionPolicy } from "./log-group.ts";
 import { createRole, putRolePolicy, updateRoleTrust } from "./role.ts";
+import { createS3FlowLog } from "./s3-flow-log.ts";
 
 /**
  * Every action kind and the module that runs it. A new kind (an S3 destination, a subnet flow log)
@@ -15,6 +16,7 @@ export const ACTION_HANDLERS: ActionHandlers = {
   "create-log-group": createLogGroup,
   "put-retention-policy": putRetentionPolicy,
   "create-flow-log": createFlowLog,
+  "create-s3-flow-log": createS3FlowLog,
 };
 
 /** The handler of an action's kind. */

@@ -25,7 +25,7 @@ export interface DeliveryRoleState {
 
 /** A flow log this run created, waiting for the region's read-back. */
 export interface CreatedFlowLog {
-  action: Extract<Action, { kind: "create-flow-log" }>;
+  action: Extract<Action, { kind: "create-flow-log" | "create-s3-flow-log" }>;
   vpcId: string;
   flowLogId: string;
 }

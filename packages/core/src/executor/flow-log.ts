@@ -8,7 +8,7 @@ import { describeError } from "../errors.ts";
 import { flowLogClientToken, MANAGED_TAG } from "../naming.ts";
 import type { Action } from "../plan.ts";
 import { retryWithBackoff } from "../retry.ts";
-import type { ActionContext, ActionHandler } from "./context.ts";
+import type { ActionContext, ActionHandler, CreatedFlowLog } from "./context.ts";
 import {
   type BatchVerdict,
   type CreateFlowLogsReply,
@@ -66,7 +66,11 @@ async function createWithIamRetry(
   try {
     await retryWithBackoff(
       async () => {
-        for (const [vpcId, verdict] of await createBatch(context, action, remaining))
+        const request: FlowLogRequest = {
+          send: (vpcIds) => sendCreateFlowLogs(context, action, vpcIds),
+          findExisting: (vpcIds) => findFlowLogsInto(context.clients, vpcIds, action.logGroupName),
+        };
+        for (const [vpcId, verdict] of await createBatch(context.clients, request, remaining))
           verdicts.set(vpcId, verdict);
         remaining = remaining.filter(refusedForNow);
         const first = remaining[0] === undefined ? undefined : verdicts.get(remaining[0]);
@@ -94,26 +98,31 @@ async function createWithIamRetry(
   return verdicts;
 }
 
+/** How one kind of flow log is requested, and how an existing one for a VPC is found. */
+export interface FlowLogRequest {
+  send(vpcIds: string[]): Promise<CreateFlowLogsReply>;
+  /** VPC id -> id of the flow log that already exists for it (AWS said "already exists"). */
+  findExisting(vpcIds: string[]): Promise<Map<string, string>>;
+}
+
 /** One CreateFlowLogs call, then the reads that pair its result with VPCs. */
-async function createBatch(
-  context: ActionContext,
-  action: CreateFlowLog,
+export async function createBatch(
+  clients: AwsClients,
+  request: FlowLogRequest,
   vpcIds: string[],
 ): Promise<Map<string, BatchVerdict>> {
-  const batch = classifyCreateFlowLogs(vpcIds, await sendCreateFlowLogs(context, action, vpcIds));
+  const batch = classifyCreateFlowLogs(vpcIds, await request.send(vpcIds));
   if (batch.kind === "split") {
     const verdicts = new Map<string, BatchVerdict>();
     for (const vpcId of vpcIds) {
-      for (const [id, verdict] of await createBatch(context, action, [vpcId])) verdicts.set(id, verdict);
+      for (const [id, verdict] of await createBatch(clients, request, [vpcId])) verdicts.set(id, verdict);
     }
     return verdicts;
   }
   const existingIds =
-    batch.existing.length > 0
-      ? await findFlowLogsInto(context.clients, batch.existing, action.logGroupName)
-      : new Map<string, string>();
+    batch.existing.length > 0 ? await request.findExisting(batch.existing) : new Map<string, string>();
   // The response lists ids, not which VPC each belongs to: read them back to pair them up.
-  const createdIds = pairWithoutReading(batch) ?? (await findFlowLogsById(context.clients, batch.created));
+  const createdIds = pairWithoutReading(batch) ?? (await findFlowLogsById(clients, batch.created));
   return verdictsOf(vpcIds, batch, existingIds, createdIds);
 }
 
@@ -166,8 +175,11 @@ async function sendCreateFlowLogs(
  * applied, with its change record, only when its flow log is seen.
  */
 async function readBackCreated(context: ActionContext): Promise<void> {
-  for (let start = 0; start < context.created.length; start += 1000) {
-    const chunk = context.created.slice(start, start + 1000);
+  const created = context.created.filter(
+    (entry): entry is CreatedFlowLog & { action: CreateFlowLog } => entry.action.kind === "create-flow-log",
+  );
+  for (let start = 0; start < created.length; start += 1000) {
+    const chunk = created.slice(start, start + 1000);
     let readBack: ReadBack;
     try {
       const seen = await describeFlowLogs(context.clients, {
@@ -203,7 +215,7 @@ async function readBackCreated(context: ActionContext): Promise<void> {
 }
 
 /** The flow logs a DescribeFlowLogs request finds, 1000 a page. */
-async function describeFlowLogs(
+export async function describeFlowLogs(
   clients: AwsClients,
   input: DescribeFlowLogsRequest,
 ): Promise<{ vpcId: string; flowLogId: string }[]> {

@@ -39,8 +39,8 @@ export async function executeRegion(
     retention: byKey.get(`retention:${region}:${logGroupName}`),
   });
 
-  // Work items in plan order (internet-facing and production VPCs first): every flow log to create,
-  // then log-group repairs that no new flow log depends on.
+  // Work items in plan order (internet-facing and production VPCs first): every flow log to create
+  // (CloudWatch Logs, then S3), then log-group repairs that no new flow log depends on.
   const flowLogs = actions.filter((action): action is FlowLogAction => action.kind === "create-flow-log");
   const groups = new Map(
     actions.flatMap((action) =>
@@ -55,6 +55,10 @@ export async function executeRegion(
       await runOnce(steps.create);
       await Promise.all([runOnce(steps.retention), runOnce(flowLog)]);
     }),
+    // S3 flow logs need no role or log group: nothing to wait for.
+    ...actions
+      .filter((action) => action.kind === "create-s3-flow-log")
+      .map((action) => () => runOnce(action)),
     ...[...groups].map(([name, region]) => async () => {
       const steps = groupSteps(region, name);
       await runOnce(steps.create);

@@ -1,0 +1,61 @@
+"""Small fidelity fixes to moto 5.2.1, applied before the server starts, where moto departs from
+the documented AWS API in ways flowlog-guard depends on. Each fix says what AWS does.
+
+1. CreateFlowLogs to S3 takes `arn:aws:s3:::bucket/prefix` (AWS: "a bucket ARN with an optional
+   subfolder"); moto looks the whole `bucket/prefix` up as a bucket name and refuses it.
+2. CreateFlowLogs `DestinationOptions` (FileFormat, HiveCompatiblePartitions, PerHourPartition) are
+   returned by DescribeFlowLogs in AWS; moto drops them.
+"""
+from moto.ec2.exceptions import FlowLogAlreadyExists
+from moto.ec2.models.flow_logs import FlowLogsBackend
+from moto.ec2.responses.flow_logs import FlowLogs as FlowLogsResponse
+
+_create_flow_logs = FlowLogsBackend.create_flow_logs
+_create_flow_logs_response = FlowLogsResponse.create_flow_logs
+
+
+def _split_s3(destination):
+    tail = destination.split(":::", 1)[-1]
+    bucket, _, prefix = tail.partition("/")
+    return destination[: len(destination) - len(tail)] + bucket, prefix
+
+
+def create_flow_logs(self, resource_type, resource_ids, traffic_type, deliver_logs_permission_arn,
+                     log_destination_type, log_destination, log_group_name, log_format,
+                     max_aggregation_interval):
+    if log_destination_type != "s3" or not log_destination:
+        return _create_flow_logs(self, resource_type, resource_ids, traffic_type,
+                                 deliver_logs_permission_arn, log_destination_type, log_destination,
+                                 log_group_name, log_format, max_aggregation_interval)
+    bucket_arn, prefix = _split_s3(log_destination)
+    if prefix:
+        existing = {(fl.resource_id, (fl.log_destination or "").rstrip("/")) for fl in self.describe_flow_logs()}
+        if any((resource_id, log_destination.rstrip("/")) in existing for resource_id in resource_ids):
+            raise FlowLogAlreadyExists()
+    flow_logs, errors = _create_flow_logs(self, resource_type, resource_ids, traffic_type,
+                                          deliver_logs_permission_arn, log_destination_type, bucket_arn,
+                                          log_group_name, log_format, max_aggregation_interval)
+    for flow_log in flow_logs:
+        flow_log.log_destination = log_destination
+    return flow_logs, errors
+
+
+def create_flow_logs_response(self):
+    result = _create_flow_logs_response(self)
+    options = self._get_param("DestinationOptions") or {}
+    if options:
+        to_bool = lambda value: str(value).lower() == "true"
+        recorded = {
+            "FileFormat": options.get("FileFormat", "plain-text"),
+            "HiveCompatiblePartitions": to_bool(options.get("HiveCompatiblePartitions", False)),
+            "PerHourPartition": to_bool(options.get("PerHourPartition", False)),
+        }
+        ids = set(result.result.get("FlowLogIds", []))
+        for flow_log in self.ec2_backend.describe_flow_logs():
+            if flow_log.id in ids:
+                flow_log.destination_options = recorded
+    return result
+
+
+FlowLogsBackend.create_flow_logs = create_flow_logs
+FlowLogsResponse.create_flow_logs = create_flow_logs_response
