@@ -8,6 +8,7 @@ import {
 } from "@flowlog-guard/core";
 import { Command, CommanderError, Option } from "commander";
 import { bucketPolicyCommand } from "./commands/bucket-policy.ts";
+import { costCommand } from "./commands/cost.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { doctorCommand } from "./commands/doctor.ts";
 import { exceptionsCommand } from "./commands/exceptions.ts";
@@ -266,6 +267,31 @@ Examples:
         ),
     ),
     (io, _options, command) => exceptionsCommand((command as Command).opts(), io),
+  );
+
+  wire(
+    addRunOptions(
+      program
+        .command("cost")
+        .description(
+          "What the flow logs ingest per VPC and region, and a monthly estimate at AWS's vended-log prices",
+        )
+        .option("--days <n>", "measure the last n days (default: 7)")
+        .addHelpText(
+          "after",
+          `
+Reads IncomingBytes (CloudWatch, uncompressed) of the log group each VPC's flow log writes to, and the
+size of the flow log objects under an S3 destination where the bucket is readable, over the last
+--days days; projects a 30-day month at the us-east-1 vended-log tiers, per VPC and per region, with a
+note on what REJECT vs ALL means for volume. Changes nothing. Needs cloudwatch:GetMetricData (and
+s3:ListBucket for S3 destinations) besides the scan permissions.
+
+Examples:
+  flowlog-guard cost                                  last 7 days, every region
+  flowlog-guard cost --days 30 --regions eu-west-1 --json | jq '.total'`,
+        ),
+    ),
+    (io, _options, command) => costCommand((command as Command).opts(), io),
   );
 
   wire(

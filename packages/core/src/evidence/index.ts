@@ -7,6 +7,7 @@ import { renderMarkdown } from "./markdown.ts";
 export * from "./asff.ts";
 export * from "./compliance-summary.ts";
 export * from "./controls.ts";
+export * from "./cost.ts";
 export * from "./csv.ts";
 export * from "./html.ts";
 export * from "./markdown.ts";
