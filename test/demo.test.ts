@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { runCli } from "./support/cli.ts";
 
@@ -13,5 +14,11 @@ describe("flowlog-guard demo (the README's run command)", () => {
     expect(result.stdout).toContain("-> 0 event(s) matched");
     expect(result.stdout).toContain("OK: every VPC is compliant or exempt (8 covered, 1 exempt).");
     expect(result.stdout).toMatch(/Change records that arrived on the ledger bus flowlog-guard-ledger \(21;/);
+    const reportFile = /compliance report an auditor files.*\n\s+(\S+\.html)/.exec(result.stdout)?.[1];
+    expect(reportFile).toBeDefined();
+    const html = readFileSync(reportFile!, "utf8");
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).toContain("COMPLIANT: every VPC in scope has flow logs");
+    expect(html).toContain("create-flow-log");
   }, 120_000);
 });

@@ -1,4 +1,7 @@
 import { randomUUID } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { CreateVpcCommand, DeleteFlowLogsCommand, DescribeFlowLogsCommand } from "@aws-sdk/client-ec2";
 import {
   buildEventPatterns,
@@ -10,6 +13,7 @@ import {
   handleCloudTrailEvent,
   type Policy,
   parsePolicy,
+  type RunReport,
   runRemediation,
 } from "@flowlog-guard/core";
 import {
@@ -20,6 +24,7 @@ import {
   startMotoServer,
   useEmulatorEnv,
 } from "@flowlog-guard/emulator";
+import { renderFormat } from "../formats.ts";
 import type { Io } from "../io.ts";
 import { renderReport, table } from "../render.ts";
 import { buildDemoEstate, cloudTrailEnvelope } from "./demo-estate.ts";
@@ -113,6 +118,11 @@ export async function demoCommand(io: Io): Promise<number> {
     );
     const example = records.find((record) => record.action === "create-flow-log");
     if (example) say(`\n   One record in full:\n${indent(JSON.stringify(example, null, 2), 5)}`);
+    const reportFile = await writeDemoReport(fix, policy);
+    say(
+      `\n6. The compliance report an auditor files (flowlog-guard fix-all --format html), with this run's changes:\n` +
+        `   ${reportFile}\n   open it in a browser, or print it to PDF`,
+    );
     say(
       `\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s. Next: npx flowlog-guard --help, docs/README.md`,
     );
@@ -120,6 +130,15 @@ export async function demoCommand(io: Io): Promise<number> {
   } finally {
     await moto.stop();
   }
+}
+
+/** Writes the fix-all run's HTML compliance report to a fixed place in the temp folder; returns the path. */
+async function writeDemoReport(report: RunReport, policy: Policy): Promise<string> {
+  const folder = join(tmpdir(), "flowlog-guard-demo");
+  await mkdir(folder, { recursive: true });
+  const file = join(folder, "compliance-report.html");
+  await writeFile(file, renderFormat("html", report, policy) ?? "");
+  return file;
 }
 
 interface DemoRules {
