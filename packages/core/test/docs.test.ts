@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { POLICY_ENV_VARS, parsePolicy } from "../src/config.ts";
+import { CSV_COLUMNS } from "../src/evidence/csv.ts";
+import { guardrailsPolicyDocument, renderPolicyDocument } from "../src/guardrails.ts";
 import { deliveryRolePermissionsPolicy, deliveryRoleTrustPolicy } from "../src/policy-documents.ts";
 
 const doc = (name: string) => readFileSync(new URL(`../../../docs/${name}`, import.meta.url), "utf8");
@@ -20,5 +22,16 @@ describe("docs stay true to the code", () => {
     for (const [field, env] of Object.entries(POLICY_ENV_VARS)) {
       expect(text).toContain(`| \`${field}\` | \`${env}\` |`);
     }
+  });
+
+  it("evidence.md shows the SCP guardrails prints and the CSV columns the code writes", () => {
+    const text = doc("evidence.md");
+    const scp = guardrailsPolicyDocument({
+      partition: "aws",
+      policy: parsePolicy({}),
+      exceptionApprovers: ["arn:aws:iam::*:role/SecurityApprover"],
+    });
+    expect(text).toContain(renderPolicyDocument(scp));
+    expect(text).toContain(CSV_COLUMNS.join(","));
   });
 });
