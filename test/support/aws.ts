@@ -86,7 +86,7 @@ export async function run(
     trigger: { kind: "cli", runId: `test-${Math.random().toString(36).slice(2)}`, ...options.trigger },
     pool,
     sleep: noSleep,
-    ...(options.vpcIds ? { vpcIds: options.vpcIds } : {}),
+    vpcIds: options.vpcIds,
   });
 }
 
