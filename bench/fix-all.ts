@@ -7,6 +7,7 @@
  *   npm run bench                          1000 VPCs over 2 regions, sample of 20
  *   npm run bench -- --vpcs 200 --regions 1 --sample 5
  *   npm run bench -- --vpcs 100 --regions 1 --aws-rates   with AWS's own rate buckets: about K/5 s
+ *   npm run bench -- --skip-s3             without the S3-destination case (bench/s3-case.ts)
  */
 import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -14,6 +15,7 @@ import { parseArgs } from "node:util";
 import { CreateVpcCommand } from "@aws-sdk/client-ec2";
 import { createClientPool, mapWithConcurrency, parsePolicy, runRemediation } from "@flowlog-guard/core";
 import { MOTO_ACCOUNT_ID, startMotoServer, useEmulatorEnv } from "@flowlog-guard/emulator";
+import { benchS3Case } from "./s3-case.ts";
 
 const { values } = parseArgs({
   options: {
@@ -21,6 +23,7 @@ const { values } = parseArgs({
     regions: { type: "string", default: "2" },
     sample: { type: "string", default: "20" },
     "aws-rates": { type: "boolean", default: false },
+    "skip-s3": { type: "boolean", default: false },
   },
 });
 const awsRates = values["aws-rates"];
@@ -42,22 +45,8 @@ const print = (label: string, value: string) => console.log(`${label.padEnd(44)}
 const moto = await startMotoServer();
 try {
   useEmulatorEnv(process.env, moto.endpoint, regions[0]!);
-  const seedPool = createClientPool({ apiRate: 0 });
   const seedStarted = Date.now();
-  const perRegion = regions.map((region, index) => ({
-    region,
-    count: Math.floor(vpcCount / regions.length) + (index < vpcCount % regions.length ? 1 : 0),
-  }));
-  const seeded = new Map<string, string[]>();
-  for (const { region, count } of perRegion) {
-    const ids = await mapWithConcurrency(Array.from({ length: count }), 8, async (_item, index) => {
-      const cidr = `10.${Math.floor(index / 256) % 256}.${index % 256}.0/24`;
-      const response = await seedPool.clientsFor(region).ec2.send(new CreateVpcCommand({ CidrBlock: cidr }));
-      return response.Vpc!.VpcId!;
-    });
-    seeded.set(region, ids);
-    seededCounts.set(region, ids.length);
-  }
+  const seeded = await seedEstate();
   console.log(`flowlog-guard fix-all benchmark (moto ${moto.endpoint}, Node ${process.version})`);
   print(
     "seeded",
@@ -133,8 +122,33 @@ try {
   console.log(
     "\nOn real AWS the API's own rate limits set the floor, not this code: see docs/fix-all.md (about K/5 s for K VPCs in a region).",
   );
+  if (!values["skip-s3"]) {
+    // The S3 case on a fresh estate of the same size (moto reset, VPCs seeded again).
+    await fetch(`${moto.endpoint}/moto-api/reset`, { method: "POST" });
+    await benchS3Case(regions, await seedEstate(), print);
+  }
 } finally {
   await moto.stop();
+}
+
+/** Creates the VPCs, spread over the regions; returns their ids per region. */
+async function seedEstate(): Promise<Map<string, string[]>> {
+  const seedPool = createClientPool({ apiRate: 0 });
+  const perRegion = regions.map((region, index) => ({
+    region,
+    count: Math.floor(vpcCount / regions.length) + (index < vpcCount % regions.length ? 1 : 0),
+  }));
+  const seeded = new Map<string, string[]>();
+  for (const { region, count } of perRegion) {
+    const ids = await mapWithConcurrency(Array.from({ length: count }), 8, async (_item, index) => {
+      const cidr = `10.${Math.floor(index / 256) % 256}.${index % 256}.0/24`;
+      const response = await seedPool.clientsFor(region).ec2.send(new CreateVpcCommand({ CidrBlock: cidr }));
+      return response.Vpc!.VpcId!;
+    });
+    seeded.set(region, ids);
+    seededCounts.set(region, ids.length);
+  }
+  return seeded;
 }
 
 function regionSizes(): number[] {
