@@ -13,12 +13,16 @@ describe("flowlog-guard demo (the README's run command)", () => {
     expect(result.stdout).toMatch(/handler handled: DeleteFlowLogs of fl-/);
     expect(result.stdout).toContain("-> 0 event(s) matched");
     expect(result.stdout).toContain("OK: every VPC is compliant or exempt (8 covered, 1 exempt).");
-    expect(result.stdout).toMatch(/Change records that arrived on the ledger bus flowlog-guard-ledger \(21;/);
     const reportFile = /compliance report an auditor files.*\n\s+(\S+\.html)/.exec(result.stdout)?.[1];
     expect(reportFile).toBeDefined();
     const html = readFileSync(reportFile!, "utf8");
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).toContain("COMPLIANT: every VPC in scope has flow logs");
     expect(html).toContain("create-flow-log");
+    expect(result.stdout).toMatch(/-> vpc-\w+ remediated: create-s3-flow-log/);
+    expect(result.stdout).toMatch(
+      /read back: fl-\w+ s3 -> arn:aws:s3:::demo-log-archive\/vpc, parquet, Hive partitions true/,
+    );
+    expect(result.stdout).toMatch(/Change records that arrived on the ledger bus flowlog-guard-ledger \(22;/);
   }, 120_000);
 });

@@ -3,6 +3,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateVpcCommand, DeleteFlowLogsCommand, DescribeFlowLogsCommand } from "@aws-sdk/client-ec2";
+import { CreateBucketCommand, PutBucketPolicyCommand, S3Client } from "@aws-sdk/client-s3";
 import {
   buildEventPatterns,
   CHANGE_RECORD_DETAIL_TYPE,
@@ -11,6 +12,7 @@ import {
   type ClientPool,
   createClientPool,
   handleCloudTrailEvent,
+  logArchiveBucketPolicy,
   type Policy,
   parsePolicy,
   type RunReport,
@@ -98,9 +100,12 @@ export async function demoCommand(io: Io): Promise<number> {
     });
     say(indent(renderReport(fix)));
 
+    say("5. The same with destinationType s3: a new VPC, fixed straight into a central log-archive bucket");
+    await showS3Destination(pool, policy, trigger(), say);
+
     const records = (await ledger.drain()).map((event) => event.detail as ChangeRecord);
     say(
-      `5. Change records that arrived on the ledger bus ${LEDGER} (${records.length}; each is one change, as auditors read it)`,
+      `\n6. Change records that arrived on the ledger bus ${LEDGER} (${records.length}; each is one change, as auditors read it)`,
     );
     say(
       indent(
@@ -120,7 +125,7 @@ export async function demoCommand(io: Io): Promise<number> {
     if (example) say(`\n   One record in full:\n${indent(JSON.stringify(example, null, 2), 5)}`);
     const reportFile = await writeDemoReport(fix, policy);
     say(
-      `\n6. The compliance report an auditor files (flowlog-guard fix-all --format html), with this run's changes:\n` +
+      `\n7. The compliance report an auditor files (flowlog-guard fix-all --format html), with this run's changes:\n` +
         `   ${reportFile}\n   open it in a browser, or print it to PDF`,
     );
     say(
@@ -139,6 +144,66 @@ async function writeDemoReport(report: RunReport, policy: Policy): Promise<strin
   const file = join(folder, "compliance-report.html");
   await writeFile(file, renderFormat("html", report, policy) ?? "");
   return file;
+}
+
+/**
+ * One VPC fixed with an S3 destination: the bucket gets the policy `bucket-policy` prints, then fix-all
+ * with destinationType s3 creates the flow log (no role, no log group), read back from the API.
+ */
+async function showS3Destination(
+  pool: ClientPool,
+  policy: Policy,
+  trigger: { kind: "cli"; runId: string },
+  say: (text?: string) => void,
+): Promise<void> {
+  const bucket = "demo-log-archive";
+  const s3 = new S3Client({ region: HOME, forcePathStyle: true });
+  await s3.send(
+    new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: HOME } }),
+  );
+  const bucketPolicy = logArchiveBucketPolicy({
+    partition: "aws",
+    bucket,
+    prefix: "vpc",
+    sources: { accounts: [MOTO_ACCOUNT_ID] },
+  });
+  await s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(bucketPolicy) }));
+  say(`   ${bucket} gets the policy \`flowlog-guard bucket-policy --bucket ${bucket} --prefix vpc\` prints`);
+  const ec2 = pool.clientsFor(HOME).ec2;
+  const vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: "10.40.0.0/16" }))).Vpc!.VpcId!;
+  const s3Policy = parsePolicy({
+    ledgerBus: policy.ledgerBus,
+    destinationType: "s3",
+    logDestination: `arn:aws:s3:::${bucket}/vpc`,
+    fileFormat: "parquet",
+    hiveCompatiblePartitions: true,
+  });
+  say(
+    `   bob creates VPC ${vpcId}; fix-all --destination-type s3 --log-destination arn:aws:s3:::${bucket}/vpc --file-format parquet --hive-compatible-partitions true`,
+  );
+  const report = await runRemediation({
+    policy: s3Policy,
+    regions: [HOME],
+    homeRegion: HOME,
+    mode: "fix",
+    trigger,
+    pool,
+    vpcIds: [vpcId],
+  });
+  const vpc = report.vpcs.find((entry) => entry.vpcId === vpcId);
+  const flowLog = (
+    await ec2.send(new DescribeFlowLogsCommand({ Filter: [{ Name: "resource-id", Values: [vpcId] }] }))
+  ).FlowLogs?.[0];
+  say(
+    `   -> ${vpcId} ${vpc?.status ?? "?"}: ${vpc?.changes.map((change) => change.action).join(", ") || "no change"}`,
+  );
+  if (flowLog) {
+    const options = flowLog.DestinationOptions;
+    say(
+      `      read back: ${flowLog.FlowLogId} ${flowLog.LogDestinationType} -> ${flowLog.LogDestination}, ` +
+        `${options?.FileFormat}, Hive partitions ${options?.HiveCompatiblePartitions}, no delivery role`,
+    );
+  }
 }
 
 interface DemoRules {
