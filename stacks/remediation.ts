@@ -10,6 +10,7 @@ import {
   policyToEnvironment,
   SCHEDULED_FIX_ALL_EVENT,
   servicePolicyDocument,
+  splitDelayedEvents,
 } from "@flowlog-guard/core/data";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -27,9 +28,11 @@ import {
 import { permissionsFromDocument } from "./permissions.ts";
 import {
   createChangeRecordArchive,
+  createDelayQueue,
   createForwarders,
   createHomeDeadLetterQueue,
   createHomeRules,
+  routeDelayedEvents,
 } from "./wiring.ts";
 
 export function deployGuard(config: GuardConfig) {
@@ -91,13 +94,45 @@ export function deployGuard(config: GuardConfig) {
   const withDlq = pulumi
     .all([permissions, dlq.arn])
     .apply(([granted, dlqArn]) => [...granted, { actions: ["sqs:SendMessage"], resources: [dlqArn] }]);
+  // CreateVpc waits out the grace period in a delay queue that feeds Remediate (none when it is 0).
+  const { immediate, delayed } = splitDelayedEvents(patterns, policy.createVpcGraceSeconds);
+  const delayQueue =
+    delayed &&
+    createDelayQueue({
+      name: "CreateVpcDelay",
+      graceSeconds: policy.createVpcGraceSeconds,
+      deadLetterQueueArn: dlq.arn,
+    });
   const remediateFunction = remediateSettings(dlq.arn);
   const remediate = new sst.aws.Function("Remediate", {
     ...common,
     ...remediateFunction,
     transform: { ...remediateFunction.transform, role: centralRole },
-    permissions: withDlq,
+    permissions: delayQueue
+      ? pulumi.all([withDlq, delayQueue.arn]).apply(([granted, queueArn]) => [
+          ...granted,
+          {
+            actions: [
+              "sqs:ReceiveMessage",
+              "sqs:DeleteMessage",
+              "sqs:GetQueueAttributes",
+              "sqs:ChangeMessageVisibility",
+            ],
+            resources: [queueArn],
+          },
+        ])
+      : withDlq,
   });
+  const delayedRoute =
+    delayed &&
+    delayQueue &&
+    routeDelayedEvents({
+      name: "RemediateDelayed",
+      pattern: delayed,
+      queue: delayQueue,
+      functionName: remediate.name,
+      deadLetterQueueArn: dlq.arn,
+    });
 
   const fixAllFunction = fixAllSettings(dlq.arn);
   const fixAll = new sst.aws.Function("FixAll", {
@@ -123,10 +158,11 @@ export function deployGuard(config: GuardConfig) {
 
   createHomeRules({
     name: "Remediate",
-    patterns,
+    patterns: immediate,
     functionArn: remediate.arn,
     functionName: remediate.name,
     deadLetterQueue: { arn: dlq.arn, url: dlq.url },
+    otherRuleArns: delayedRoute ? [delayedRoute.rule.arn] : [],
   });
   createForwarders({
     name: "CloudTrail",

@@ -30,12 +30,16 @@ const regionId = (region: string) => region.replace(/-/g, "");
 const capitalise = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 /** One queue policy letting EventBridge deliver failed events from exactly these rules (a queue has one policy). */
-export function deadLetterQueuePolicy(queueArn: string, ruleArns: string[]): string {
+export function deadLetterQueuePolicy(
+  queueArn: string,
+  ruleArns: string[],
+  sid = "EventBridgeDeadLetters",
+): string {
   return JSON.stringify({
     Version: "2012-10-17",
     Statement: [
       {
-        Sid: "EventBridgeDeadLetters",
+        Sid: sid,
         Effect: "Allow",
         Principal: { Service: "events.amazonaws.com" },
         Action: "sqs:SendMessage",
@@ -129,6 +133,8 @@ export function createHomeRules(args: {
   functionArn: pulumi.Input<string>;
   functionName: pulumi.Input<string>;
   deadLetterQueue: { arn: pulumi.Input<string>; url: pulumi.Input<string> };
+  /** Other home rules whose targets use the same dead-letter queue (a queue has one policy). */
+  otherRuleArns?: pulumi.Input<string>[];
 }) {
   const rules = (["ec2", "logs", "iam"] as const).map((kind) => {
     const rule = new aws.cloudwatch.EventRule(`${args.name}${capitalise(kind)}Rule`, {
@@ -158,10 +164,77 @@ export function createHomeRules(args: {
   new aws.sqs.QueuePolicy(`${args.name}DlqPolicy`, {
     queueUrl: args.deadLetterQueue.url,
     policy: pulumi
-      .all([args.deadLetterQueue.arn, ...rules.map((rule) => rule.arn)])
+      .all([args.deadLetterQueue.arn, ...rules.map((rule) => rule.arn), ...(args.otherRuleArns ?? [])])
       .apply(([queueArn, ...ruleArns]) => deadLetterQueuePolicy(queueArn, ruleArns)),
   });
   return { rules };
+}
+
+/** Lambda may read a batch item this often before SQS moves it to the dead-letter queue. */
+export const DELAY_QUEUE_MAX_RECEIVES = 3;
+/** Six times the remediate function's 3-minute timeout, as AWS advises for an SQS event source. */
+export const DELAY_QUEUE_VISIBILITY_SECONDS = 1_080;
+
+/**
+ * The queue that carries CreateVpc events for `createVpcGraceSeconds` before the function sees them
+ * (DelaySeconds), so that IaC that adds its own flow log in that window is left alone. It batches
+ * too, and moves what failed three times to the standard dead-letter queue.
+ */
+export function createDelayQueue(args: {
+  name: string;
+  graceSeconds: number;
+  deadLetterQueueArn: pulumi.Input<string>;
+}) {
+  return new aws.sqs.Queue(args.name, {
+    delaySeconds: args.graceSeconds,
+    visibilityTimeoutSeconds: DELAY_QUEUE_VISIBILITY_SECONDS,
+    sqsManagedSseEnabled: true,
+    redrivePolicy: pulumi
+      .output(args.deadLetterQueueArn)
+      .apply((arn) =>
+        JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: DELAY_QUEUE_MAX_RECEIVES }),
+      ),
+  });
+}
+
+/**
+ * The home rule for delayed events: it sends them to the delay queue (EventBridge allowed by the
+ * queue's policy for this rule only), and the queue feeds the function in batches; the function
+ * answers `batchItemFailures`, so only the messages that failed are retried.
+ */
+export function routeDelayedEvents(args: {
+  name: string;
+  pattern: EventPattern;
+  queue: { arn: pulumi.Input<string>; url: pulumi.Input<string> };
+  functionName: pulumi.Input<string>;
+  deadLetterQueueArn: pulumi.Input<string>;
+}) {
+  const rule = new aws.cloudwatch.EventRule(`${args.name}Rule`, {
+    eventBusName: "default",
+    description: "flowlog-guard: CreateVpc CloudTrail events -> delay queue -> remediate",
+    eventPattern: JSON.stringify(args.pattern),
+  });
+  new aws.cloudwatch.EventTarget(`${args.name}Target`, {
+    rule: rule.name,
+    eventBusName: "default",
+    arn: args.queue.arn,
+    retryPolicy: TARGET_RETRY_POLICY,
+    deadLetterConfig: { arn: args.deadLetterQueueArn },
+  });
+  new aws.sqs.QueuePolicy(`${args.name}QueuePolicy`, {
+    queueUrl: args.queue.url,
+    policy: pulumi
+      .all([args.queue.arn, rule.arn])
+      .apply(([queueArn, ruleArn]) => deadLetterQueuePolicy(queueArn, [ruleArn], "EventBridgeDelayedEvents")),
+  });
+  new aws.lambda.EventSourceMapping(`${args.name}Mapping`, {
+    eventSourceArn: args.queue.arn,
+    functionName: args.functionName,
+    batchSize: 10,
+    maximumBatchingWindowInSeconds: 5,
+    functionResponseTypes: ["ReportBatchItemFailures"],
+  });
+  return { rule };
 }
 
 /** The home dead-letter queue: undeliverable events, and events whose remediation failed after Lambda's retries. */

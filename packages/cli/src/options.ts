@@ -30,6 +30,8 @@ const POLICY_FLAG_HELP: Record<keyof Policy, string> = {
   logFormat: "custom flow log record format, e.g. '${srcaddr} ${dstaddr} ${action}'",
   kmsKeyArn: "KMS key ARN to encrypt new log groups",
   maxExceptionDays: "how far out an exception may expire (default: 365)",
+  createVpcGraceSeconds:
+    "seconds a CreateVpc event waits so IaC can add its own flow log; 0 acts at once, max 900 (default: 60)",
   ledgerBus: "EventBridge bus (name or ARN) that receives change records",
   destinationType: "where new flow logs deliver: cloud-watch-logs or s3 (default: cloud-watch-logs)",
   logDestination:

@@ -7,6 +7,9 @@ export const ACCEPTED_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
+/** The longest grace for CreateVpc: the SQS delay queue that carries it delays a message 900 s at most. */
+export const MAX_CREATE_VPC_GRACE_SECONDS = 900;
+
 /** CIS asks for at least a year of flow logs; a lower policy value is a configuration error. */
 export const MINIMUM_RETENTION_DAYS = 365;
 
@@ -160,6 +163,11 @@ export const PolicySchema = z
     hiveCompatiblePartitions: z.boolean().default(false),
     perHourPartition: z.boolean().default(false),
     resourceType: z.enum(RESOURCE_TYPES).default("VPC"),
+    /**
+     * Seconds a CreateVpc event waits before its VPC is checked, so that infrastructure as code that
+     * adds its own flow log seconds later is left alone (0: at once). SQS delays at most 900 s.
+     */
+    createVpcGraceSeconds: z.number().int().min(0).max(MAX_CREATE_VPC_GRACE_SECONDS).default(60),
   })
   .superRefine(checkDestinationCombination);
 
@@ -219,6 +227,7 @@ export const POLICY_ENV_VARS: Record<keyof Policy, string> = {
   logFormat: "FLOWLOG_GUARD_LOG_FORMAT",
   kmsKeyArn: "FLOWLOG_GUARD_KMS_KEY_ARN",
   maxExceptionDays: "FLOWLOG_GUARD_MAX_EXCEPTION_DAYS",
+  createVpcGraceSeconds: "FLOWLOG_GUARD_CREATE_VPC_GRACE_SECONDS",
   ledgerBus: "FLOWLOG_GUARD_LEDGER_BUS",
   destinationType: "FLOWLOG_GUARD_DESTINATION_TYPE",
   logDestination: "FLOWLOG_GUARD_LOG_DESTINATION",
@@ -243,7 +252,12 @@ export const OTHER_ENV_VARS = [
   "FLOWLOG_GUARD_MEMBER_ROLE_NAME",
 ] as const;
 
-const numericFields = new Set<keyof Policy>(["retentionDays", "maxAggregationInterval", "maxExceptionDays"]);
+const numericFields = new Set<keyof Policy>([
+  "retentionDays",
+  "maxAggregationInterval",
+  "maxExceptionDays",
+  "createVpcGraceSeconds",
+]);
 const booleanFields = new Set<keyof Policy>([
   "includeDefaultVpcs",
   "hiveCompatiblePartitions",

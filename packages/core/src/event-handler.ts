@@ -15,7 +15,7 @@ import { type AccountIdentity, readAccountIdentity } from "./inventory.ts";
 import { isSharedLogGroupTemplate } from "./naming.ts";
 import type { Membership } from "./organizations.ts";
 import type { RunReport } from "./report.ts";
-import type { Sleep } from "./retry.ts";
+import { realSleep, type Sleep } from "./retry.ts";
 import { ledgerRegionOf } from "./service-policy.ts";
 
 export interface EventHandlingResult {
@@ -124,6 +124,7 @@ export async function handleCloudTrailEvent(
 
   const scope = scopeOf(event, deps.policy, identity);
   if ("ignored" in scope) return ignore(scope.ignored);
+  await waitOutCreateVpcGrace(event, deps);
 
   // A member's records go to the central ledger with the central credentials (the member role cannot).
   const member = pool !== deps.pool;
@@ -206,6 +207,34 @@ async function accountOfEvent(
     },
     pool: deps.organization.pools.poolFor(event.account),
   };
+}
+
+/**
+ * A CreateVpc event is acted on no sooner than `createVpcGraceSeconds` after the call, so that
+ * infrastructure as code that adds its own flow log seconds later is left alone (it is then
+ * compliant when re-read). Deployed, the delay queue has already waited; a fresh event replayed by
+ * hand waits out what is left of the window.
+ */
+export function createVpcGraceRemainingMs(
+  event: Pick<ParsedCloudTrailEvent, "eventName" | "eventTime">,
+  graceSeconds: number,
+  now: Date,
+): number {
+  if (event.eventName !== "CreateVpc" || graceSeconds <= 0) return 0;
+  const called = Date.parse(event.eventTime);
+  if (Number.isNaN(called)) return 0;
+  return Math.max(0, Math.min(graceSeconds * 1000, called + graceSeconds * 1000 - now.getTime()));
+}
+
+async function waitOutCreateVpcGrace(event: ParsedCloudTrailEvent, deps: EventHandlerDeps): Promise<void> {
+  const wait = createVpcGraceRemainingMs(
+    event,
+    deps.policy.createVpcGraceSeconds,
+    (deps.now ?? (() => new Date()))(),
+  );
+  if (wait === 0) return;
+  deps.log?.info("waiting out the CreateVpc grace period", { eventId: event.eventId, waitMs: wait });
+  await (deps.sleep ?? realSleep)(wait);
 }
 
 type Scope =

@@ -80,3 +80,31 @@ export function buildEventPatterns(
     iam: pattern("aws.iam", { requestParameters: { roleName: [policy.roleName] } }),
   };
 }
+
+/** The events that wait out `createVpcGraceSeconds` before they reach the function. */
+export const DELAYED_EVENT_NAMES = ["CreateVpc"] as const;
+
+/**
+ * The home region's rules for a grace period: with `createVpcGraceSeconds` > 0, CreateVpc leaves the
+ * EC2 rule (which then acts at once on the rest) for a rule of its own whose target is an SQS delay
+ * queue in front of the function; with 0, everything acts at once, as before. Forwarding from other
+ * regions keeps the full patterns: the split happens where the rules invoke the function.
+ */
+export function splitDelayedEvents(
+  patterns: Record<"ec2" | "logs" | "iam", EventPattern>,
+  graceSeconds: number,
+): { immediate: Record<"ec2" | "logs" | "iam", EventPattern>; delayed?: EventPattern } {
+  if (graceSeconds <= 0) return { immediate: patterns };
+  const delayed = new Set<string>(DELAYED_EVENT_NAMES);
+  const names = patterns.ec2.detail.eventName as string[];
+  return {
+    immediate: {
+      ...patterns,
+      ec2: {
+        ...patterns.ec2,
+        detail: { ...patterns.ec2.detail, eventName: names.filter((n) => !delayed.has(n)) },
+      },
+    },
+    delayed: { ...patterns.ec2, detail: { ...patterns.ec2.detail, eventName: [...DELAYED_EVENT_NAMES] } },
+  };
+}

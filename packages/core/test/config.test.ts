@@ -17,6 +17,7 @@ describe("parsePolicy", () => {
       hiveCompatiblePartitions: false,
       perHourPartition: false,
       resourceType: "VPC",
+      createVpcGraceSeconds: 60,
     });
   });
 
@@ -32,6 +33,8 @@ describe("parsePolicy", () => {
     [{ logFormat: "${srcaddr} " }, "no leading or trailing space"],
     [{ kmsKeyArn: "alias/mine" }, "KMS key ARN"],
     [{ maxExceptionDays: 0 }, "maxExceptionDays"],
+    [{ createVpcGraceSeconds: 901 }, "createVpcGraceSeconds (FLOWLOG_GUARD_CREATE_VPC_GRACE_SECONDS)"],
+    [{ createVpcGraceSeconds: -1 }, "createVpcGraceSeconds"],
     [{ surprise: true }, "surprise"],
   ])("rejects %o with a message naming %s", (input, message) => {
     expect(() => parsePolicy(input)).toThrow(ConfigError);

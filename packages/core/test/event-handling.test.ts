@@ -2,8 +2,13 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { createClientPool } from "../src/aws-clients.ts";
 import { parsePolicy } from "../src/config.ts";
-import { handleCloudTrailEvent, isOwnChange, vpcOfLogGroup } from "../src/event-handler.ts";
-import { buildEventPatterns, HANDLED_EVENTS } from "../src/event-patterns.ts";
+import {
+  createVpcGraceRemainingMs,
+  handleCloudTrailEvent,
+  isOwnChange,
+  vpcOfLogGroup,
+} from "../src/event-handler.ts";
+import { buildEventPatterns, HANDLED_EVENTS, splitDelayedEvents } from "../src/event-patterns.ts";
 
 describe("buildEventPatterns", () => {
   const patterns = buildEventPatterns(parsePolicy({}));
@@ -117,5 +122,32 @@ describe("handleCloudTrailEvent decides before any AWS call", () => {
 
     expect(result.reason).toContain("is not one the template");
     expect(pool.counter.total).toBe(0);
+  });
+});
+
+describe("CreateVpc grace period", () => {
+  const patterns = buildEventPatterns(parsePolicy({}));
+
+  it("0 keeps one EC2 pattern with CreateVpc; more moves CreateVpc to a delayed pattern of its own", () => {
+    expect(splitDelayedEvents(patterns, 0)).toEqual({ immediate: patterns });
+    const { immediate, delayed } = splitDelayedEvents(patterns, 60);
+    expect(delayed!.detail.eventName).toEqual(["CreateVpc"]);
+    expect(delayed!.detail.errorCode).toEqual([{ exists: false }]);
+    expect(immediate.ec2.detail.eventName).toEqual(
+      (patterns.ec2.detail.eventName as string[]).filter((name) => name !== "CreateVpc"),
+    );
+    expect(immediate.logs).toBe(patterns.logs);
+  });
+
+  it.each([
+    ["a fresh CreateVpc waits out the rest of the window", "CreateVpc", 60, 15_000, 45_000],
+    ["one older than the window goes at once (the delay queue already waited)", "CreateVpc", 60, 61_000, 0],
+    ["grace 0: at once", "CreateVpc", 0, 0, 0],
+    ["other events: at once", "DeleteFlowLogs", 60, 0, 0],
+    ["a clock ahead of the event never waits longer than the grace", "CreateVpc", 60, -30_000, 60_000],
+  ])("%s", (_name, eventName, grace, ageMs, expected) => {
+    const now = new Date("2026-11-20T09:10:11Z");
+    const eventTime = new Date(now.getTime() - ageMs).toISOString();
+    expect(createVpcGraceRemainingMs({ eventName, eventTime }, grace, now)).toBe(expected);
   });
 });
