@@ -23,9 +23,10 @@ export interface InstalledPackage {
 /**
  * Builds the package, packs it and installs the tarball into an empty project under `workdir`, with
  * its own npm cache, as an operator would (`npm install flowlog-guard`). `workdir` must be outside
- * the repository, so that nothing resolves to the repository's node_modules.
+ * the repository, so that nothing resolves to the repository's node_modules. `external`: as for
+ * buildPackage (to measure the package with, for example, the AWS SDK as dependencies).
  */
-export async function packAndInstall(workdir: string): Promise<InstalledPackage> {
+export async function packAndInstall(workdir: string, external: string[] = []): Promise<InstalledPackage> {
   const npm = (args: string[], cwd: string) =>
     execFileSync("npm", [...args, "--no-audit", "--no-fund", "--cache", join(workdir, "npm-cache")], {
       cwd,
@@ -33,7 +34,7 @@ export async function packAndInstall(workdir: string): Promise<InstalledPackage>
       stdio: ["ignore", "pipe", "pipe"],
     });
   let started = performance.now();
-  const build = await buildPackage(join(workdir, "package"));
+  const build = await buildPackage(join(workdir, "package"), external);
   const buildMs = performance.now() - started;
   const [packed] = JSON.parse(npm(["pack", "--json", "--pack-destination", workdir], build.dir)) as [
     { filename: string },

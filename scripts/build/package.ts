@@ -2,7 +2,7 @@ import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync
 import { basename, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateDtsBundle } from "dts-bundle-generator";
-import { build } from "esbuild";
+import { build, type Metafile } from "esbuild";
 import { bundledPackages, copySiblingFiles, renderThirdPartyNotices } from "./bundle-files.ts";
 import { NODE22_BUNDLE } from "./esbuild-options.ts";
 
@@ -29,9 +29,11 @@ const readJson = (file: string) => JSON.parse(readFileSync(file, "utf8"));
  * to JavaScript (lib/), with type declarations of its programmatic entry, the launcher that checks
  * the Node version (bin/), and the files moved along with the sources (the moto launcher). Starts
  * from the CLI package's entry points, so moving modules inside the workspace needs no change here.
- * Everything is bundled: the package has no runtime dependencies (docs/adr/0005-package-build.md).
+ * Everything is bundled by default: the package has no runtime dependencies. `external` (esbuild
+ * patterns such as `@aws-sdk/*`) leaves packages out of the bundle and makes each one the bundle
+ * imports a dependency at its installed version (docs/adr/0005-package-build.md says when to).
  */
-export async function buildPackage(dir: string): Promise<PackageBuild> {
+export async function buildPackage(dir: string, external: string[] = []): Promise<PackageBuild> {
   const root = readJson(join(ROOT, "package.json"));
   const cli = readJson(join(CLI_DIR, "package.json"));
   const entry = join(CLI_DIR, cli.exports["."]);
@@ -45,6 +47,7 @@ export async function buildPackage(dir: string): Promise<PackageBuild> {
     entryPoints: { index: entry },
     outdir: lib,
     absWorkingDir: ROOT,
+    external,
   });
   copySiblingFiles(result.metafile, ROOT, lib);
   const packages = bundledPackages(result.metafile, ROOT);
@@ -54,7 +57,7 @@ export async function buildPackage(dir: string): Promise<PackageBuild> {
   for (const file of ["README.md", "CHANGELOG.md"]) copyFileSync(join(ROOT, file), join(dir, file));
   writeFileSync(
     join(dir, "package.json"),
-    `${JSON.stringify(manifest(root, basename(launcher)), null, 2)}\n`,
+    `${JSON.stringify(manifest(root, basename(launcher), dependenciesOf(result.metafile)), null, 2)}\n`,
   );
 
   const outputs = Object.entries(result.metafile.outputs);
@@ -66,8 +69,22 @@ export async function buildPackage(dir: string): Promise<PackageBuild> {
   };
 }
 
-/** package.json of the published package: one version (the repository's), no dependencies. */
-function manifest(root: Record<string, unknown>, launcher: string) {
+/** The packages the bundle imports instead of containing, each at the version installed here. */
+function dependenciesOf(metafile: Metafile): Record<string, string> | undefined {
+  const names = Object.values(metafile.outputs)
+    .flatMap((output) => output.imports)
+    .filter((imported) => imported.external && !imported.path.startsWith("node:"))
+    .map((imported) => /^(@[^/]+\/)?[^/]+/.exec(imported.path)![0]);
+  if (names.length === 0) return undefined;
+  return Object.fromEntries(
+    [...new Set(names)]
+      .sort()
+      .map((name) => [name, `^${readJson(join(ROOT, "node_modules", name, "package.json")).version}`]),
+  );
+}
+
+/** package.json of the published package: one version (the repository's). */
+function manifest(root: Record<string, unknown>, launcher: string, dependencies?: Record<string, string>) {
   return {
     name: PACKAGE_NAME,
     version: root.version,
@@ -83,6 +100,7 @@ function manifest(root: Record<string, unknown>, launcher: string) {
     types: "./lib/index.d.ts",
     files: ["bin", "lib", "CHANGELOG.md", "THIRD-PARTY-NOTICES.md"],
     engines: root.engines,
+    dependencies,
   };
 }
 
