@@ -10,6 +10,8 @@ export interface ProxiedCall {
   region: string;
   /** The request body (query-protocol parameters, or JSON). */
   body: string;
+  /** The signing access key: one per account's credentials (per-account buckets key on it). */
+  accessKeyId: string;
 }
 
 /** What to do with a call: let it through (optionally late), answer it with an error, or drop the connection. */
@@ -51,6 +53,7 @@ export async function startFaultProxy(target: string, rules: FaultRule[]): Promi
         service: scope?.[2] ?? "",
         operation: operationOf(incoming.headers, body.toString("utf8")),
         body: body.toString("utf8"),
+        accessKeyId: /Credential=([^/]+)\//.exec(incoming.headers.authorization ?? "")?.[1] ?? "",
       };
       const fault = rules.map((rule) => rule(call)).find((result) => result !== undefined) ?? {
         kind: "pass",
@@ -229,12 +232,17 @@ export const AWS_BUCKETS: Record<string, { burst: number; perSecond: number }> =
 };
 
 /** Token buckets per API, answering throttling when one is empty, as AWS does. Counts what it refused. */
-export function tokenBuckets(buckets: Record<string, { burst: number; perSecond: number }> = AWS_BUCKETS) {
+export function tokenBuckets(
+  buckets: Record<string, { burst: number; perSecond: number }> = AWS_BUCKETS,
+  options: { perAccount?: boolean } = {},
+) {
   const state = new Map<string, { tokens: number; at: number }>();
   const refused = new Map<string, number>();
   const rule: FaultRule = (call) => {
-    const key = `${call.service}:${call.operation}`;
-    const bucket = buckets[key];
+    const api = `${call.service}:${call.operation}`;
+    const bucket = buckets[api];
+    // AWS keeps a bucket per account and region: with perAccount, one per signing key and region.
+    const key = options.perAccount ? `${call.accessKeyId}|${call.region}|${api}` : api;
     if (!bucket) return undefined;
     const now = Date.now();
     const current = state.get(key) ?? { tokens: bucket.burst, at: now };
@@ -245,7 +253,7 @@ export function tokenBuckets(buckets: Record<string, { burst: number; perSecond:
       current.tokens -= 1;
       return undefined;
     }
-    refused.set(key, (refused.get(key) ?? 0) + 1);
+    refused.set(api, (refused.get(api) ?? 0) + 1);
     return throttling(call.service);
   };
   return { rule, refused };

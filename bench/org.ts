@@ -1,0 +1,189 @@
+/**
+ * Organization benchmark: a moto organization of N member accounts, each with the member role made by
+ * CloudFormation from `member-template`, V VPCs in each of 2 regions; then fix-all --accounts all.
+ * Prints API calls per remediated VPC, the per-account overhead (assume role, identity), and, against
+ * simulated per-account AWS token buckets, the time taken versus the floor the buckets allow.
+ * Prints numbers; never fails on them.
+ *
+ *   npm run bench:org                                       100 accounts x 2 regions x 5 VPCs; buckets: 10 x 2 x 30
+ *   npm run bench:org -- --accounts 20 --bucket-accounts 5 --bucket-vpcs 20
+ */
+import { randomUUID } from "node:crypto";
+import { parseArgs } from "node:util";
+import { CreateVpcCommand } from "@aws-sdk/client-ec2";
+import {
+  type ClientPool,
+  createAccountPools,
+  createClientPool,
+  createOrganizationsClient,
+  mapWithConcurrency,
+  type OrganizationReport,
+  parsePolicy,
+  resolveAccounts,
+  runOrganization,
+} from "@flowlog-guard/core";
+import { startMotoServer, useEmulatorEnv } from "@flowlog-guard/emulator";
+import { AWS_BUCKETS, startFaultProxy, tokenBuckets } from "../test/support/fault-proxy.ts";
+import { adminPool, createOrganization, deployMemberTemplate } from "../test/support/organization.ts";
+
+const { values } = parseArgs({
+  options: {
+    accounts: { type: "string", default: "100" },
+    vpcs: { type: "string", default: "5" },
+    "account-concurrency": { type: "string", default: "16" },
+    "bucket-accounts": { type: "string", default: "10" },
+    "bucket-vpcs": { type: "string", default: "30" },
+    "bucket-concurrency": { type: "string", default: "2" },
+  },
+});
+const REGIONS = ["us-east-1", "eu-west-1"];
+const concurrency = Number(values["account-concurrency"]);
+const print = (label: string, value: unknown) => console.log(`${label.padEnd(52)} ${value}`);
+
+/** An organization of `accounts` members with the member role (from the template) and `vpcs` VPCs per region. */
+async function buildOrganization(accounts: number, vpcs: number) {
+  const started = performance.now();
+  const org = await createOrganization(accounts);
+  await mapWithConcurrency(org.members, 4, (account) =>
+    deployMemberTemplate(account, ["us-east-1"], {
+      CentralAccountId: org.managementAccountId,
+      OrganizationId: org.organizationId,
+    }),
+  );
+  await mapWithConcurrency(org.members, 4, async (account) => {
+    const admin = await adminPool(account);
+    for (const region of REGIONS)
+      await mapWithConcurrency(Array.from({ length: vpcs }), 5, (_item, index) =>
+        admin.clientsFor(region).ec2.send(new CreateVpcCommand({ CidrBlock: `10.${index}.0.0/16` })),
+      );
+  });
+  print(
+    "organization built",
+    `${accounts} members x ${REGIONS.length} regions x ${vpcs} VPCs (+1 default VPC each) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+  return org;
+}
+
+async function fixAllAccounts(
+  central: ClientPool,
+  options: { endpoint?: string; awsRates: boolean; accountConcurrency: number },
+) {
+  const resolved = await resolveAccounts(createOrganizationsClient("us-east-1"), { accounts: "all" });
+  const runId = randomUUID();
+  const pools = createAccountPools({
+    partition: "aws",
+    homeRegion: "us-east-1",
+    sessionName: runId,
+    ...(options.awsRates ? {} : { apiRate: 0 }),
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+  });
+  const started = performance.now();
+  const report = await runOrganization({
+    policy: parsePolicy({}),
+    regions: REGIONS,
+    homeRegion: "us-east-1",
+    mode: "fix",
+    trigger: { kind: "cli", runId },
+    centralAccountId: resolved.managementAccountId,
+    partition: "aws",
+    targets: resolved.targets,
+    skipped: resolved.skipped,
+    pools,
+    central,
+    accountConcurrency: options.accountConcurrency,
+    concurrency: 16,
+  });
+  return { report, seconds: (performance.now() - started) / 1000, pools };
+}
+
+function printCalls(report: OrganizationReport, byOperation: Record<string, number>) {
+  const { summary } = report;
+  const perAccount = (byOperation["STS:AssumeRole"] ?? 0) + (byOperation["STS:GetCallerIdentity"] ?? 0);
+  const memberAccounts = summary.accounts - 1; // the central (management) account assumes nothing
+  print(
+    "accounts / failed / VPCs remediated / failed",
+    `${summary.accounts} / ${summary.accountsFailed} / ${summary.remediated} / ${summary.failed}`,
+  );
+  print("API calls, all (scans, roles, records included)", summary.apiCalls);
+  print(
+    "per-account overhead (AssumeRole + GetCallerIdentity)",
+    `${(perAccount / memberAccounts).toFixed(2)} per member account (target <= 2)`,
+  );
+  const perVpc = (summary.apiCalls - perAccount) / Math.max(1, summary.remediated);
+  print(
+    "API calls per remediated VPC, overhead apart",
+    `${perVpc.toFixed(3)} (target <= 3.1) ${perVpc <= 3.1 ? "(met)" : "(MISSED)"}`,
+  );
+  console.log("API calls by operation:");
+  for (const [operation, count] of Object.entries(byOperation))
+    console.log(`  ${operation.padEnd(34)} ${count}`);
+}
+
+const moto = await startMotoServer();
+try {
+  useEmulatorEnv(process.env, moto.endpoint, "us-east-1");
+  console.log(`flowlog-guard organization benchmark (moto ${moto.endpoint}, Node ${process.version})`);
+  await buildOrganization(Number(values.accounts), Number(values.vpcs));
+  const central = createClientPool({ apiRate: 0 });
+  const { report, seconds, pools } = await fixAllAccounts(central, {
+    awsRates: false,
+    accountConcurrency: concurrency,
+  });
+  console.log(
+    `\n1. fix-all --accounts all --account-concurrency ${concurrency} (no limiter: moto as fast as it can)`,
+  );
+  print(
+    "duration",
+    `${seconds.toFixed(1)} s (${(seconds / report.summary.accounts).toFixed(3)} s per account)`,
+  );
+  const byOperation = { ...pools.counter.byOperation() };
+  for (const [operation, count] of Object.entries(central.counter.byOperation()))
+    byOperation[operation] = (byOperation[operation] ?? 0) + count;
+  printCalls(report, Object.fromEntries(Object.entries(byOperation).sort()));
+
+  await fetch(`${moto.endpoint}/moto-api/reset`, { method: "POST" });
+  const bucketAccounts = Number(values["bucket-accounts"]);
+  const bucketVpcs = Number(values["bucket-vpcs"]);
+  console.log(
+    `\n2. per-account AWS token buckets (simulated in a proxy, keyed by account credentials and region)`,
+  );
+  await buildOrganization(bucketAccounts, bucketVpcs);
+  const buckets = tokenBuckets(AWS_BUCKETS, { perAccount: true });
+  const proxy = await startFaultProxy(moto.endpoint, [buckets.rule]);
+  try {
+    const bucketCentral = createClientPool({ endpoint: proxy.endpoint });
+    const bucketConcurrency = Number(values["bucket-concurrency"]);
+    const run = await fixAllAccounts(bucketCentral, {
+      endpoint: proxy.endpoint,
+      awsRates: true,
+      accountConcurrency: bucketConcurrency,
+    });
+    // Each VPC needs one CreateLogGroup, PutRetentionPolicy and CreateFlowLogs in its account and region;
+    // buckets are per account and region, so the slowest (account, region) sets the floor per wave of
+    // `concurrency` accounts.
+    const perAccountRegion = bucketVpcs + 1;
+    const accountFloor = Math.max(
+      ...["logs:CreateLogGroup", "logs:PutRetentionPolicy", "ec2:CreateFlowLogs"].map((api) => {
+        const bucket = AWS_BUCKETS[api]!;
+        return Math.max(0, perAccountRegion - bucket.burst) / bucket.perSecond;
+      }),
+    );
+    // The central account has only its default VPCs (within every burst): it adds no floor.
+    const floor = Math.ceil(bucketAccounts / bucketConcurrency) * accountFloor;
+    print(
+      "accounts / VPCs remediated / failed",
+      `${run.report.summary.accounts} / ${run.report.summary.remediated} / ${run.report.summary.failed}`,
+    );
+    print("bucket floor (slowest bucket per account, per wave)", `${floor.toFixed(1)} s`);
+    print(
+      "time taken",
+      `${run.seconds.toFixed(1)} s = ${(run.seconds / floor).toFixed(2)}x the floor (target <= 1.2x)`,
+    );
+    print("calls the buckets refused (wasted)", JSON.stringify(Object.fromEntries(buckets.refused)));
+    print("SDK retries", run.report.summary.apiRetries);
+  } finally {
+    await proxy.close();
+  }
+} finally {
+  await moto.stop();
+}
