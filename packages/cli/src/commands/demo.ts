@@ -30,6 +30,7 @@ import { renderFormat } from "../formats.ts";
 import type { Io } from "../io.ts";
 import { renderReport, table } from "../render.ts";
 import { buildDemoEstate, cloudTrailEnvelope } from "./demo-estate.ts";
+import { showOrganization } from "./demo-organization.ts";
 
 const REGIONS = ["eu-west-1", "us-east-1"];
 const HOME = "eu-west-1";
@@ -128,8 +129,10 @@ export async function demoCommand(io: Io): Promise<number> {
       `\n7. The compliance report an auditor files (flowlog-guard fix-all --format html), with this run's changes:\n` +
         `   ${reportFile}\n   open it in a browser, or print it to PDF`,
     );
+    say("\n8. Organization mode: the same engine across the accounts of an AWS Organization");
+    await showOrganization(pool, policy, REGIONS, say);
     say(
-      `\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s. Next: npx flowlog-guard --help, docs/README.md`,
+      `Done in ${((Date.now() - started) / 1000).toFixed(1)} s. Next: npx flowlog-guard --help, docs/README.md, docs/organizations.md`,
     );
     return 0;
   } finally {
