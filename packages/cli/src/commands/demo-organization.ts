@@ -33,14 +33,12 @@ async function createMember(organizations: OrganizationsClient, name: string): P
 
 /** The member account's own administrator (OrganizationAccountAccessRole), as a platform team would act there. */
 async function memberAdmin(central: ClientPool, region: string, accountId: string): Promise<ClientPool> {
-  const { Credentials } = await central
-    .clientsFor(region)
-    .sts.send(
-      new AssumeRoleCommand({
-        RoleArn: `arn:aws:iam::${accountId}:role/OrganizationAccountAccessRole`,
-        RoleSessionName: "demo-admin",
-      }),
-    );
+  const { Credentials } = await central.clientsFor(region).sts.send(
+    new AssumeRoleCommand({
+      RoleArn: `arn:aws:iam::${accountId}:role/OrganizationAccountAccessRole`,
+      RoleSessionName: "demo-admin",
+    }),
+  );
   return createClientPool({
     apiRate: 0,
     credentials: {
