@@ -47,7 +47,19 @@ const config: OrganizationDeployConfig = {
 };
 const policy = parsePolicy({});
 const ofType = (type: string) => recorded.filter((resource) => resource.type === type);
-const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
+/** Waits until Pulumi has registered every resource (outputs resolve asynchronously; slower under load). */
+async function settle(): Promise<void> {
+  const expected = [
+    "aws:sfn/stateMachine:StateMachine",
+    "aws:scheduler/schedule:Schedule",
+    "aws:cloudwatch/eventBusPolicy:EventBusPolicy",
+  ];
+  for (let waited = 0; waited < 20_000; waited += 100) {
+    if (expected.every((type) => ofType(type).length > 0)) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 300));
+}
 
 beforeAll(async () => {
   const organization = await import("../organization.ts");
