@@ -31,7 +31,7 @@ export async function createVpc(
   const response = await pool.clientsFor(region).ec2.send(
     new CreateVpcCommand({
       CidrBlock: cidr,
-      ...(entries.length > 0 ? { TagSpecifications: [{ ResourceType: "vpc", Tags: entries }] } : {}),
+      TagSpecifications: entries.length > 0 ? [{ ResourceType: "vpc", Tags: entries }] : undefined,
     }),
   );
   return response.Vpc!.VpcId!;

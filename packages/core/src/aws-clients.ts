@@ -106,7 +106,7 @@ export function createClients(options: CreateClientsOptions): AwsClients {
     retryMode: "standard",
     maxAttempts: options.maxAttempts ?? (envAttempts > 0 ? envAttempts : DEFAULT_MAX_ATTEMPTS),
     customUserAgent: [[PRODUCT_NAME, PRODUCT_VERSION]] as [string, string][],
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    endpoint: options.endpoint,
   };
   const instrument = <T>(client: T, service: string): T =>
     withErrorBodies(withRateLimit(withCallCounting(client, service, counter), service, options.rateLimiter));
