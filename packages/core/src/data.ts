@@ -2,6 +2,8 @@
  * The pure data of flowlog-guard (policy schema, event patterns, IAM documents, naming), without the
  * AWS SDK: what the SST stacks import.
  */
+
+export * from "./alerts.ts";
 export * from "./bucket-policy.ts";
 export * from "./config.ts";
 export * from "./errors.ts";

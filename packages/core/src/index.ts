@@ -1,4 +1,5 @@
 export * from "./account-pools.ts";
+export * from "./alerts.ts";
 export * from "./aws-clients.ts";
 export * from "./bucket-policy.ts";
 export * from "./change-records.ts";

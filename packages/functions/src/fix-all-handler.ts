@@ -4,13 +4,14 @@ import {
   type ExceptionEventsResult,
   ledgerRegionOf,
   listEnabledRegions,
+  metricsOfSummary,
   publishExpiringExceptions,
   type RunReport,
   runRemediation,
   SCHEDULED_FIX_ALL_EVENT,
 } from "@flowlog-guard/core";
 import { z } from "zod";
-import type { Runtime } from "./runtime.ts";
+import { type Runtime, recordRunMetrics } from "./runtime.ts";
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 
@@ -92,6 +93,11 @@ export function createFixAllHandler(runtime: Runtime) {
     const exceptionsExpiring = scheduled
       ? await warnOfExpiringExceptions(runtime, report, homeRegion, runId)
       : undefined;
+    const counts = metricsOfSummary(report.summary);
+    recordRunMetrics(runtime.metrics, {
+      ...counts,
+      undeliveredRecords: counts.undeliveredRecords + (exceptionsExpiring?.undelivered.length ?? 0),
+    });
     return {
       trigger: scheduled ? "schedule" : "fix-all",
       dryRun,

@@ -1,13 +1,28 @@
 import {
+  addRunMetrics,
   type EnvelopeItemOutcome,
   type EventHandlingResult,
+  EventValidationError,
   handleCloudTrailEvent,
   handleUnwrapped,
   leftFailures,
+  metricsOfSummary,
   RemediationError,
+  type RunMetrics,
   unwrapEvents,
 } from "@flowlog-guard/core";
-import type { Runtime } from "./runtime.ts";
+
+const NONE: RunMetrics = { remediations: 0, failures: 0, refusedEvents: 0, undeliveredRecords: 0 };
+
+/** The metrics of handled events: their runs' counts, and one refused event per refusal. */
+function metricsOf(results: { outcome?: string; result?: EventHandlingResult }[]): RunMetrics {
+  return results.reduce<RunMetrics>((sum, item) => {
+    const run = item.result?.report ? metricsOfSummary(item.result.report.summary) : NONE;
+    return addRunMetrics(sum, { ...run, refusedEvents: item.outcome === "refused" ? 1 : 0 });
+  }, NONE);
+}
+
+import { type Runtime, recordRunMetrics } from "./runtime.ts";
 
 /** What the remediate Lambda returns for one event (also in its log): the outcome and the report's summary. */
 export type RemediateResult = Pick<EventHandlingResult, "status" | "reason" | "event"> & {
@@ -61,13 +76,19 @@ export function createRemediateHandler(runtime: Runtime) {
     const identity = await runtime.identity(typeof region === "string" ? region : "us-east-1");
     const deps = { ...runtime, identity, log: runtime.logger };
     if (items.length === 1 && !items[0]!.sqsMessageId) {
-      const result = await handleCloudTrailEvent(items[0]!.event, deps);
+      const result = await handleCloudTrailEvent(items[0]!.event, deps).catch((error: unknown) => {
+        if (error instanceof EventValidationError)
+          recordRunMetrics(runtime.metrics, { ...NONE, refusedEvents: 1 });
+        throw error;
+      });
+      recordRunMetrics(runtime.metrics, metricsOf([{ result }]));
       const output = summarise(result);
       runtime.logger.info("event handled", { result: output });
       if (leftFailures(result)) throw failureError(result);
       return output;
     }
     const outcomes = await handleUnwrapped(items, deps);
+    recordRunMetrics(runtime.metrics, metricsOf(outcomes));
     const results = outcomes.map(({ result, ...rest }) => ({
       ...rest,
       ...(result ? { result: summarise(result) } : {}),

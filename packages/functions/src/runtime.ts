@@ -1,11 +1,16 @@
 import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { AccountIdentity, ClientPool, EventOrganization, ResolvedAccounts } from "@flowlog-guard/core";
 import {
   loadConfig,
   loadOrganizationConfig,
+  METRIC,
+  METRICS_NAMESPACE,
+  METRICS_SERVICE,
   type OrganizationConfig,
   type Policy,
   PRODUCT_NAME,
+  type RunMetrics,
 } from "@flowlog-guard/core/data";
 
 /** Organization mode of a container: the event-side check and pools, plus account resolution for sweeps. */
@@ -20,6 +25,8 @@ export interface Runtime {
   policy: Policy;
   pool: ClientPool;
   logger: Logger;
+  /** CloudWatch metrics in Embedded Metric Format, flushed by the entry's `logMetrics` middleware. */
+  metrics: Metrics;
   /** Who the function runs as; read once through STS. */
   identity(region: string): Promise<AccountIdentity>;
   /** Organization mode (FLOWLOG_GUARD_ORGANIZATION_ID): member accounts through their member role. */
@@ -30,6 +37,18 @@ export function createLogger(): Logger {
   return new Logger({ serviceName: PRODUCT_NAME });
 }
 
+export function createMetrics(): Metrics {
+  return new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE });
+}
+
+/** Adds one run's counts to the invocation's metrics (zeros too: an alarm then sees data, not gaps). */
+export function recordRunMetrics(metrics: Metrics, counts: RunMetrics): void {
+  metrics.addMetric(METRIC.remediations, MetricUnit.Count, counts.remediations);
+  metrics.addMetric(METRIC.failures, MetricUnit.Count, counts.failures);
+  metrics.addMetric(METRIC.refusedEvents, MetricUnit.Count, counts.refusedEvents);
+  metrics.addMetric(METRIC.undeliveredRecords, MetricUnit.Count, counts.undeliveredRecords);
+}
+
 /**
  * Builds the container's runtime: the policy from `FLOWLOG_GUARD_*` (a bad value fails with every
  * problem listed), one client pool, and a JSON logger. Loads the engine and the AWS SDK.
@@ -37,6 +56,7 @@ export function createLogger(): Logger {
 export async function createRuntime(
   env: Record<string, string | undefined> = process.env,
   logger: Logger = createLogger(),
+  metrics: Metrics = createMetrics(),
 ): Promise<Runtime> {
   const policy = loadConfig(env);
   const organizationConfig = loadOrganizationConfig(env);
@@ -66,6 +86,7 @@ export async function createRuntime(
     policy,
     pool,
     logger,
+    metrics,
     ...(organization ? { organization } : {}),
     identity(region) {
       identity ??= readAccountIdentity(pool.clientsFor(region)).catch((error) => {
@@ -85,6 +106,7 @@ export async function createRuntime(
 export function lazyHandler<E, R>(
   logger: Logger,
   build: (runtime: Runtime) => Promise<(event: E, context?: never) => Promise<R>>,
+  metrics: Metrics = createMetrics(),
 ): (event: E, context?: never) => Promise<R> {
   if (process.env.AWS_LAMBDA_FUNCTION_NAME) {
     loadConfig(process.env);
@@ -92,7 +114,7 @@ export function lazyHandler<E, R>(
   }
   let handler: Promise<(event: E, context?: never) => Promise<R>> | undefined;
   return async (event, context) => {
-    handler ??= createRuntime(process.env, logger).then(build);
+    handler ??= createRuntime(process.env, logger, metrics).then(build);
     return (await handler)(event, context);
   };
 }
