@@ -17,7 +17,7 @@ import {
 } from "@flowlog-guard/core";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { authorizationRequestsOf } from "./support/authorization.ts";
-import { createVpc, flowLogsOf, noSleep, testPool } from "./support/aws.ts";
+import { createBucket, createVpc, flowLogsOf, noSleep, testPool } from "./support/aws.ts";
 import { recordingPool } from "./support/call-recorder.ts";
 import { FIXTURE_VPC, fixture } from "./support/events.ts";
 import { decide } from "./support/iam-evaluator.ts";
@@ -244,5 +244,50 @@ describe("least privilege, judged by a real IAM evaluator with each call's real 
     ];
     for (const request of elsewhere)
       expect(await decide(request, as), request.action).toBe("ImplicitlyDenied");
+  });
+  it("S3 destination: every call of fix-all and an event is allowed by the S3-mode policy, which grants no IAM or log-group action, and each granted action is used", async () => {
+    const setup = testPool();
+    await createBucket(setup, REGION, "lp-archive");
+    await createVpc(setup, REGION);
+    const newVpc = await createVpc(setup, REGION, {}, "10.9.0.0/16");
+    await setup.clientsFor(REGION).events.send(new CreateEventBusCommand({ Name: "ledger" }));
+    const s3Policy = parsePolicy({
+      ledgerBus: LEDGER,
+      destinationType: "s3",
+      logDestination: "arn:aws:s3:::lp-archive/vpc",
+    });
+    const s3Document = servicePolicyDocument({ partition: "aws", accountId: ACCOUNT, policy: s3Policy });
+    const recorder = recordingPool(testPool());
+    await listEnabledRegions(recorder.clientsFor(REGION));
+    const report = await runRemediation({
+      policy: s3Policy,
+      regions: [REGION],
+      homeRegion: REGION,
+      mode: "fix",
+      trigger: { kind: "fix-all", runId: "lp-s3" },
+      pool: recorder,
+      sleep: noSleep,
+    });
+    expect(report.summary).toMatchObject({ failed: 0, recordsUndelivered: 0 });
+    await handleCloudTrailEvent(fixture("ec2-create-vpc-root-console-v1.05", { [FIXTURE_VPC]: newVpc }), {
+      policy: s3Policy,
+      pool: recorder,
+      sleep: noSleep,
+    });
+    const requests = recorder.calls.flatMap((call) => authorizationRequestsOf(call, ACCOUNT));
+    const unique = [...new Map(requests.map((r) => [JSON.stringify(r), r])).values()];
+    const denied: string[] = [];
+    for (const request of unique) {
+      const decision = await decide(request, {
+        principalArn: RUNNER,
+        accountId: ACCOUNT,
+        identityPolicy: s3Document,
+      });
+      if (decision !== "Allowed") denied.push(`${request.action} on ${request.resource}: ${decision}`);
+    }
+    expect(denied).toEqual([]);
+    const granted = s3Document.Statement.flatMap((statement) => [statement.Action].flat());
+    expect(granted.filter((action) => action.startsWith("iam:") || action.startsWith("s3:"))).toEqual([]);
+    expect(new Set(unique.map((r) => r.action))).toEqual(new Set(granted));
   });
 });

@@ -29,6 +29,7 @@ function createFlowLogs(call: RecordedCall, arn: (rest: string) => string): Auth
     ResourceIds?: string[];
     ResourceType?: string;
     DeliverLogsPermissionArn?: string;
+    LogDestinationType?: string;
     TagSpecifications?: { Tags?: Tag[] }[];
   };
   const tags = tagContext(input.TagSpecifications?.flatMap((spec) => spec.Tags ?? []));
@@ -58,6 +59,10 @@ function createFlowLogs(call: RecordedCall, arn: (rest: string) => string): Auth
             context: { "iam:PassedToService": "vpc-flow-logs.amazonaws.com" },
           },
         ]
+      : []),
+    // Delivery to S3: AWS asks the caller for both (flow-logs-s3-create-flow-log.html), on "*".
+    ...(input.LogDestinationType === "s3"
+      ? ["logs:CreateLogDelivery", "logs:DeleteLogDelivery"].map((action) => ({ action, resource: "*" }))
       : []),
   ];
 }
