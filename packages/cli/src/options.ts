@@ -39,7 +39,7 @@ const POLICY_FLAG_HELP: Record<keyof Policy, string> = {
   fileFormat: "with s3: plain-text or parquet (default: plain-text)",
   hiveCompatiblePartitions: "with s3: true or false, Hive-compatible S3 prefixes for Athena (default: false)",
   perHourPartition: "with s3: true or false, one partition per hour instead of per day (default: false)",
-  resourceType: "what a new flow log covers: VPC or Subnet (one per uncovered subnet) (default: VPC)",
+  resourceType: "what a new flow log covers: VPC (default; Subnet is reserved and refused by runs for now)",
 };
 
 const POLICY_FIELDS = Object.keys(PolicySchema.shape) as (keyof Policy)[];

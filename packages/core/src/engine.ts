@@ -1,7 +1,7 @@
 import type { ClientPool } from "./aws-clients.ts";
 import { type Logger, publishChangeRecords, silentLogger, type Trigger } from "./change-records.ts";
 import type { Policy } from "./config.ts";
-import { describeError } from "./errors.ts";
+import { ConfigError, describeError } from "./errors.ts";
 import { type ExecutionResult, executePlan } from "./executor/index.ts";
 import {
   type AccountIdentity,
@@ -50,6 +50,18 @@ export interface RunOptions {
 }
 
 /**
+ * Settings the schema accepts (a public contract) but the engine cannot honour yet: refused before any
+ * AWS call, so that a run never does something other than what was asked.
+ */
+export function refuseUnimplementedSettings(policy: Pick<Policy, "resourceType">): void {
+  if (policy.resourceType !== "Subnet") return;
+  const problem =
+    "resourceType (FLOWLOG_GUARD_RESOURCE_TYPE): Subnet is not implemented by the engine yet; use VPC " +
+    "(the default: a VPC flow log covers every subnet in the VPC, and is what Security Hub EC2.6 checks)";
+  throw new ConfigError(`Invalid flowlog-guard settings, nothing was changed:\n  - ${problem}`, [problem]);
+}
+
+/**
  * One remediation run for one account: read every region's inventory, plan, and (in `fix` mode)
  * apply the plan and publish its change records. A region that cannot be read is reported and
  * the others go on; only identity (credential) errors stop the run.
@@ -59,6 +71,7 @@ export interface RunOptions {
  * report.summary.nonCompliant;
  */
 export async function runRemediation(options: RunOptions): Promise<RunReport> {
+  refuseUnimplementedSettings(options.policy);
   const started = Date.now();
   const now = options.now ?? (() => new Date());
   const log = options.log ?? silentLogger;
