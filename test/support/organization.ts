@@ -1,14 +1,11 @@
 import { CloudFormationClient, CreateStackCommand } from "@aws-sdk/client-cloudformation";
 import {
-  CreateAccountCommand,
   CreateOrganizationalUnitCommand,
   CreateOrganizationCommand,
-  DescribeCreateAccountStatusCommand,
   ListRootsCommand,
   MoveAccountCommand,
   OrganizationsClient,
 } from "@aws-sdk/client-organizations";
-import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import {
   buildMemberTemplate,
   type ClientPool,
@@ -16,6 +13,7 @@ import {
   type MemberTemplateOptions,
   parsePolicy,
 } from "@flowlog-guard/core";
+import { createMember, memberAdmin } from "../../packages/cli/src/commands/demo-organization.ts";
 import { type FaultRule, serviceError } from "./fault-proxy.ts";
 
 /**
@@ -48,15 +46,8 @@ export async function createOrganization(memberCount: number): Promise<TestOrgan
   };
 }
 
-export async function createMemberAccount(client: OrganizationsClient, name: string): Promise<string> {
-  const status = (
-    await client.send(new CreateAccountCommand({ AccountName: name, Email: `${name}@example.com` }))
-  ).CreateAccountStatus!;
-  const described = await client.send(
-    new DescribeCreateAccountStatusCommand({ CreateAccountRequestId: status.Id! }),
-  );
-  return described.CreateAccountStatus!.AccountId!;
-}
+/** A member account, created as AWS Organizations does (the demo's helper). */
+export const createMemberAccount = createMember;
 
 /** An OU under `parent` holding `accounts`. */
 export async function createOu(
@@ -76,22 +67,8 @@ export async function createOu(
 }
 
 /** The member's own administrator (OrganizationAccountAccessRole): how a test arranges state in it. */
-export async function adminPool(accountId: string): Promise<ClientPool> {
-  const sts = new STSClient({ region: "us-east-1" });
-  const { Credentials } = await sts.send(
-    new AssumeRoleCommand({
-      RoleArn: `arn:aws:iam::${accountId}:role/OrganizationAccountAccessRole`,
-      RoleSessionName: "test-admin",
-    }),
-  );
-  return createClientPool({
-    apiRate: 0,
-    credentials: {
-      accessKeyId: Credentials!.AccessKeyId!,
-      secretAccessKey: Credentials!.SecretAccessKey!,
-      sessionToken: Credentials!.SessionToken!,
-    },
-  });
+export function adminPool(accountId: string): Promise<ClientPool> {
+  return memberAdmin(createClientPool({ apiRate: 0 }), "us-east-1", accountId);
 }
 
 /** Creates the member stack from `member-template` in `regions` of the member, as the member's administrator. */

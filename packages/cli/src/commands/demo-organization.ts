@@ -21,7 +21,7 @@ import {
 import { renderReport } from "../render.ts";
 
 /** A member account of the demo organization, created the way AWS Organizations does it. */
-async function createMember(organizations: OrganizationsClient, name: string): Promise<string> {
+export async function createMember(organizations: OrganizationsClient, name: string): Promise<string> {
   const { CreateAccountStatus } = await organizations.send(
     new CreateAccountCommand({ AccountName: name, Email: `${name}@example.com` }),
   );
@@ -32,7 +32,11 @@ async function createMember(organizations: OrganizationsClient, name: string): P
 }
 
 /** The member account's own administrator (OrganizationAccountAccessRole), as a platform team would act there. */
-async function memberAdmin(central: ClientPool, region: string, accountId: string): Promise<ClientPool> {
+export async function memberAdmin(
+  central: ClientPool,
+  region: string,
+  accountId: string,
+): Promise<ClientPool> {
   const { Credentials } = await central.clientsFor(region).sts.send(
     new AssumeRoleCommand({
       RoleArn: `arn:aws:iam::${accountId}:role/OrganizationAccountAccessRole`,
