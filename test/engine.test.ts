@@ -9,11 +9,14 @@ import {
   CHANGE_RECORD_DETAIL_TYPE,
   CHANGE_RECORD_SOURCE,
   ChangeRecordSchema,
+  createClientPool,
   deliveryRoleTrustPolicy,
   EXCEPTION_TAGS,
   MANAGED_TAG,
+  parsePolicy,
   parsePolicyDocument,
   publishChangeRecords,
+  runRemediation,
 } from "@flowlog-guard/core";
 import { describe, expect, it } from "vitest";
 import {
@@ -404,5 +407,33 @@ describe("engine: a shared log group template", () => {
     expect(report.sharedChanges.map((change) => change.action)).toEqual(
       expect.arrayContaining(["create-log-group", "put-retention-policy"]),
     );
+  });
+});
+
+describe("engine: region outcomes", () => {
+  it("types each region's outcome: done, read-failed (an error) and not-started (not an error)", async () => {
+    const pool = createClientPool({ apiRate: 0, maxAttempts: 1 });
+    await createVpc(pool, REGION);
+    let checks = 0;
+
+    const report = await runRemediation({
+      policy: parsePolicy({}),
+      regions: [REGION, "xx-west-9", "us-east-1"],
+      mode: "scan",
+      trigger: { kind: "cli", runId: "test-outcomes" },
+      pool,
+      regionConcurrency: 1,
+      shouldStop: () => ++checks > 2,
+    });
+
+    expect(report.regionOutcomes).toEqual([
+      { account: ACCOUNT, region: REGION, kind: "done" },
+      { account: ACCOUNT, region: "xx-west-9", kind: "read-failed", error: expect.any(String) },
+      { account: ACCOUNT, region: "us-east-1", kind: "not-started" },
+    ]);
+    expect(report.summary).toMatchObject({ regionsFailed: 1, regionsRemaining: 1, vpcs: 2 });
+    expect(report.errors).toEqual([
+      { scope: "region", region: "xx-west-9", message: expect.stringMatching(/^could not be read: /) },
+    ]);
   });
 });

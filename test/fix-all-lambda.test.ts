@@ -119,9 +119,9 @@ describe("fix-all Lambda handler", () => {
     expect(applied.filter((record) => record.action === "create-role")).toHaveLength(1);
   });
 
-  it("stops before the time limit and says which regions remain", async () => {
+  it("stops before the time limit and reports the regions it did not start as remaining, not failed", async () => {
     const runtime = await createRuntime({});
-    await createVpc(runtime.pool, REGION);
+    const vpcId = await createVpc(runtime.pool, REGION);
 
     const result = await createFixAllHandler(runtime)(
       { regions: [REGION, "us-east-1"] },
@@ -129,7 +129,9 @@ describe("fix-all Lambda handler", () => {
     );
 
     expect(result.remaining.sort()).toEqual([REGION, "us-east-1"].sort());
-    expect(result.summary.changes).toBe(0);
+    expect(result.summary).toMatchObject({ regionsRemaining: 2, regionsFailed: 0, vpcs: 0, changes: 0 });
+    expect(result.errors).toEqual([]);
+    expect(await flowLogsOf(runtime.pool, REGION, vpcId)).toHaveLength(0);
   });
 
   it.each([[{ regions: "eu-west-1" }], [{ regions: ["nowhere"] }], [{ dryRun: "yes" }], [{ surprise: 1 }]])(

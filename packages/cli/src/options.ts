@@ -3,6 +3,7 @@ import {
   type ClientPool,
   coercePolicyValue,
   createClientPool,
+  isRegionName,
   listEnabledRegions,
   MEMBER_ROLE_NAME,
   type Policy,
@@ -181,7 +182,7 @@ export function resolveRunSettings(options: Record<string, unknown>, env: Env): 
       .split(",")
       .map((region) => region.trim())
       .filter(Boolean);
-    const bad = regions.filter((region) => !/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(region));
+    const bad = regions.filter((region) => !isRegionName(region));
     if (regions.length === 0 || bad.length > 0) {
       throw new UsageError(
         `--regions takes region names like eu-west-1,us-east-1; not valid: ${JSON.stringify(bad.join(",") || regionsRaw)}`,

@@ -1,4 +1,4 @@
-import type { OrganizationReport, RunReport, VpcReport } from "@flowlog-guard/core";
+import type { OrganizationReport, RegionOutcomeKind, RunReport, VpcReport } from "@flowlog-guard/core";
 
 /** A plain text table: columns padded to their widest cell, numbers right-aligned. */
 export function table(header: string[], rows: (string | number)[][]): string {
@@ -29,6 +29,12 @@ const TITLES = {
   "dry-run": "fix-all --dry-run (nothing changed)",
   fix: "fix-all",
 } as const;
+
+/** How the region table marks a region not read in full (in any account). */
+const REGION_NOTES: Partial<Record<RegionOutcomeKind, string>> = {
+  "read-failed": " (not read)",
+  "not-started": " (not started)",
+};
 
 /** The human report: a per-region summary table, then the VPCs that need attention, then errors. */
 export function renderReport(
@@ -61,9 +67,14 @@ export function renderReport(
   ] as const;
   const rows = report.regions.map((region) => {
     const vpcs = report.vpcs.filter((vpc) => vpc.region === region);
-    const failed = report.errors.some((error) => error.scope === "region" && error.region === region);
+    const kinds = report.regionOutcomes.filter((outcome) => outcome.region === region).map((o) => o.kind);
+    const note = kinds.includes("read-failed")
+      ? "read-failed"
+      : kinds.includes("not-started")
+        ? "not-started"
+        : "done";
     return [
-      failed ? `${region} (not read)` : region,
+      region + (REGION_NOTES[note] ?? ""),
       vpcs.length,
       ...statuses.map((status) => vpcs.filter((vpc) => vpc.status === status).length),
     ];
@@ -124,7 +135,8 @@ export function verdict(report: RunReport | OrganizationReport): string {
   const open = summary.nonCompliant + summary.wouldRemediate + summary.failed;
   const unread = summary.regionsFailed;
   const accountsFailed = organizationSummary(report)?.accountsFailed ?? 0;
-  if (open === 0 && unread === 0 && accountsFailed === 0)
+  const notStarted = summary.regionsRemaining;
+  if (open === 0 && unread === 0 && notStarted === 0 && accountsFailed === 0)
     return `OK: every VPC is compliant or exempt (${summary.compliant + summary.remediated} covered, ${summary.exempt} exempt).`;
   const parts = [];
   if (summary.wouldRemediate)
@@ -133,20 +145,15 @@ export function verdict(report: RunReport | OrganizationReport): string {
     parts.push(`${summary.nonCompliant} VPC(s) are non-compliant: run fix-all to remediate`);
   if (summary.failed) parts.push(`${summary.failed} VPC(s) failed: see errors, then run again`);
   if (unread) parts.push(`${unread} region(s) could not be read: see errors`);
+  if (notStarted) parts.push(`${notStarted} region(s) not started before the time limit: run again`);
   if (accountsFailed) parts.push(`${accountsFailed} account(s) failed: see errors`);
   return `ATTENTION: ${parts.join("; ")}.`;
 }
 
-/** Exit code for a report: 0 when everything is compliant or exempt, 3 otherwise. */
+/** Exit code for a report: 0 when every region was read and every VPC is compliant or exempt, 3 otherwise. */
 export function exitCodeOf(report: RunReport | OrganizationReport): 0 | 3 {
   const { summary } = report;
   const accountsFailed = organizationSummary(report)?.accountsFailed ?? 0;
-  return summary.nonCompliant +
-    summary.wouldRemediate +
-    summary.failed +
-    summary.regionsFailed +
-    accountsFailed ===
-    0
-    ? 0
-    : 3;
+  const open = summary.nonCompliant + summary.wouldRemediate + summary.failed;
+  return open + summary.regionsFailed + summary.regionsRemaining + accountsFailed === 0 ? 0 : 3;
 }

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { EventValidationError } from "./errors.ts";
 import { CLOUDTRAIL_DETAIL_TYPE, HANDLED_EVENTS, type HandledSource } from "./event-patterns.ts";
 import { EXCEPTION_TAGS } from "./exceptions.ts";
+import { REGION_NAME_PATTERN } from "./regions.ts";
 
 /** Who made the call, as far as CloudTrail says; every field may be missing. */
 export interface CloudTrailActor {
@@ -36,7 +37,6 @@ export interface ParsedCloudTrailEvent {
 }
 
 const ACCOUNT = /^\d{12}$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 const VPC_ID = /^vpc-[0-9a-f]{8,32}$/;
 const FLOW_LOG_ID = /^fl-[0-9a-f]{8,32}$/;
 const EXCEPTION_TAG_PREFIX = "flowlog-guard:exception-";
@@ -46,7 +46,7 @@ const EnvelopeSchema = z.looseObject({
   "detail-type": z.literal(CLOUDTRAIL_DETAIL_TYPE),
   source: z.enum(Object.keys(HANDLED_EVENTS) as [HandledSource, ...HandledSource[]]),
   account: z.string().regex(ACCOUNT, "a 12-digit account id"),
-  region: z.string().regex(REGION, "an AWS region such as eu-west-1"),
+  region: z.string().regex(REGION_NAME_PATTERN, "an AWS region such as eu-west-1"),
   time: z.string().optional(),
   detail: z.looseObject({
     eventID: z.string().min(1),

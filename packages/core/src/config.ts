@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ConfigError } from "./errors.ts";
+import { logGroupTemplateProblems } from "./log-group-template.ts";
 import { isBucketName, parseS3Destination } from "./s3-destination.ts";
 
 /** Retention values CloudWatch Logs accepts (PutRetentionPolicy `retentionInDays`). */
@@ -16,44 +17,11 @@ export const MINIMUM_RETENTION_DAYS = 365;
 /** The IAM path of the delivery role, so that the service's own IAM permissions can be scoped to it. */
 export const DELIVERY_ROLE_PATH = "/flowlog-guard/";
 
-export const LOG_GROUP_TEMPLATE_PLACEHOLDERS = ["{vpcId}", "{region}", "{accountId}"] as const;
-
-const templateSample = {
-  vpcId: "vpc-0123456789abcdef0",
-  region: "ap-southeast-2",
-  accountId: "123456789012",
-};
-
 const LogGroupTemplateSchema = z
   .string()
   .min(1)
   .superRefine((template, context) => {
-    const unknown = (template.match(/\{[^}]*\}/g) ?? []).filter(
-      (placeholder) => !(LOG_GROUP_TEMPLATE_PLACEHOLDERS as readonly string[]).includes(placeholder),
-    );
-    if (unknown.length > 0) {
-      context.addIssue({
-        code: "custom",
-        message: `unknown placeholder ${unknown.join(", ")}; use only ${LOG_GROUP_TEMPLATE_PLACEHOLDERS.join(", ")}`,
-      });
-      return;
-    }
-    const sample = template
-      .replaceAll("{vpcId}", templateSample.vpcId)
-      .replaceAll("{region}", templateSample.region)
-      .replaceAll("{accountId}", templateSample.accountId);
-    if (!/^[.\-_/#A-Za-z0-9]+$/.test(sample) || sample.length > 512) {
-      context.addIssue({
-        code: "custom",
-        message: "a log group name has 1-512 characters from A-Z a-z 0-9 . - _ / # only",
-      });
-    }
-    if (sample.startsWith("aws/")) {
-      context.addIssue({
-        code: "custom",
-        message: "a log group name cannot start with 'aws/' (use '/aws/...')",
-      });
-    }
+    for (const message of logGroupTemplateProblems(template)) context.addIssue({ code: "custom", message });
   });
 
 /** Where new flow logs deliver (`LogDestinationType`): CloudWatch Logs (default) or straight to S3. */

@@ -1,5 +1,11 @@
 import type { ClientPool } from "./aws-clients.ts";
-import { type Logger, publishChangeRecords, silentLogger, type Trigger } from "./change-records.ts";
+import {
+  type Logger,
+  type PublishResult,
+  publishChangeRecords,
+  silentLogger,
+  type Trigger,
+} from "./change-records.ts";
 import type { Policy } from "./config.ts";
 import { ConfigError, describeError } from "./errors.ts";
 import { type ExecutionResult, executePlan } from "./executor/index.ts";
@@ -10,8 +16,9 @@ import {
   readRegionInventory,
 } from "./inventory.ts";
 import type { RegionInventory } from "./model.ts";
+import type { Plan } from "./plan.ts";
 import { planRemediation } from "./planner.ts";
-import { buildReport, type ReportError, type RunMode, type RunReport } from "./report.ts";
+import { buildReport, type RegionOutcome, type RunMode, type RunReport } from "./report.ts";
 import { mapWithConcurrency, type Sleep } from "./retry.ts";
 import { ledgerRegionOf } from "./service-policy.ts";
 
@@ -74,7 +81,6 @@ export async function runRemediation(options: RunOptions): Promise<RunReport> {
   refuseUnimplementedSettings(options.policy);
   const started = Date.now();
   const now = options.now ?? (() => new Date());
-  const log = options.log ?? silentLogger;
   const homeRegion = options.homeRegion ?? options.regions[0] ?? "us-east-1";
   const home = options.pool.clientsFor(homeRegion);
   const identity = options.identity ?? (await readAccountIdentity(home));
@@ -83,79 +89,114 @@ export async function runRemediation(options: RunOptions): Promise<RunReport> {
     options.policy.destinationType === "s3"
       ? { exists: false }
       : await readDeliveryRole(home, options.policy.roleName);
+  const progress = new RunProgress(options);
 
-  const errors: ReportError[] = [];
-  const regions: RegionInventory[] = [];
-  let regionsDone = 0;
-  let regionsRemaining = 0;
-  let vpcsEvaluated = 0;
-  const progress = (changes = 0) =>
-    options.onProgress?.({ regionsDone, regions: options.regions.length, vpcsEvaluated, changes });
-
-  await mapWithConcurrency(options.regions, options.regionConcurrency ?? 4, async (region) => {
-    if (options.shouldStop?.()) {
-      regionsRemaining++;
-      errors.push({
-        scope: "region",
-        region,
-        message: "not processed: the run stopped before its time limit",
-      });
-      return;
-    }
-    try {
-      const inventory = await readRegionInventory(options.pool.clientsFor(region), {
-        accountId: identity.accountId,
-        policy: options.policy,
-        ...(options.vpcIds ? { vpcIds: options.vpcIds } : {}),
-      });
-      regions.push(inventory);
-      vpcsEvaluated += inventory.vpcs.length;
-    } catch (error) {
-      log.warn("region could not be read", { region, error: describeError(error) });
-      errors.push({ scope: "region", region, message: `could not be read: ${describeError(error)}` });
-    }
-    regionsDone++;
-    progress();
-  });
-  regions.sort((a, b) => options.regions.indexOf(a.region) - options.regions.indexOf(b.region));
-
-  const plan = planRemediation({ ...identity, role, regions }, options.policy, now(), {
+  const read = await readRegions(options, identity.accountId, progress);
+  const plan = planRemediation({ ...identity, role, regions: read.inventories }, options.policy, now(), {
     ensureRole: options.ensureRole ?? false,
   });
-  let execution: ExecutionResult | undefined;
-  let publish: Awaited<ReturnType<typeof publishChangeRecords>> | undefined;
-  if (options.mode === "fix" && plan.actions.length > 0) {
-    execution = await executePlan(plan, {
-      clientsFor: (region) => options.pool.clientsFor(region),
-      homeRegion,
-      trigger: options.trigger,
-      now,
-      sleep: options.sleep,
-      iamPropagationTimeoutMs: options.iamPropagationTimeoutMs,
-      concurrency: options.concurrency,
-      shouldStop: options.shouldStop,
-      onRecord: (_record, records) => progress(records),
-      log,
-    });
-    progress(execution.records.length);
-    const ledgerClients = options.policy.ledgerBus
-      ? options.pool.clientsFor(ledgerRegionOf(options.policy.ledgerBus, homeRegion))
-      : home;
-    publish = await publishChangeRecords(ledgerClients, options.policy.ledgerBus, execution.records, {
-      log,
-      sleep: options.sleep,
-    });
-  }
+  const applied =
+    options.mode === "fix" && plan.actions.length > 0
+      ? await applyPlan(plan, options, homeRegion, now, progress)
+      : {};
   return buildReport({
     mode: options.mode,
     plan,
     regions: options.regions,
-    ...(execution ? { execution } : {}),
-    ...(publish ? { publish } : {}),
-    errors,
-    regionsRemaining,
+    ...applied,
+    regionOutcomes: read.outcomes,
     apiCalls: options.pool.counter.total,
     apiRetries: options.pool.counter.retryAttempts,
     durationMs: Date.now() - started,
   });
+}
+
+/** Progress as regions finish and changes are made (progress bars). */
+class RunProgress {
+  regionsDone = 0;
+  vpcsEvaluated = 0;
+  private readonly options: RunOptions;
+
+  constructor(options: RunOptions) {
+    this.options = options;
+  }
+
+  report(changes = 0): void {
+    const { regionsDone, vpcsEvaluated } = this;
+    this.options.onProgress?.({ regionsDone, regions: this.options.regions.length, vpcsEvaluated, changes });
+  }
+}
+
+/**
+ * Reads each region's inventory, a few regions at once. Each region gets one typed outcome, in the
+ * order given: `done`, `read-failed` (with the error), or `not-started` (the run's time limit came
+ * first; not an error).
+ */
+async function readRegions(
+  options: RunOptions,
+  accountId: string,
+  progress: RunProgress,
+): Promise<{ inventories: RegionInventory[]; outcomes: RegionOutcome[] }> {
+  const log = options.log ?? silentLogger;
+  const inventories: RegionInventory[] = [];
+  const outcomes = await mapWithConcurrency(
+    options.regions,
+    options.regionConcurrency ?? 4,
+    async (region): Promise<RegionOutcome> => {
+      if (options.shouldStop?.()) return { account: accountId, region, kind: "not-started" };
+      let outcome: RegionOutcome;
+      try {
+        const inventory = await readRegionInventory(options.pool.clientsFor(region), {
+          accountId,
+          policy: options.policy,
+          vpcIds: options.vpcIds,
+        });
+        inventories.push(inventory);
+        progress.vpcsEvaluated += inventory.vpcs.length;
+        outcome = { account: accountId, region, kind: "done" };
+      } catch (error) {
+        log.warn("region could not be read", { region, error: describeError(error) });
+        outcome = { account: accountId, region, kind: "read-failed", error: describeError(error) };
+      }
+      progress.regionsDone++;
+      progress.report();
+      return outcome;
+    },
+  );
+  inventories.sort((a, b) => options.regions.indexOf(a.region) - options.regions.indexOf(b.region));
+  return { inventories, outcomes };
+}
+
+/** Fix mode: applies the plan, then publishes its change records to the ledger bus. */
+async function applyPlan(
+  plan: Plan,
+  options: RunOptions,
+  homeRegion: string,
+  now: () => Date,
+  progress: RunProgress,
+): Promise<{ execution: ExecutionResult; publish: PublishResult }> {
+  const log = options.log ?? silentLogger;
+  const execution = await executePlan(plan, {
+    clientsFor: (region) => options.pool.clientsFor(region),
+    homeRegion,
+    trigger: options.trigger,
+    now,
+    sleep: options.sleep,
+    iamPropagationTimeoutMs: options.iamPropagationTimeoutMs,
+    concurrency: options.concurrency,
+    shouldStop: options.shouldStop,
+    onRecord: (_record, records) => progress.report(records),
+    log,
+  });
+  progress.report(execution.records.length);
+  const ledgerRegion = options.policy.ledgerBus
+    ? ledgerRegionOf(options.policy.ledgerBus, homeRegion)
+    : homeRegion;
+  const publish = await publishChangeRecords(
+    options.pool.clientsFor(ledgerRegion),
+    options.policy.ledgerBus,
+    execution.records,
+    { log, sleep: options.sleep },
+  );
+  return { execution, publish };
 }

@@ -12,7 +12,7 @@ import type { Policy } from "./config.ts";
 import { runRemediation } from "./engine.ts";
 import { EventValidationError } from "./errors.ts";
 import { type AccountIdentity, readAccountIdentity } from "./inventory.ts";
-import { isSharedLogGroupTemplate } from "./naming.ts";
+import { vpcOfLogGroup } from "./log-group-template.ts";
 import type { Membership } from "./organizations.ts";
 import type { RunReport } from "./report.ts";
 import { realSleep, type Sleep } from "./retry.ts";
@@ -65,31 +65,6 @@ export function isOwnChange(actor: CloudTrailActor, identity: AccountIdentity): 
   const ownRole = identity.callerArn.includes(":assumed-role/") ? roleNameOf(identity.callerArn) : undefined;
   if (!ownRole) return false;
   return roleNameOf(actor.arn) === ownRole || roleNameOf(actor.roleArn) === ownRole;
-}
-
-/**
- * The VPC a log group belongs to, read from the name template (`/aws/vpc-flow-logs/{vpcId}`), or
- * `"shared"` when the template has no `{vpcId}` and the name is the region's shared group, or
- * undefined when the name is not one the template produces.
- */
-export function vpcOfLogGroup(
-  template: string,
-  logGroupName: string,
-  values: { region: string; accountId: string },
-): string | undefined {
-  const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-  const pattern = template
-    .split(/(\{vpcId\}|\{region\}|\{accountId\})/)
-    .map((part) => {
-      if (part === "{vpcId}") return "(vpc-[0-9a-f]{8,32})";
-      if (part === "{region}") return literal(values.region);
-      if (part === "{accountId}") return literal(values.accountId);
-      return literal(part);
-    })
-    .join("");
-  const match = new RegExp(`^${pattern}$`).exec(logGroupName);
-  if (!match) return undefined;
-  return isSharedLogGroupTemplate(template) ? "shared" : match[1];
 }
 
 /**

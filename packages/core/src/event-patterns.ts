@@ -1,5 +1,5 @@
 import type { Policy } from "./config.ts";
-import { logGroupTemplatePrefix } from "./naming.ts";
+import { logGroupEventPrefix } from "./log-group-template.ts";
 
 export const CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail";
 
@@ -68,9 +68,7 @@ export function buildEventPatterns(
       ...extra,
     },
   });
-  // Placeholders other than {vpcId} can differ per region and account: match on the fixed part only.
-  const fixedPrefix =
-    logGroupTemplatePrefix(policy.logGroupName, { region: "{", accountId: "{" }).split("{")[0] ?? "";
+  const fixedPrefix = logGroupEventPrefix(policy.logGroupName);
   return {
     ec2: pattern("aws.ec2"),
     logs: pattern(

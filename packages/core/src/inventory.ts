@@ -16,8 +16,9 @@ import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import type { AwsClients } from "./aws-clients.ts";
 import type { Policy } from "./config.ts";
 import { isNoSuchEntity } from "./errors.ts";
+import { logGroupTemplatePrefix, renderLogGroupName } from "./log-group-template.ts";
 import type { FlowLogFacts, LogGroupFacts, RegionInventory, RoleFacts, VpcFacts } from "./model.ts";
-import { DELIVERY_POLICY_NAME, logGroupTemplatePrefix, MANAGED_TAG, renderLogGroupName } from "./naming.ts";
+import { DELIVERY_POLICY_NAME, MANAGED_TAG } from "./naming.ts";
 import { type PolicyDocument, parsePolicyDocument } from "./policy-documents.ts";
 
 export interface AccountIdentity {

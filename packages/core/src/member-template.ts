@@ -2,6 +2,7 @@ import type { Policy } from "./config.ts";
 import { buildEventPatterns, IAM_EVENTS_REGION } from "./event-patterns.ts";
 import { MANAGED_TAG } from "./naming.ts";
 import type { PolicyDocument } from "./policy-documents.ts";
+import { REGION_NAME_PATTERN } from "./regions.ts";
 import { servicePolicyDocument } from "./service-policy.ts";
 
 /** Name and path of the role flowlog-guard assumes in each member account (a public contract). */
@@ -136,7 +137,7 @@ function parameters(
       Type: "String",
       Description:
         "The one region whose stack creates the account's IAM roles (deploy to many regions safely)",
-      AllowedPattern: "^[a-z]{2}(-[a-z]+)+-\\d$",
+      AllowedPattern: REGION_NAME_PATTERN.source,
       Default: defaults.roleRegion ?? IAM_EVENTS_REGION,
     },
   };

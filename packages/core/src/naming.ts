@@ -7,39 +7,6 @@ export const MANAGED_TAG = { key: "flowlog-guard:managed", value: "true" } as co
 /** Name of the inline policy on the delivery role. */
 export const DELIVERY_POLICY_NAME = "flowlog-guard-delivery";
 
-/** The AWS partition a region belongs to (`aws`, `aws-cn`, `aws-us-gov`). */
-export function partitionOf(region: string): string {
-  if (region.startsWith("cn-")) return "aws-cn";
-  if (region.startsWith("us-gov-")) return "aws-us-gov";
-  return "aws";
-}
-
-/** Fills a log group name template: `/aws/vpc-flow-logs/{vpcId}` -> `/aws/vpc-flow-logs/vpc-0abc`. */
-export function renderLogGroupName(
-  template: string,
-  values: { vpcId: string; region: string; accountId: string },
-): string {
-  return template
-    .replaceAll("{vpcId}", values.vpcId)
-    .replaceAll("{region}", values.region)
-    .replaceAll("{accountId}", values.accountId);
-}
-
-/** A template without `{vpcId}` gives one log group per region (or account) that VPCs share. */
-export function isSharedLogGroupTemplate(template: string): boolean {
-  return !template.includes("{vpcId}");
-}
-
-/** The fixed text before the first placeholder, used as `logGroupNamePrefix` when listing our groups. */
-export function logGroupTemplatePrefix(
-  template: string,
-  values: { region: string; accountId: string },
-): string {
-  const filled = template.replaceAll("{region}", values.region).replaceAll("{accountId}", values.accountId);
-  const placeholder = filled.indexOf("{vpcId}");
-  return placeholder < 0 ? filled : filled.slice(0, placeholder);
-}
-
 export function deliveryRoleArn(partition: string, accountId: string, roleName: string): string {
   return `arn:${partition}:iam::${accountId}:role${DELIVERY_ROLE_PATH}${roleName}`;
 }

@@ -210,6 +210,7 @@ function mergeReports(
       durationMs,
     },
     vpcs: reports.flatMap((report) => report.vpcs),
+    regionOutcomes: reports.flatMap((report) => report.regionOutcomes),
     sharedChanges: reports.flatMap((report) => report.sharedChanges),
     errors,
   };

@@ -1,19 +1,22 @@
 import { DELIVERY_ROLE_PATH, type Policy } from "./config.ts";
-import { type ExceptionVerdict, evaluateException } from "./exceptions.ts";
-import type { AccountInventory, FlowLogFacts, LogGroupFacts, RegionInventory, VpcFacts } from "./model.ts";
 import {
-  DELIVERY_POLICY_NAME,
-  deliveryRoleArn,
-  isSharedLogGroupTemplate,
-  renderLogGroupName,
-} from "./naming.ts";
+  evaluateVpc,
+  evidenceOf,
+  type FlowLogDestination,
+  indexRegionFacts,
+  type VpcEvaluation,
+  type VpcEvidence,
+  type VpcNeed,
+} from "./evaluation.ts";
+import { isSharedLogGroupTemplate } from "./log-group-template.ts";
+import type { AccountInventory, RegionInventory, VpcFacts } from "./model.ts";
+import { DELIVERY_POLICY_NAME, deliveryRoleArn } from "./naming.ts";
 import type { Action, Plan, VpcPlan } from "./plan.ts";
 import {
   deliveryRolePermissionsPolicy,
   deliveryRoleTrustPolicy,
   policyDocumentsEqual,
 } from "./policy-documents.ts";
-import { describeMissingCoverage, evaluateS3Coverage } from "./s3-coverage.ts";
 
 /** CreateFlowLogs takes at most 300 resource ids per call. */
 export const MAX_FLOW_LOG_BATCH = 300;
@@ -27,18 +30,6 @@ const ACTION_ORDER: Record<Action["kind"], number> = {
   "create-flow-log": 5,
   "create-s3-flow-log": 5,
 };
-
-/**
- * True when a flow log makes its VPC compliant on its own: ACTIVE, capturing ALL or REJECT traffic,
- * and not failing delivery. The destination does not matter (a customer's S3 flow log counts).
- */
-export function flowLogQualifies(flowLog: FlowLogFacts): boolean {
-  return (
-    flowLog.flowLogStatus === "ACTIVE" &&
-    (flowLog.trafficType === "ALL" || flowLog.trafficType === "REJECT") &&
-    flowLog.deliverLogsStatus !== "FAILED"
-  );
-}
 
 /** A VPC tagged as production (Environment/env/stage/tier = prod or production) is remediated early. */
 export function isProductionTagged(tags: Readonly<Record<string, string>>): boolean {
@@ -58,46 +49,11 @@ export function compareVpcWorkOrder(a: VpcFacts, b: VpcFacts): number {
   );
 }
 
-/** A log group keeps events long enough: it never expires, or keeps them at least as long as the policy. */
-function retentionIsEnough(group: LogGroupFacts, policy: Policy): boolean {
-  return group.retentionInDays === undefined || group.retentionInDays >= policy.retentionDays;
-}
-
-function describeFlowLog(flowLog: FlowLogFacts): string {
-  const destination = flowLog.logGroupName ?? flowLog.logDestination ?? flowLog.destinationType ?? "?";
-  return `${flowLog.flowLogId} (${flowLog.trafficType ?? "?"} to ${destination})`;
-}
-
-function exceptionNote(verdict: ExceptionVerdict | undefined): string {
-  if (!verdict || verdict.state === "valid") return "";
-  if (verdict.state === "expired") return `; exception by ${verdict.owner} expired at ${verdict.expiredAt}`;
-  return `; exception not honoured: ${verdict.problems.join("; ")}`;
-}
-
-/** Collects unique actions by key while the planner walks the VPCs. */
-class ActionSet {
-  private readonly byKey = new Map<string, Action>();
-
-  add(action: Action, vpcId?: string): string {
-    const existing = this.byKey.get(action.key);
-    if (!existing) this.byKey.set(action.key, action);
-    const target = existing ?? action;
-    if (vpcId && "vpcIds" in target && !target.vpcIds.includes(vpcId)) target.vpcIds.push(vpcId);
-    return action.key;
-  }
-
-  ordered(): Action[] {
-    return [...this.byKey.values()].sort((a, b) => ACTION_ORDER[a.kind] - ACTION_ORDER[b.kind]);
-  }
-}
-
 /**
- * Decides, without any I/O, what each VPC needs: `(inventory, policy, now) -> Plan`.
- *
- * - compliant: a qualifying flow log exists (see {@link flowLogQualifies}); for one flowlog-guard
- *   created, its log group must also exist with enough retention.
- * - exempt: a valid, unexpired exception, or a default VPC when `includeDefaultVpcs` is false.
- * - non-compliant: everything else, with the ordered actions that fix it.
+ * Decides, without any I/O, what each VPC needs and which actions fix it:
+ * `(inventory, policy, now) -> Plan`. Each VPC is evaluated on its own ({@link evaluateVpc}); the
+ * planner turns the needs into actions, sharing a log group's actions between the VPCs that need
+ * it and batching new flow logs per log group. The plan is built once and never changed after.
  *
  * The delivery role is planned only when some VPC needs it, or with `ensureRole` (an IAM event
  * about the role: it is repaired even when this run sees no VPC).
@@ -114,38 +70,234 @@ export function planRemediation(
 ): Plan {
   const { accountId, partition, role } = inventory;
   const roleArn = role.arn ?? deliveryRoleArn(partition, accountId, policy.roleName);
-  const actions = new ActionSet();
-  const vpcs: VpcPlan[] = [];
-  let roleNeeded = false;
-
-  for (const region of inventory.regions) {
-    const planner = new RegionPlanner(region, inventory, policy, now, roleArn, actions);
-    for (const vpc of [...region.vpcs].sort(compareVpcWorkOrder)) {
-      const vpcPlan = planner.withEvidence(planner.planVpc(vpc), vpc);
-      roleNeeded ||= planner.vpcNeedsRole;
-      vpcs.push(vpcPlan);
-    }
-    planner.addFlowLogBatches(vpcs);
-  }
-
-  const roleUsed = policy.destinationType !== "s3";
-  if (roleNeeded || (options.ensureRole && roleUsed)) addRoleActions(inventory, policy, roleArn, actions);
-
-  return { account: accountId, partition, generatedAt: now.toISOString(), vpcs, actions: actions.ordered() };
+  const regions = inventory.regions.map((region) =>
+    planRegion(evaluateRegion(accountId, region, policy, now), policy, roleArn),
+  );
+  // An IAM event repairs the role even when no VPC of this run needs it, unless flow logs go to S3.
+  const roleWanted = options.ensureRole && policy.destinationType !== "s3";
+  const roleNeeded = regions.some((region) => region.roleNeeded) || roleWanted;
+  const roleActions = roleNeeded ? planRoleActions(inventory, policy, roleArn) : [];
+  const actions = [...regions.flatMap((region) => region.actions), ...roleActions];
+  return {
+    account: accountId,
+    partition,
+    generatedAt: now.toISOString(),
+    vpcs: regions.flatMap((region) => region.vpcs),
+    actions: actions.sort((a, b) => ACTION_ORDER[a.kind] - ACTION_ORDER[b.kind]),
+  };
 }
 
-function addRoleActions(
-  inventory: AccountInventory,
+/** A VPC with its evaluation and evidence, in the region's work order. */
+interface EvaluatedVpc {
+  base: Pick<VpcPlan, "account" | "region" | "vpcId" | "isDefault" | "internetFacing" | "production">;
+  evaluation: VpcEvaluation;
+  evidence: VpcEvidence;
+}
+
+interface EvaluatedRegion {
+  region: string;
+  vpcs: EvaluatedVpc[];
+}
+
+function evaluateRegion(
+  accountId: string,
+  inventory: RegionInventory,
+  policy: Policy,
+  now: Date,
+): EvaluatedRegion {
+  const facts = indexRegionFacts(accountId, inventory);
+  const vpcs = [...inventory.vpcs].sort(compareVpcWorkOrder).map((vpc): EvaluatedVpc => {
+    const evaluation = evaluateVpc(vpc, facts, policy, now);
+    return {
+      base: {
+        account: accountId,
+        region: inventory.region,
+        vpcId: vpc.vpcId,
+        isDefault: vpc.isDefault,
+        internetFacing: vpc.internetFacing,
+        production: isProductionTagged(vpc.tags),
+      },
+      evaluation,
+      evidence: evidenceOf(vpc, facts, evaluation, policy),
+    };
+  });
+  return { region: inventory.region, vpcs };
+}
+
+/** The plan for one region: each VPC with the keys of its actions, and the region's unique actions. */
+function planRegion(
+  evaluated: EvaluatedRegion,
   policy: Policy,
   roleArn: string,
-  actions: ActionSet,
-): void {
+): { vpcs: VpcPlan[]; actions: Action[]; roleNeeded: boolean } {
+  const logGroups = planLogGroupActions(evaluated, policy);
+  const flowLogs = planFlowLogActions(evaluated, policy, roleArn);
+  const keysOf = (need: VpcNeed, vpcId: string): string[] => {
+    if (need.kind === "delivery-role") return [];
+    if (need.kind === "flow-log") return [flowLogs.keyByVpc.get(vpcId)!];
+
+    return logGroupActionsFor(need, evaluated.region, policy).map((action) => action.key);
+  };
+  const vpcs = evaluated.vpcs.map(
+    ({ base, evaluation, evidence }): VpcPlan => ({
+      ...base,
+      exception: evaluation.exception,
+      flowLogIds: evaluation.flowLogIds,
+      actionKeys: evaluation.needs.flatMap((need) => keysOf(need, base.vpcId)),
+      status: evaluation.status,
+      reason: evaluation.reason,
+      ...evidence,
+    }),
+  );
+  const roleNeeded = evaluated.vpcs.some(({ evaluation }) =>
+    evaluation.needs.some((need) => need.kind === "delivery-role"),
+  );
+  return { vpcs, actions: [...logGroups, ...flowLogs.actions], roleNeeded };
+}
+
+type LogGroupNeed = Extract<VpcNeed, { kind: "log-group" | "retention" }>;
+type LogGroupAction = Extract<Action, { kind: "create-log-group" | "put-retention-policy" }>;
+
+/** Actions that make a log group exist with enough retention (never lowered), before `vpcIds` are known. */
+function logGroupActionsFor(need: LogGroupNeed, region: string, policy: Policy): LogGroupAction[] {
+  const name = need.logGroupName;
+  const { retentionDays, kmsKeyArn } = policy;
+  const retention = (reason: string, before: number | null): LogGroupAction => ({
+    kind: "put-retention-policy",
+    key: `retention:${region}:${name}`,
+    reason,
+    region,
+    logGroupName: name,
+    retentionDays,
+    before,
+    newGroup: before === null,
+    vpcIds: [],
+  });
+  if (need.kind === "retention") {
+    const why = `log group ${name} keeps events ${need.retentionInDays} days, less than ${retentionDays}`;
+    return [retention(why, need.retentionInDays)];
+  }
+  return [
+    {
+      kind: "create-log-group",
+      key: `log-group:${region}:${name}`,
+      reason: `log group ${name} does not exist`,
+      region,
+      logGroupName: name,
+      ...(kmsKeyArn ? { kmsKeyArn } : {}),
+      vpcIds: [],
+    },
+    retention(`new log group ${name} gets ${retentionDays}-day retention`, null),
+  ];
+}
+
+/** One action per log group need of the region, shared by (and listing) every VPC that needs it. */
+function planLogGroupActions(evaluated: EvaluatedRegion, policy: Policy): LogGroupAction[] {
+  const byKey = new Map<string, { action: LogGroupAction; vpcIds: string[] }>();
+  for (const { base, evaluation } of evaluated.vpcs) {
+    for (const need of evaluation.needs) {
+      if (need.kind !== "log-group" && need.kind !== "retention") continue;
+      for (const action of logGroupActionsFor(need, evaluated.region, policy)) {
+        const entry = byKey.get(action.key) ?? { action, vpcIds: [] };
+        byKey.set(action.key, entry);
+        if (!entry.vpcIds.includes(base.vpcId)) entry.vpcIds.push(base.vpcId);
+      }
+    }
+  }
+  return [...byKey.values()].map(({ action, vpcIds }) => ({ ...action, vpcIds }));
+}
+
+/**
+ * The VPCs waiting for a flow log, as CreateFlowLogs actions: one per destination and 300 VPCs
+ * (VPCs share a destination when the template has no `{vpcId}`, and always with S3).
+ */
+function planFlowLogActions(
+  evaluated: EvaluatedRegion,
+  policy: Policy,
+  roleArn: string,
+): { actions: Action[]; keyByVpc: Map<string, string> } {
+  const pending = new Map<string, { destination: FlowLogDestination; vpcIds: string[] }>();
+  for (const { base, evaluation } of evaluated.vpcs) {
+    for (const need of evaluation.needs) {
+      if (need.kind !== "flow-log") continue;
+      const { destination } = need;
+      const id = destination.type === "s3" ? `s3:${destination.logDestination}` : destination.logGroupName;
+      const entry = pending.get(id) ?? { destination, vpcIds: [] };
+      entry.vpcIds.push(base.vpcId);
+      pending.set(id, entry);
+    }
+  }
+  const actions: Action[] = [];
+  const keyByVpc = new Map<string, string>();
+  for (const { destination, vpcIds } of pending.values()) {
+    for (let start = 0; start < vpcIds.length; start += MAX_FLOW_LOG_BATCH) {
+      const batch = vpcIds.slice(start, start + MAX_FLOW_LOG_BATCH);
+      const batchIndex = start / MAX_FLOW_LOG_BATCH;
+      const action = flowLogAction(destination, batch, batchIndex, evaluated.region, policy, roleArn);
+      actions.push(action);
+      for (const vpcId of batch) keyByVpc.set(vpcId, action.key);
+    }
+  }
+  return { actions, keyByVpc };
+}
+
+/** One CreateFlowLogs call for a batch of VPCs that share a destination. */
+function flowLogAction(
+  destination: FlowLogDestination,
+  batch: string[],
+  batchIndex: number,
+  region: string,
+  policy: Policy,
+  roleArn: string,
+): Action {
+  const { trafficType, maxAggregationInterval, logFormat } = policy;
+  const reason =
+    batch.length === 1
+      ? `VPC ${batch[0]} has no qualifying flow log`
+      : `${batch.length} VPCs have no qualifying flow log`;
+  if (destination.type === "s3") {
+    const { fileFormat, hiveCompatiblePartitions, perHourPartition } = policy;
+    return {
+      kind: "create-s3-flow-log",
+      key: `s3-flow-log:${region}:${batch[0]}`,
+      reason,
+      region,
+      vpcIds: batch,
+      logDestination: destination.logDestination,
+      fileFormat,
+      hiveCompatiblePartitions,
+      perHourPartition,
+      trafficType,
+      maxAggregationInterval,
+      ...(logFormat ? { logFormat } : {}),
+    };
+  }
+  const { logGroupName } = destination;
+  return {
+    kind: "create-flow-log",
+    key: isSharedLogGroupTemplate(policy.logGroupName)
+      ? `flow-log:${region}:${logGroupName}:${batchIndex}`
+      : `flow-log:${region}:${batch[0]}`,
+    reason,
+    region,
+    vpcIds: batch,
+    logGroupName,
+    roleArn,
+    trafficType,
+    maxAggregationInterval,
+    ...(logFormat ? { logFormat } : {}),
+  };
+}
+
+/** Actions that make the delivery role exist with the expected trust and inline policy. */
+function planRoleActions(inventory: AccountInventory, policy: Policy, roleArn: string): Action[] {
+  const actions: Action[] = [];
   const { accountId, partition, role } = inventory;
   const trust = deliveryRoleTrustPolicy(partition, accountId);
   const permissions = deliveryRolePermissionsPolicy(policy.logGroupName, partition, accountId);
   const roleName = policy.roleName;
   if (!role.exists) {
-    actions.add({
+    actions.push({
       kind: "create-role",
       key: `role:${roleName}`,
       reason: `delivery role ${roleName} does not exist; flow logs need it to write to CloudWatch Logs`,
@@ -155,7 +307,7 @@ function addRoleActions(
       trustPolicy: trust,
     });
   } else if (!policyDocumentsEqual(role.trustPolicy, trust)) {
-    actions.add({
+    actions.push({
       kind: "update-role-trust",
       key: `role-trust:${roleName}`,
       reason: `trust policy of ${roleName} drifted from the expected one (vpc-flow-logs.amazonaws.com for this account only)`,
@@ -166,7 +318,7 @@ function addRoleActions(
     });
   }
   if (!role.exists || !policyDocumentsEqual(role.permissionsPolicy, permissions)) {
-    actions.add({
+    actions.push({
       kind: "put-role-policy",
       key: `role-policy:${roleName}`,
       reason: !role.exists
@@ -181,295 +333,5 @@ function addRoleActions(
       after: permissions,
     });
   }
-}
-
-/** Plans the VPCs of one region; collects the flow logs to create so they can be batched per log group. */
-class RegionPlanner {
-  private readonly logGroups: Map<string, LogGroupFacts>;
-  private readonly flowLogsByVpc = new Map<string, FlowLogFacts[]>();
-  private readonly pendingFlowLogs = new Map<string, string[]>();
-  private readonly pendingS3FlowLogs: string[] = [];
-  private readonly region: RegionInventory;
-  private readonly inventory: AccountInventory;
-  private readonly policy: Policy;
-  private readonly now: Date;
-  private readonly roleArn: string;
-  private readonly actions: ActionSet;
-  vpcNeedsRole = false;
-
-  constructor(
-    region: RegionInventory,
-    inventory: AccountInventory,
-    policy: Policy,
-    now: Date,
-    roleArn: string,
-    actions: ActionSet,
-  ) {
-    this.region = region;
-    this.inventory = inventory;
-    this.policy = policy;
-    this.now = now;
-    this.roleArn = roleArn;
-    this.actions = actions;
-    this.logGroups = new Map(region.logGroups.map((group) => [group.name, group]));
-    for (const flowLog of region.flowLogs) {
-      const list = this.flowLogsByVpc.get(flowLog.resourceId) ?? [];
-      list.push(flowLog);
-      this.flowLogsByVpc.set(flowLog.resourceId, list);
-    }
-  }
-
-  /**
-   * Adds what an auditor reads next to the status: the VPC's Name tag, and the destination and
-   * retention of the flow log that makes it compliant (for one still to be created: the planned ones).
-   */
-  withEvidence(plan: VpcPlan, vpc: VpcFacts): VpcPlan {
-    const flowLog = (this.flowLogsByVpc.get(vpc.vpcId) ?? []).find((f) =>
-      plan.flowLogIds.includes(f.flowLogId),
-    );
-    const s3 = this.policy.destinationType === "s3";
-    const planned =
-      !flowLog && plan.status === "non-compliant"
-        ? s3
-          ? this.policy.logDestination
-          : renderLogGroupName(this.policy.logGroupName, {
-              vpcId: vpc.vpcId,
-              region: this.region.region,
-              accountId: this.inventory.accountId,
-            })
-        : undefined;
-    const destination = flowLog ? (flowLog.logGroupName ?? flowLog.logDestination) : planned;
-    const group = flowLog?.logGroupName ? this.logGroups.get(flowLog.logGroupName) : undefined;
-    const retentionDays = planned && !s3 ? this.policy.retentionDays : group?.retentionInDays;
-    return {
-      ...plan,
-      ...(vpc.tags.Name ? { name: vpc.tags.Name } : {}),
-      ...(destination ? { destination } : {}),
-      ...(retentionDays !== undefined ? { retentionDays } : {}),
-    };
-  }
-
-  planVpc(vpc: VpcFacts): VpcPlan {
-    this.vpcNeedsRole = false;
-    const exception = evaluateException(vpc.tags, this.now, this.policy.maxExceptionDays);
-    const flowLogs = this.flowLogsByVpc.get(vpc.vpcId) ?? [];
-    const qualifying = flowLogs.filter(flowLogQualifies);
-    const base = {
-      account: this.inventory.accountId,
-      region: this.region.region,
-      vpcId: vpc.vpcId,
-      isDefault: vpc.isDefault,
-      internetFacing: vpc.internetFacing,
-      production: isProductionTagged(vpc.tags),
-      exception: exception ?? null,
-      flowLogIds: qualifying.map((flowLog) => flowLog.flowLogId),
-      actionKeys: [] as string[],
-    };
-    const note = exceptionNote(exception);
-
-    if (vpc.isDefault && !this.policy.includeDefaultVpcs) {
-      return {
-        ...base,
-        status: "exempt",
-        reason: "default VPC, and the policy sets includeDefaultVpcs=false",
-      };
-    }
-    if (exception?.state === "valid") {
-      const why = exception.reason ? `: ${exception.reason}` : "";
-      return {
-        ...base,
-        status: "exempt",
-        reason: `exception by ${exception.owner} until ${exception.expires}${why}`,
-      };
-    }
-
-    if (this.policy.destinationType === "s3") return this.planS3Vpc(vpc, base, flowLogs, note);
-
-    const foreign = qualifying.find((flowLog) => !flowLog.managed);
-    if (foreign) {
-      return {
-        ...base,
-        status: "compliant",
-        reason: `flow log ${describeFlowLog(foreign)} is active${note}`,
-      };
-    }
-
-    const ours =
-      qualifying.find((flowLog) => flowLog.managed) ??
-      flowLogs.find(
-        (flowLog) =>
-          flowLog.managed && flowLog.flowLogStatus === "ACTIVE" && flowLog.deliverLogsStatus === "FAILED",
-      );
-    if (ours) {
-      this.vpcNeedsRole = true;
-      const repairs = ours.logGroupName
-        ? this.ensureLogGroup(ours.logGroupName, vpc.vpcId)
-        : { keys: [], why: "" };
-      const failing = !flowLogQualifies(ours);
-      if (repairs.keys.length === 0 && !failing) {
-        return { ...base, status: "compliant", reason: `flow log ${describeFlowLog(ours)} is active${note}` };
-      }
-      const problem = failing
-        ? `flowlog-guard's flow log ${ours.flowLogId} fails delivery (${ours.deliverLogsErrorMessage ?? "no message"}); repairing its role and log group`
-        : `flowlog-guard's flow log ${ours.flowLogId} needs its log group repaired: ${repairs.why}`;
-      return {
-        ...base,
-        flowLogIds: [ours.flowLogId],
-        status: "non-compliant",
-        reason: `${problem}${note}`,
-        actionKeys: repairs.keys,
-      };
-    }
-
-    this.vpcNeedsRole = true;
-    const logGroupName = renderLogGroupName(this.policy.logGroupName, {
-      vpcId: vpc.vpcId,
-      region: this.region.region,
-      accountId: this.inventory.accountId,
-    });
-    const repairs = this.ensureLogGroup(logGroupName, vpc.vpcId);
-    const pending = this.pendingFlowLogs.get(logGroupName) ?? [];
-    pending.push(vpc.vpcId);
-    this.pendingFlowLogs.set(logGroupName, pending);
-    return {
-      ...base,
-      status: "non-compliant",
-      reason: `${describeMissingCoverage(flowLogs, this.inventory.accountId)}${note}`,
-      actionKeys: repairs.keys,
-    };
-  }
-
-  /** S3 destination: no role, no log group; one shared destination, so the VPC joins the region's batch. */
-  private planS3Vpc(
-    vpc: VpcFacts,
-    base: Omit<VpcPlan, "status" | "reason">,
-    flowLogs: FlowLogFacts[],
-    note: string,
-  ): VpcPlan {
-    const coverage = evaluateS3Coverage(flowLogs, this.policy, this.inventory.accountId);
-    if (coverage.needsFlowLog) this.pendingS3FlowLogs.push(vpc.vpcId);
-    return {
-      ...base,
-      flowLogIds: coverage.flowLogIds,
-      status: coverage.status,
-      reason: `${coverage.reason}${note}`,
-    };
-  }
-
-  /** Actions that make a log group exist with enough retention; never lowers retention. */
-  private ensureLogGroup(name: string, vpcId: string): { keys: string[]; why: string } {
-    const { region } = this.region;
-    const existing = this.logGroups.get(name);
-    if (!existing) {
-      const created = this.actions.add(
-        {
-          kind: "create-log-group",
-          key: `log-group:${region}:${name}`,
-          reason: `log group ${name} does not exist`,
-          region,
-          logGroupName: name,
-          ...(this.policy.kmsKeyArn ? { kmsKeyArn: this.policy.kmsKeyArn } : {}),
-          vpcIds: [],
-        },
-        vpcId,
-      );
-      const retention = this.actions.add(
-        {
-          kind: "put-retention-policy",
-          key: `retention:${region}:${name}`,
-          reason: `new log group ${name} gets ${this.policy.retentionDays}-day retention`,
-          region,
-          logGroupName: name,
-          retentionDays: this.policy.retentionDays,
-          before: null,
-          newGroup: true,
-          vpcIds: [],
-        },
-        vpcId,
-      );
-      return { keys: [created, retention], why: `log group ${name} is missing` };
-    }
-    if (!retentionIsEnough(existing, this.policy)) {
-      const why = `log group ${name} keeps events ${existing.retentionInDays} days, less than ${this.policy.retentionDays}`;
-      const key = this.actions.add(
-        {
-          kind: "put-retention-policy",
-          key: `retention:${region}:${name}`,
-          reason: why,
-          region,
-          logGroupName: name,
-          retentionDays: this.policy.retentionDays,
-          before: existing.retentionInDays ?? null,
-          newGroup: false,
-          vpcIds: [],
-        },
-        vpcId,
-      );
-      return { keys: [key], why };
-    }
-    return { keys: [], why: "" };
-  }
-
-  /** Turns the VPCs waiting for a flow log into CreateFlowLogs actions, one per log group and 300 VPCs. */
-  addFlowLogBatches(vpcPlans: VpcPlan[]): void {
-    const { region } = this.region;
-    const byVpc = new Map(vpcPlans.filter((p) => p.region === region).map((p) => [p.vpcId, p]));
-    this.addS3FlowLogBatches(byVpc);
-    const shared = isSharedLogGroupTemplate(this.policy.logGroupName);
-    for (const [logGroupName, vpcIds] of this.pendingFlowLogs) {
-      for (let start = 0; start < vpcIds.length; start += MAX_FLOW_LOG_BATCH) {
-        const batch = vpcIds.slice(start, start + MAX_FLOW_LOG_BATCH);
-        const key = shared
-          ? `flow-log:${region}:${logGroupName}:${start / MAX_FLOW_LOG_BATCH}`
-          : `flow-log:${region}:${batch[0]}`;
-        const { trafficType, maxAggregationInterval, logFormat } = this.policy;
-        this.actions.add({
-          kind: "create-flow-log",
-          key,
-          reason:
-            batch.length === 1
-              ? `VPC ${batch[0]} has no qualifying flow log`
-              : `${batch.length} VPCs have no qualifying flow log`,
-          region,
-          vpcIds: batch,
-          logGroupName,
-          roleArn: this.roleArn,
-          trafficType,
-          maxAggregationInterval,
-          ...(logFormat ? { logFormat } : {}),
-        });
-        for (const vpcId of batch) byVpc.get(vpcId)?.actionKeys.push(key);
-      }
-    }
-  }
-
-  /** All of a region's VPCs share the S3 destination: one CreateFlowLogs per 300 of them. */
-  private addS3FlowLogBatches(byVpc: Map<string, VpcPlan>): void {
-    const { region } = this.region;
-    const { logDestination, fileFormat, hiveCompatiblePartitions, perHourPartition } = this.policy;
-    const { trafficType, maxAggregationInterval, logFormat } = this.policy;
-    const vpcIds = this.pendingS3FlowLogs;
-    for (let start = 0; start < vpcIds.length && logDestination; start += MAX_FLOW_LOG_BATCH) {
-      const batch = vpcIds.slice(start, start + MAX_FLOW_LOG_BATCH);
-      const key = `s3-flow-log:${region}:${batch[0]}`;
-      this.actions.add({
-        kind: "create-s3-flow-log",
-        key,
-        reason:
-          batch.length === 1
-            ? `VPC ${batch[0]} has no qualifying flow log`
-            : `${batch.length} VPCs have no qualifying flow log`,
-        region,
-        vpcIds: batch,
-        logDestination,
-        fileFormat,
-        hiveCompatiblePartitions,
-        perHourPartition,
-        trafficType,
-        maxAggregationInterval,
-        ...(logFormat ? { logFormat } : {}),
-      });
-      for (const vpcId of batch) byVpc.get(vpcId)?.actionKeys.push(key);
-    }
-  }
+  return actions;
 }

@@ -1,4 +1,5 @@
 import { DELIVERY_ROLE_PATH } from "./config.ts";
+import { logGroupNamePattern } from "./log-group-template.ts";
 
 export interface PolicyStatement {
   Sid?: string;
@@ -54,17 +55,6 @@ export function eventBridgeForwarderTrustPolicy(accountId: string): PolicyDocume
       },
     ],
   };
-}
-
-/**
- * The log-group name pattern a template can produce, for IAM resources: `{vpcId}` -> `vpc-*`,
- * `{region}` -> `*`, `{accountId}` -> the account.
- */
-export function logGroupNamePattern(template: string, accountId: string): string {
-  return template
-    .replaceAll("{vpcId}", "vpc-*")
-    .replaceAll("{region}", "*")
-    .replaceAll("{accountId}", accountId);
 }
 
 /**

@@ -47,6 +47,18 @@ export interface ReportError {
   message: string;
 }
 
+/**
+ * What happened to one region of one account in a run, as a kind: read and evaluated (`done`),
+ * could not be read (`read-failed`, an error), or not started because the run's time limit came
+ * first (`not-started`, not an error: run again to finish it). Reports count kinds, never messages.
+ */
+export type RegionOutcome =
+  | { account: string; region: string; kind: "done" }
+  | { account: string; region: string; kind: "read-failed"; error: string }
+  | { account: string; region: string; kind: "not-started" };
+
+export type RegionOutcomeKind = RegionOutcome["kind"];
+
 export interface RunReport {
   mode: RunMode;
   account: string;
@@ -60,8 +72,9 @@ export interface RunReport {
     exempt: number;
     failed: number;
     changes: number;
+    /** Regions that could not be read (each also in `errors`). */
     regionsFailed: number;
-    /** Regions not started because the run's time limit came first. */
+    /** Regions not started because the run's time limit came first (not errors; run again). */
     regionsRemaining: number;
     recordsPublished: number;
     recordsUndelivered: number;
@@ -70,6 +83,8 @@ export interface RunReport {
     durationMs: number;
   };
   vpcs: VpcReport[];
+  /** One outcome per region of the run, in the order the regions were given. */
+  regionOutcomes: RegionOutcome[];
   /** Changes not tied to one VPC: the delivery role, log groups that VPCs share. */
   sharedChanges: ChangeRecord[];
   errors: ReportError[];
@@ -81,101 +96,130 @@ function targetOf(action: Plan["actions"][number]): string {
   return "logGroupName" in action ? action.logGroupName : action.roleName;
 }
 
-/** Turns a plan, and what executing it did, into the report operators and scripts read. */
-export function buildReport(input: {
+export interface ReportInput {
   mode: RunMode;
   plan: Plan;
   regions: string[];
   execution?: ExecutionResult;
   publish?: PublishResult;
-  errors: ReportError[];
-  regionsRemaining: number;
+  regionOutcomes: RegionOutcome[];
   apiCalls: number;
   apiRetries: number;
   durationMs: number;
-}): RunReport {
+}
+
+/** Turns a plan, and what executing it did, into the report operators and scripts read. */
+export function buildReport(input: ReportInput): RunReport {
   const { plan, execution, mode } = input;
-  const actionsByKey = new Map(plan.actions.map((action) => [action.key, action]));
   const records = execution?.records ?? [];
-  const errors = [...input.errors];
-
-  const vpcs: VpcReport[] = plan.vpcs.map((vpc) => {
-    const actions = vpc.actionKeys.flatMap((key) => {
-      const action = actionsByKey.get(key);
-      return action ? [{ kind: action.kind, target: targetOf(action), reason: action.reason }] : [];
-    });
-    const report: VpcReport = {
-      account: vpc.account,
-      region: vpc.region,
-      vpcId: vpc.vpcId,
-      isDefault: vpc.isDefault,
-      ...(vpc.name ? { name: vpc.name } : {}),
-      status: vpc.status,
-      reason: vpc.reason,
-      flowLogIds: [...vpc.flowLogIds],
-      exception: vpc.exception,
-      ...(vpc.destination ? { destination: vpc.destination } : {}),
-      ...(vpc.retentionDays !== undefined ? { retentionDays: vpc.retentionDays } : {}),
-      changes: records.filter((record) => record.vpcId === vpc.vpcId && record.region === vpc.region),
-      actions,
-    };
-    if (vpc.status !== "non-compliant") return report;
-    if (mode === "dry-run") return { ...report, status: "would-remediate" };
-    // Nothing flowlog-guard can do (e.g. its own flow log still reports FAILED delivery): say so.
-    if (mode === "scan" || !execution || vpc.actionKeys.length === 0) return report;
-
-    const problems: string[] = [];
-    for (const key of vpc.actionKeys) {
-      const outcome = execution.outcomes.get(key);
-      const own = outcome?.perVpc?.get(vpc.vpcId);
-      const status = own?.status ?? outcome?.status;
-      if (own?.flowLogId && !report.flowLogIds.includes(own.flowLogId)) report.flowLogIds.push(own.flowLogId);
-      if (!outcome || status === "failed" || status === "skipped") {
-        problems.push(`${key}: ${own?.error ?? outcome?.error ?? "not executed"}`);
-      }
-    }
-    if (problems.length > 0) {
-      for (const message of problems)
-        errors.push({ scope: "vpc", region: vpc.region, vpcId: vpc.vpcId, message });
-      return {
-        ...report,
-        status: "failed",
-        reason: `${vpc.reason}; remediation failed: ${problems.join("; ")}`,
-      };
-    }
-    return { ...report, status: "remediated" };
+  const errors: ReportError[] = input.regionOutcomes.flatMap((outcome) =>
+    outcome.kind === "read-failed"
+      ? [{ scope: "region" as const, region: outcome.region, message: `could not be read: ${outcome.error}` }]
+      : [],
+  );
+  const vpcs = plan.vpcs.map((vpc) => {
+    const report = reportVpc(vpc, plan, records);
+    const judged = judgeVpc(report, vpc, mode, execution);
+    errors.push(...judged.errors);
+    return judged.report;
   });
-
-  for (const undelivered of input.publish?.undelivered ?? []) {
-    errors.push({
-      scope: "ledger",
-      message: `change record ${undelivered.recordId} not delivered to ${input.publish?.bus ?? "(no bus)"}: ${undelivered.error}`,
-    });
-  }
-  const count = (status: VpcStatus) => vpcs.filter((vpc) => vpc.status === status).length;
+  errors.push(...ledgerErrors(input.publish));
   return {
     mode,
     account: plan.account,
     regions: input.regions,
-    summary: {
-      vpcs: vpcs.length,
-      compliant: count("compliant"),
-      remediated: count("remediated"),
-      wouldRemediate: count("would-remediate"),
-      nonCompliant: count("non-compliant"),
-      exempt: count("exempt"),
-      failed: count("failed"),
-      changes: records.filter((record) => record.outcome === "applied").length,
-      regionsFailed: input.errors.filter((error) => error.scope === "region").length,
-      regionsRemaining: input.regionsRemaining,
-      recordsPublished: input.publish?.published ?? 0,
-      recordsUndelivered: input.publish?.undelivered.length ?? 0,
-      apiCalls: input.apiCalls,
-      apiRetries: input.apiRetries,
-      durationMs: input.durationMs,
-    },
+    summary: summarize(input, vpcs, records),
     vpcs,
+    regionOutcomes: input.regionOutcomes,
     sharedChanges: records.filter((record) => record.vpcId === null),
     errors,
+  };
+}
+
+/** A VPC as planned, with its change records and the actions fix-all does or would do for it. */
+function reportVpc(vpc: VpcPlan, plan: Plan, records: readonly ChangeRecord[]): VpcReport {
+  const actionsByKey = new Map(plan.actions.map((action) => [action.key, action]));
+  return {
+    account: vpc.account,
+    region: vpc.region,
+    vpcId: vpc.vpcId,
+    isDefault: vpc.isDefault,
+    name: vpc.name,
+    status: vpc.status,
+    reason: vpc.reason,
+    flowLogIds: [...vpc.flowLogIds],
+    exception: vpc.exception,
+    destination: vpc.destination,
+    retentionDays: vpc.retentionDays,
+    changes: records.filter((record) => record.vpcId === vpc.vpcId && record.region === vpc.region),
+    actions: vpc.actionKeys.flatMap((key) => {
+      const action = actionsByKey.get(key);
+      return action ? [{ kind: action.kind, target: targetOf(action), reason: action.reason }] : [];
+    }),
+  };
+}
+
+/** The status a non-compliant VPC ends with: would-remediate (dry run), remediated, or failed. */
+function judgeVpc(
+  report: VpcReport,
+  vpc: VpcPlan,
+  mode: RunMode,
+  execution: ExecutionResult | undefined,
+): { report: VpcReport; errors: ReportError[] } {
+  if (vpc.status !== "non-compliant") return { report, errors: [] };
+  if (mode === "dry-run") return { report: { ...report, status: "would-remediate" }, errors: [] };
+  // Nothing flowlog-guard can do (e.g. its own flow log still reports FAILED delivery): say so.
+  if (mode === "scan" || !execution || vpc.actionKeys.length === 0) return { report, errors: [] };
+
+  const flowLogIds = [...report.flowLogIds];
+  const problems: string[] = [];
+  for (const key of vpc.actionKeys) {
+    const outcome = execution.outcomes.get(key);
+    const own = outcome?.perVpc?.get(vpc.vpcId);
+    const status = own?.status ?? outcome?.status;
+    if (own?.flowLogId && !flowLogIds.includes(own.flowLogId)) flowLogIds.push(own.flowLogId);
+    if (!outcome || status === "failed" || status === "skipped") {
+      problems.push(`${key}: ${own?.error ?? outcome?.error ?? "not executed"}`);
+    }
+  }
+  if (problems.length === 0) return { report: { ...report, flowLogIds, status: "remediated" }, errors: [] };
+  return {
+    report: {
+      ...report,
+      flowLogIds,
+      status: "failed",
+      reason: `${vpc.reason}; remediation failed: ${problems.join("; ")}`,
+    },
+    errors: problems.map((message) => ({ scope: "vpc", region: vpc.region, vpcId: vpc.vpcId, message })),
+  };
+}
+
+function ledgerErrors(publish: PublishResult | undefined): ReportError[] {
+  return (publish?.undelivered ?? []).map((undelivered) => ({
+    scope: "ledger",
+    message: `change record ${undelivered.recordId} not delivered to ${publish?.bus ?? "(no bus)"}: ${undelivered.error}`,
+  }));
+}
+
+function summarize(input: ReportInput, vpcs: VpcReport[], records: ChangeRecord[]): RunReport["summary"] {
+  const count = (status: VpcStatus) => vpcs.filter((vpc) => vpc.status === status).length;
+  const regions = (kind: RegionOutcomeKind) =>
+    input.regionOutcomes.filter((outcome) => outcome.kind === kind).length;
+  return {
+    vpcs: vpcs.length,
+    compliant: count("compliant"),
+    remediated: count("remediated"),
+    wouldRemediate: count("would-remediate"),
+    nonCompliant: count("non-compliant"),
+    exempt: count("exempt"),
+    failed: count("failed"),
+    changes: records.filter((record) => record.outcome === "applied").length,
+    regionsFailed: regions("read-failed"),
+    regionsRemaining: regions("not-started"),
+    recordsPublished: input.publish?.published ?? 0,
+    recordsUndelivered: input.publish?.undelivered.length ?? 0,
+    apiCalls: input.apiCalls,
+    apiRetries: input.apiRetries,
+    durationMs: input.durationMs,
   };
 }

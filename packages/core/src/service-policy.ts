@@ -1,6 +1,7 @@
 import type { Policy } from "./config.ts";
+import { logGroupNamePattern } from "./log-group-template.ts";
 import { deliveryRoleArn } from "./naming.ts";
-import { logGroupNamePattern, type PolicyDocument, type PolicyStatement } from "./policy-documents.ts";
+import type { PolicyDocument, PolicyStatement } from "./policy-documents.ts";
 import { bucketArn, parseS3Destination } from "./s3-destination.ts";
 
 export interface ServicePolicyOptions {

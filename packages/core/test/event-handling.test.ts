@@ -2,13 +2,9 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { createClientPool } from "../src/aws-clients.ts";
 import { parsePolicy } from "../src/config.ts";
-import {
-  createVpcGraceRemainingMs,
-  handleCloudTrailEvent,
-  isOwnChange,
-  vpcOfLogGroup,
-} from "../src/event-handler.ts";
+import { createVpcGraceRemainingMs, handleCloudTrailEvent, isOwnChange } from "../src/event-handler.ts";
 import { buildEventPatterns, HANDLED_EVENTS, splitDelayedEvents } from "../src/event-patterns.ts";
+import { vpcOfLogGroup } from "../src/log-group-template.ts";
 
 describe("buildEventPatterns", () => {
   const patterns = buildEventPatterns(parsePolicy({}));

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { parsePolicy } from "../src/config.ts";
+import { flowLogQualifies } from "../src/evaluation.ts";
 import { EXCEPTION_TAGS } from "../src/exceptions.ts";
 import type { AccountInventory } from "../src/model.ts";
-import { compareVpcWorkOrder, flowLogQualifies, planRemediation } from "../src/planner.ts";
+import { compareVpcWorkOrder, planRemediation } from "../src/planner.ts";
 import { deliveryRolePermissionsPolicy, deliveryRoleTrustPolicy } from "../src/policy-documents.ts";
 import { ACCOUNT, aFlowLog, aLogGroup, anInventory, aRegion, aVpc } from "./builders.ts";
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { logGroupNamePattern } from "../src/log-group-template.ts";
 import {
   deliveryRolePermissionsPolicy,
   deliveryRoleTrustPolicy,
-  logGroupNamePattern,
   parsePolicyDocument,
   policyDocumentsEqual,
 } from "../src/policy-documents.ts";

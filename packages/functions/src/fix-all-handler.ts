@@ -6,6 +6,8 @@ import {
   listEnabledRegions,
   metricsOfSummary,
   publishExpiringExceptions,
+  REGION_NAME_HINT,
+  REGION_NAME_PATTERN,
   type RunReport,
   runRemediation,
   SCHEDULED_FIX_ALL_EVENT,
@@ -13,11 +15,9 @@ import {
 import { z } from "zod";
 import { type Runtime, recordRunMetrics } from "./runtime.ts";
 
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
-
 /** A manual invocation: `aws lambda invoke --payload '{"regions":["eu-west-1"],"dryRun":true}'`. */
 const ManualInputSchema = z.strictObject({
-  regions: z.array(z.string().regex(REGION, "a region name such as eu-west-1")).min(1).optional(),
+  regions: z.array(z.string().regex(REGION_NAME_PATTERN, REGION_NAME_HINT)).min(1).optional(),
   dryRun: z.boolean().optional(),
 });
 
@@ -103,9 +103,9 @@ export function createFixAllHandler(runtime: Runtime) {
       dryRun,
       regions,
       summary: report.summary,
-      remaining: report.errors
-        .filter((e) => e.scope === "region" && e.message.startsWith("not processed"))
-        .map((e) => e.region!),
+      remaining: report.regionOutcomes
+        .filter((outcome) => outcome.kind === "not-started")
+        .map((outcome) => outcome.region),
       failedVpcs: report.vpcs
         .filter((vpc) => vpc.status === "failed")
         .map(({ region, vpcId, reason }) => ({ region, vpcId, reason })),

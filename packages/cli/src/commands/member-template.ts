@@ -1,4 +1,4 @@
-import { buildMemberTemplate, MEMBER_ROLE_NAME } from "@flowlog-guard/core";
+import { buildMemberTemplate, MEMBER_ROLE_NAME, REGION_NAME_PATTERN } from "@flowlog-guard/core";
 import { UsageError } from "../errors.ts";
 import type { Io } from "../io.ts";
 import { resolvePolicy } from "../options.ts";
@@ -10,7 +10,7 @@ const CHECKS: Record<string, [RegExp, string]> = {
     /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9._/-]+$/,
     "--central-event-bus-arn must be an event bus ARN (arn:aws:events:REGION:ACCOUNT:event-bus/NAME)",
   ],
-  roleRegion: [/^[a-z]{2}(-[a-z]+)+-\d$/, "--role-region must be a region name like us-east-1"],
+  roleRegion: [REGION_NAME_PATTERN, "--role-region must be a region name like us-east-1"],
   memberRoleName: [
     /^[\w+=,.@-]{1,64}$/,
     "--member-role-name must be an IAM role name (1-64 of A-Za-z0-9+=,.@_-)",

@@ -1,4 +1,4 @@
-import { partitionOf } from "../naming.ts";
+import { partitionOf } from "../regions.ts";
 import type { VpcReport } from "../report.ts";
 import type { EvidenceReport } from "./compliance-summary.ts";
 import { RELATED_REQUIREMENTS, SECURITY_HUB_CONTROL_ID } from "./controls.ts";

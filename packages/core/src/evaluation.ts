@@ -1,0 +1,270 @@
+import type { Policy } from "./config.ts";
+import { type ExceptionVerdict, evaluateException } from "./exceptions.ts";
+import { renderLogGroupName } from "./log-group-template.ts";
+import type { FlowLogFacts, LogGroupFacts, RegionInventory, VpcFacts } from "./model.ts";
+import type { VpcPlan } from "./plan.ts";
+import { describeMissingCoverage, evaluateS3Coverage } from "./s3-coverage.ts";
+
+/** Where a flow log flowlog-guard creates sends its records. */
+export type FlowLogDestination =
+  | { type: "cloud-watch-logs"; logGroupName: string }
+  /** `arn:aws:s3:::BUCKET[/PREFIX]`, shared by every VPC: no role and no log group. */
+  | { type: "s3"; logDestination: string };
+
+/**
+ * Something that must be true for flowlog-guard to make a VPC covered, or keep it covered. The
+ * evaluation states needs; the planner turns them into actions (and shares actions between VPCs).
+ */
+export type VpcNeed =
+  /** The VPC's flow log delivers (or will deliver) through flowlog-guard's role: keep the role right. */
+  | { kind: "delivery-role" }
+  /** The log group does not exist: create it, with the policy's retention. */
+  | { kind: "log-group"; logGroupName: string }
+  /** The log group keeps events for less than the policy asks: raise its retention. */
+  | { kind: "retention"; logGroupName: string; retentionInDays: number }
+  /** The VPC has no qualifying flow log: create one. */
+  | { kind: "flow-log"; destination: FlowLogDestination };
+
+/** What the evaluation decides for one VPC, without deciding how to fix it. */
+export interface VpcEvaluation {
+  status: VpcPlan["status"];
+  /** Why the VPC has this status, in words an operator can act on. */
+  reason: string;
+  exception: ExceptionVerdict | null;
+  /** Flow logs that already make (or, once repaired, will make) the VPC compliant. */
+  flowLogIds: string[];
+  needs: VpcNeed[];
+}
+
+/** The facts of one region of one account that a VPC is evaluated against, indexed for lookups. */
+export interface RegionFacts {
+  account: string;
+  region: string;
+  flowLogsByVpc: ReadonlyMap<string, readonly FlowLogFacts[]>;
+  logGroups: ReadonlyMap<string, LogGroupFacts>;
+}
+
+/** Indexes a region's inventory by VPC and by log group name. */
+export function indexRegionFacts(account: string, inventory: RegionInventory): RegionFacts {
+  const flowLogsByVpc = new Map<string, FlowLogFacts[]>();
+  for (const flowLog of inventory.flowLogs) {
+    const list = flowLogsByVpc.get(flowLog.resourceId) ?? [];
+    list.push(flowLog);
+    flowLogsByVpc.set(flowLog.resourceId, list);
+  }
+  const logGroups = new Map(inventory.logGroups.map((group) => [group.name, group]));
+  return { account, region: inventory.region, flowLogsByVpc, logGroups };
+}
+
+/**
+ * True when a flow log makes its VPC compliant on its own: ACTIVE, capturing ALL or REJECT traffic,
+ * and not failing delivery. The destination does not matter (a customer's S3 flow log counts).
+ */
+export function flowLogQualifies(flowLog: FlowLogFacts): boolean {
+  return (
+    flowLog.flowLogStatus === "ACTIVE" &&
+    (flowLog.trafficType === "ALL" || flowLog.trafficType === "REJECT") &&
+    flowLog.deliverLogsStatus !== "FAILED"
+  );
+}
+
+/** What an auditor reads next to a VPC's status. */
+export interface VpcEvidence {
+  /** The VPC's Name tag. */
+  name: string | undefined;
+  /** Log group (or destination ARN) of the flow log that makes the VPC compliant, or of the planned one. */
+  destination: string | undefined;
+  /** That log group's retention; undefined when it never expires events or is not a log group. */
+  retentionDays: number | undefined;
+}
+
+/**
+ * The evidence for an evaluated VPC: its Name tag, and the destination and retention of the flow
+ * log that makes it compliant (for one still to be created: the planned one, with the policy's
+ * retention).
+ */
+export function evidenceOf(
+  vpc: VpcFacts,
+  facts: RegionFacts,
+  evaluation: VpcEvaluation,
+  policy: Policy,
+): VpcEvidence {
+  const flowLog = (facts.flowLogsByVpc.get(vpc.vpcId) ?? []).find((candidate) =>
+    evaluation.flowLogIds.includes(candidate.flowLogId),
+  );
+  const name = vpc.tags.Name || undefined;
+  if (flowLog) {
+    const group = flowLog.logGroupName ? facts.logGroups.get(flowLog.logGroupName) : undefined;
+    const destination = flowLog.logGroupName ?? flowLog.logDestination;
+    return { name, destination, retentionDays: group?.retentionInDays };
+  }
+  const planned = evaluation.needs.find((need) => need.kind === "flow-log")?.destination;
+  if (!planned) return { name, destination: undefined, retentionDays: undefined };
+  if (planned.type === "s3") return { name, destination: planned.logDestination, retentionDays: undefined };
+  return { name, destination: planned.logGroupName, retentionDays: policy.retentionDays };
+}
+
+/** Everything one rule of the evaluation looks at. */
+interface VpcContext {
+  vpc: VpcFacts;
+  facts: RegionFacts;
+  policy: Policy;
+  flowLogs: readonly FlowLogFacts[];
+  qualifying: readonly FlowLogFacts[];
+  exception: ExceptionVerdict | undefined;
+  /** Added to the reason of a VPC that is not exempt: an expired or invalid exception. */
+  note: string;
+}
+
+/** A rule decides a VPC's evaluation, or passes (undefined) to the next rule. */
+type EvaluationRule = (context: VpcContext) => VpcEvaluation | undefined;
+
+/**
+ * The rules, in order; the first that decides wins. New checks (a VPC shared from another account,
+ * a traffic type the policy requires) are new rules here, not new branches in the planner.
+ */
+const RULES: readonly EvaluationRule[] = [
+  exemptDefaultVpc,
+  exemptByException,
+  s3Coverage,
+  foreignFlowLog,
+  ownFlowLog,
+];
+
+/**
+ * Decides, without any I/O, whether a VPC is compliant, exempt or non-compliant, why, and what it
+ * needs. Pure: the same facts give the same evaluation.
+ *
+ * - compliant: a qualifying flow log exists (see {@link flowLogQualifies}); for one flowlog-guard
+ *   created, its log group must also exist with enough retention.
+ * - exempt: a valid, unexpired exception, or a default VPC when `includeDefaultVpcs` is false.
+ * - non-compliant: everything else, with the needs that fix it.
+ *
+ * @example
+ * const evaluation = evaluateVpc(vpc, indexRegionFacts(account, inventory), policy, new Date());
+ * evaluation.needs; // [{ kind: "delivery-role" }, { kind: "log-group", ... }, { kind: "flow-log", ... }]
+ */
+export function evaluateVpc(vpc: VpcFacts, facts: RegionFacts, policy: Policy, now: Date): VpcEvaluation {
+  const exception = evaluateException(vpc.tags, now, policy.maxExceptionDays);
+  const flowLogs = facts.flowLogsByVpc.get(vpc.vpcId) ?? [];
+  const context: VpcContext = {
+    vpc,
+    facts,
+    policy,
+    flowLogs,
+    qualifying: flowLogs.filter(flowLogQualifies),
+    exception,
+    note: exceptionNote(exception),
+  };
+  for (const rule of RULES) {
+    const evaluation = rule(context);
+    if (evaluation) return evaluation;
+  }
+  return missingCoverage(context);
+}
+
+function decided(
+  context: VpcContext,
+  status: VpcEvaluation["status"],
+  reason: string,
+  needs: VpcNeed[] = [],
+  flowLogIds = context.qualifying.map((flowLog) => flowLog.flowLogId),
+): VpcEvaluation {
+  return { status, reason, exception: context.exception ?? null, flowLogIds, needs };
+}
+
+function exemptDefaultVpc(context: VpcContext): VpcEvaluation | undefined {
+  if (!context.vpc.isDefault || context.policy.includeDefaultVpcs) return undefined;
+  return decided(context, "exempt", "default VPC, and the policy sets includeDefaultVpcs=false");
+}
+
+function exemptByException(context: VpcContext): VpcEvaluation | undefined {
+  const { exception } = context;
+  if (exception?.state !== "valid") return undefined;
+  const why = exception.reason ? `: ${exception.reason}` : "";
+  return decided(context, "exempt", `exception by ${exception.owner} until ${exception.expires}${why}`);
+}
+
+/** S3 destination: judged by {@link evaluateS3Coverage}; no role and no log group are ever needed. */
+function s3Coverage(context: VpcContext): VpcEvaluation | undefined {
+  const { policy, facts } = context;
+  if (policy.destinationType !== "s3") return undefined;
+  const coverage = evaluateS3Coverage(context.flowLogs, policy, facts.account);
+  const needs: VpcNeed[] =
+    coverage.needsFlowLog && policy.logDestination
+      ? [{ kind: "flow-log", destination: { type: "s3", logDestination: policy.logDestination } }]
+      : [];
+  return decided(context, coverage.status, `${coverage.reason}${context.note}`, needs, coverage.flowLogIds);
+}
+
+/** A qualifying flow log flowlog-guard did not create: compliant, and none of flowlog-guard's business. */
+function foreignFlowLog(context: VpcContext): VpcEvaluation | undefined {
+  const foreign = context.qualifying.find((flowLog) => !flowLog.managed);
+  if (!foreign) return undefined;
+  return decided(context, "compliant", `flow log ${describeFlowLog(foreign)} is active${context.note}`);
+}
+
+/** flowlog-guard's own flow log: compliant while it delivers and its log group is right; else repaired. */
+function ownFlowLog(context: VpcContext): VpcEvaluation | undefined {
+  const ours =
+    context.qualifying.find((flowLog) => flowLog.managed) ??
+    context.flowLogs.find(
+      (flowLog) =>
+        flowLog.managed && flowLog.flowLogStatus === "ACTIVE" && flowLog.deliverLogsStatus === "FAILED",
+    );
+  if (!ours) return undefined;
+  const group = ours.logGroupName ? logGroupNeeds(ours.logGroupName, context) : { needs: [], why: "" };
+  const needs: VpcNeed[] = [{ kind: "delivery-role" }, ...group.needs];
+  const failing = !flowLogQualifies(ours);
+  if (group.needs.length === 0 && !failing) {
+    return decided(context, "compliant", `flow log ${describeFlowLog(ours)} is active${context.note}`, needs);
+  }
+  const problem = failing
+    ? `flowlog-guard's flow log ${ours.flowLogId} fails delivery (${ours.deliverLogsErrorMessage ?? "no message"}); repairing its role and log group`
+    : `flowlog-guard's flow log ${ours.flowLogId} needs its log group repaired: ${group.why}`;
+  return decided(context, "non-compliant", `${problem}${context.note}`, needs, [ours.flowLogId]);
+}
+
+/** No qualifying flow log: flowlog-guard creates one, into the log group the policy's template names. */
+function missingCoverage(context: VpcContext): VpcEvaluation {
+  const { vpc, facts } = context;
+  const logGroupName = renderLogGroupName(context.policy.logGroupName, {
+    vpcId: vpc.vpcId,
+    region: facts.region,
+    accountId: facts.account,
+  });
+  const needs: VpcNeed[] = [
+    { kind: "delivery-role" },
+    ...logGroupNeeds(logGroupName, context).needs,
+    { kind: "flow-log", destination: { type: "cloud-watch-logs", logGroupName } },
+  ];
+  const reason = describeMissingCoverage(context.flowLogs, facts.account);
+  return decided(context, "non-compliant", `${reason}${context.note}`, needs);
+}
+
+/** What a log group needs: to exist, and to keep events at least as long as the policy (never lowered). */
+function logGroupNeeds(name: string, context: VpcContext): { needs: VpcNeed[]; why: string } {
+  const existing = context.facts.logGroups.get(name);
+  const { retentionDays } = context.policy;
+  if (!existing)
+    return { needs: [{ kind: "log-group", logGroupName: name }], why: `log group ${name} is missing` };
+  // A group that never expires its events keeps them long enough.
+  if (existing.retentionInDays === undefined || existing.retentionInDays >= retentionDays) {
+    return { needs: [], why: "" };
+  }
+  return {
+    needs: [{ kind: "retention", logGroupName: name, retentionInDays: existing.retentionInDays }],
+    why: `log group ${name} keeps events ${existing.retentionInDays} days, less than ${retentionDays}`,
+  };
+}
+
+function describeFlowLog(flowLog: FlowLogFacts): string {
+  const destination = flowLog.logGroupName ?? flowLog.logDestination ?? flowLog.destinationType ?? "?";
+  return `${flowLog.flowLogId} (${flowLog.trafficType ?? "?"} to ${destination})`;
+}
+
+function exceptionNote(verdict: ExceptionVerdict | undefined): string {
+  if (!verdict || verdict.state === "valid") return "";
+  if (verdict.state === "expired") return `; exception by ${verdict.owner} expired at ${verdict.expiredAt}`;
+  return `; exception not honoured: ${verdict.problems.join("; ")}`;
+}
