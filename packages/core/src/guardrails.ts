@@ -2,6 +2,7 @@ import type { Policy } from "./config.ts";
 import { DELIVERY_ROLE_PATH } from "./config.ts";
 import { ConfigError } from "./errors.ts";
 import { EXCEPTION_TAGS } from "./exceptions.ts";
+import { logGroupNamePattern } from "./log-group-template.ts";
 import { MANAGED_TAG } from "./naming.ts";
 import type { PolicyDocument, PolicyStatement } from "./policy-documents.ts";
 
@@ -49,7 +50,7 @@ export function guardrailsPolicyDocument(options: GuardrailsOptions): PolicyDocu
   const guard = {
     ArnNotLike: { "aws:PrincipalArn": options.guardRoles ?? defaultGuardRolePatterns(partition) },
   };
-  const groups = `arn:${partition}:logs:*:*:log-group:${logGroupPattern(policy.logGroupName)}`;
+  const groups = `arn:${partition}:logs:*:*:log-group:${logGroupNamePattern(policy.logGroupName, "*")}`;
   const flowLogs = `arn:${partition}:ec2:*:*:vpc-flow-log/*`;
   const statements: PolicyStatement[] = [
     {
@@ -138,9 +139,4 @@ function assertPrincipalPatterns(values: string[], flag: string): void {
       `${flag} takes IAM principal ARNs (wildcards allowed), such as ` +
         `arn:aws:iam::111122223333:role/SecurityApprover; not ${bad.map((v) => JSON.stringify(v)).join(", ")}`,
     );
-}
-
-/** The log-group name pattern of a template across every account and region of an organization. */
-function logGroupPattern(template: string): string {
-  return template.replaceAll("{vpcId}", "vpc-*").replaceAll("{region}", "*").replaceAll("{accountId}", "*");
 }

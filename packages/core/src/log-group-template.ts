@@ -56,7 +56,7 @@ export function logGroupEventPrefix(template: string): string {
 
 /**
  * The log-group name pattern a template can produce, for IAM resources: `{vpcId}` -> `vpc-*`,
- * `{region}` -> `*`, `{accountId}` -> the account.
+ * `{region}` -> `*`, `{accountId}` -> the account (`"*"`: every account of an organization).
  */
 export function logGroupNamePattern(template: string, accountId: string): string {
   return template
