@@ -14,24 +14,10 @@ import { createRuntime } from "@flowlog-guard/functions/runtime";
 import { describe, expect, it } from "vitest";
 import { createVpc, flowLogsOf, testPool } from "./support/aws.ts";
 import { runCli } from "./support/cli.ts";
+import { invocationRecord } from "./support/envelopes.ts";
 import { FIXTURE_VPC, fixture } from "./support/events.ts";
 
 const REGION = "eu-west-1";
-
-/** Lambda's on-failure destination record around an event (what lands in RemediationDlq). */
-const invocationRecord = (payload: unknown) => ({
-  version: "1.0",
-  timestamp: "2026-11-20T09:12:40.224Z",
-  requestContext: {
-    requestId: "e4b46cbf-b738-xmpl-8880-a18cdf61200e",
-    functionArn: "arn:aws:lambda:eu-west-1:123456789012:function:flowlog-guard-Remediate:$LATEST",
-    condition: "RetriesExhausted",
-    approximateInvokeCount: 3,
-  },
-  requestPayload: payload,
-  responseContext: { statusCode: 200, executedVersion: "$LATEST", functionError: "Unhandled" },
-  responsePayload: { errorType: "RemediationError", errorMessage: "1 VPC(s) could not be fixed" },
-});
 
 const createVpcEvent = (vpcId: string) => fixture("ec2-create-vpc-cloudformation", { [FIXTURE_VPC]: vpcId });
 

@@ -1,40 +1,13 @@
 import { buildEventPatterns, parsePolicy, splitDelayedEvents } from "@flowlog-guard/core/data";
-import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
+import { type Recorded, recordResources } from "./pulumi-mocks.ts";
 
-interface Recorded {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-}
-
-const recorded: Recorded[] = [];
-pulumi.runtime.setMocks(
-  {
-    newResource(args) {
-      recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
-      return {
-        id: `${args.name}-id`,
-        state: {
-          ...args.inputs,
-          arn: `arn:aws:mock:eu-west-1:111122223333:${args.name}`,
-          url: `https://sqs.eu-west-1.amazonaws.com/111122223333/${args.name}`,
-          name: args.inputs.name ?? args.name,
-        },
-      };
-    },
-    call: (args) => args.inputs,
-  },
-  "flowlog-guard",
-  "test",
-  false,
-);
+const { ofType } = recordResources();
 
 const DLQ = {
   arn: "arn:aws:sqs:eu-west-1:111122223333:RemediationDlq",
   url: "https://sqs.eu-west-1.amazonaws.com/111122223333/RemediationDlq",
 };
-const ofType = (type: string) => recorded.filter((resource) => resource.type === type);
 const pattern = (resource: Recorded) => JSON.parse(resource.inputs.eventPattern as string);
 
 beforeAll(async () => {

@@ -1,39 +1,11 @@
 import { buildEventPatterns, parsePolicy } from "@flowlog-guard/core/data";
-import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
+import { recordResources } from "./pulumi-mocks.ts";
 
-interface Recorded {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-}
-
-const recorded: Recorded[] = [];
-pulumi.runtime.setMocks(
-  {
-    newResource(args) {
-      recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
-      const region = (args.inputs.region as string | undefined) ?? "eu-west-1";
-      return {
-        id: `${args.name}-id`,
-        state: {
-          ...args.inputs,
-          arn: `arn:aws:mock:${region}:111122223333:${args.name}`,
-          url: `https://sqs.${region}.amazonaws.com/111122223333/${args.name}`,
-          name: args.inputs.name ?? args.name,
-        },
-      };
-    },
-    call: (args) => args.inputs,
-  },
-  "flowlog-guard",
-  "test",
-  false,
-);
+const { ofType } = recordResources();
 
 const patterns = buildEventPatterns(parsePolicy({}));
 const HOME_BUS = "arn:aws:events:eu-west-1:111122223333:event-bus/default";
-const ofType = (type: string) => recorded.filter((resource) => resource.type === type);
 const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
 
 beforeAll(async () => {

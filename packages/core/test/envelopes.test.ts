@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { invocationRecord } from "../../../test/support/envelopes.ts";
 import { parseCloudTrailEvent } from "../src/cloudtrail.ts";
 import { unwrapEvents } from "../src/envelopes.ts";
 import { EventValidationError } from "../src/errors.ts";
@@ -8,21 +9,6 @@ const fixturesDir = new URL("../../../test/fixtures/cloudtrail/", import.meta.ur
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`${name}.json`, fixturesDir), "utf8"));
 const VPC = "vpc-0a71e831cb5152c43";
 const event = fixture("ec2-create-vpc-assumed-role-with-tags");
-
-/** Lambda's on-failure destination record (asynchronous invocation), as AWS documents it. */
-const invocationRecord = (payload: unknown) => ({
-  version: "1.0",
-  timestamp: "2026-11-20T09:12:40.224Z",
-  requestContext: {
-    requestId: "e4b46cbf-b738-xmpl-8880-a18cdf61200e",
-    functionArn: "arn:aws:lambda:eu-west-1:123456789012:function:flowlog-guard-Remediate:$LATEST",
-    condition: "RetriesExhausted",
-    approximateInvokeCount: 3,
-  },
-  requestPayload: payload,
-  responseContext: { statusCode: 200, executedVersion: "$LATEST", functionError: "Unhandled" },
-  responsePayload: { errorType: "RemediationError", errorMessage: "1 VPC(s) could not be fixed" },
-});
 
 /** An SQS record as Lambda's event source mapping delivers it. */
 const sqsRecord = (messageId: string, body: string) => ({
