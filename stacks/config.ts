@@ -16,6 +16,11 @@ export interface GuardConfig {
   schedule: `cron(${string})` | `rate(${string})`;
   /** Keep the ledger bus, its archive and the dead-letter queues when the stage is removed. */
   retainOnRemove: boolean;
+  /**
+   * Who gets the alarms (remediation failures, undelivered records, refused events, any message in the
+   * dead-letter queue) by e-mail; AWS mails a confirmation link first. Absent: subscribe to the topic yourself.
+   */
+  alertEmail?: string;
   /** Organization mode: every account of an AWS Organization from this one deployment (docs/organizations.md). */
   organization?: OrganizationDeployConfig;
 }
@@ -129,6 +134,7 @@ export function guardConfig(
     },
     schedule: "cron(0 3 * * ? *)",
     retainOnRemove: stage === "prod" || stage === "production",
+    // alertEmail: "platform-oncall@example.com",
     // Organization mode (docs/organizations.md): uncomment and fill in.
     // organization: {
     //   organizationId: "o-abc123def4",

@@ -15,6 +15,7 @@ import {
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { LAMBDA_RUNTIME_PROVIDES, NODE22_BUNDLE } from "../scripts/build/esbuild-options.ts";
+import { createAlerts } from "./alerts.ts";
 import type { GuardConfig } from "./config.ts";
 import { organizationConfigProblems } from "./config.ts";
 import { fixAllSettings, remediateSettings } from "./function-settings.ts";
@@ -156,6 +157,12 @@ export function deployGuard(config: GuardConfig) {
       dlq: dlq.arn,
     });
 
+  const alerts = createAlerts({
+    name: "Alerts",
+    ...(config.alertEmail ? { email: config.alertEmail } : {}),
+    deadLetterQueues: { RemediationDlq: dlq },
+  });
+
   createHomeRules({
     name: "Remediate",
     patterns: immediate,
@@ -179,6 +186,7 @@ export function deployGuard(config: GuardConfig) {
     fixAll: fixAll.name,
     ledgerBus: ledger.name,
     deadLetterQueue: dlq.url,
+    alertTopic: alerts.topic.arn,
     ...(org ? { sweepStateMachine: org.machine.arn, managementAccount: org.management } : {}),
   };
 }
