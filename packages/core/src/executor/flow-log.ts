@@ -1,5 +1,6 @@
 import {
   CreateFlowLogsCommand,
+  type CreateFlowLogsRequest,
   type DescribeFlowLogsRequest,
   paginateDescribeFlowLogs,
 } from "@aws-sdk/client-ec2";
@@ -37,21 +38,61 @@ export const createFlowLog: ActionHandler<CreateFlowLog> = {
     return failure === undefined ? undefined : `log group was not created: ${failure}`;
   },
   run: async (context, action) => {
-    const verdicts = await createWithIamRetry(context, action);
-    for (const vpcId of action.vpcIds) {
-      const verdict = verdicts.get(vpcId) ?? {
-        kind: "failed",
-        error: "CreateFlowLogs did not answer for this VPC",
-      };
-      const site = { region: action.region, vpcId, target: { type: "flow-log" as const, id: vpcId } };
-      if (verdict.kind === "created") context.created.push({ action, vpcId, flowLogId: verdict.flowLogId });
-      else if (verdict.kind === "exists") {
-        context.state.settleVpc(action, site, { status: "unchanged", flowLogId: verdict.flowLogId });
-      } else context.state.settleVpc(action, site, { status: "failed", error: verdict.error });
-    }
+    settleVerdicts(context, action, await createWithIamRetry(context, action));
   },
   finishRegion: readBackCreated,
 };
+
+/**
+ * Settles each VPC of a flow-log action by its CreateFlowLogs verdict: created ones wait for the
+ * region's read-back, already covered ones are unchanged, refused ones failed (`explain` adds the fix).
+ */
+export function settleVerdicts(
+  context: ActionContext,
+  action: CreatedFlowLog["action"],
+  verdicts: ReadonlyMap<string, BatchVerdict>,
+  explain: (error: string) => string = (error) => error,
+): void {
+  for (const vpcId of action.vpcIds) {
+    const verdict = verdicts.get(vpcId) ?? {
+      kind: "failed",
+      error: "CreateFlowLogs did not answer for this VPC",
+    };
+    const site = { region: action.region, vpcId, target: { type: "flow-log" as const, id: vpcId } };
+    if (verdict.kind === "created") context.created.push({ action, vpcId, flowLogId: verdict.flowLogId });
+    else if (verdict.kind === "exists") {
+      context.state.settleVpc(action, site, { status: "unchanged", flowLogId: verdict.flowLogId });
+    } else context.state.settleVpc(action, site, { status: "failed", error: explain(verdict.error) });
+  }
+}
+
+/**
+ * One CreateFlowLogs call for VPCs, tagged as flowlog-guard's, its answer or error as a reply. The
+ * caller gives the destination and the ClientToken (same on every retry of the same request).
+ */
+export async function sendCreateFlowLogsRequest(
+  clients: AwsClients,
+  input: Omit<CreateFlowLogsRequest, "ResourceType" | "TagSpecifications">,
+): Promise<CreateFlowLogsReply> {
+  try {
+    const response = await clients.ec2.send(
+      new CreateFlowLogsCommand({
+        ...input,
+        ResourceType: "VPC",
+        TagSpecifications: [
+          { ResourceType: "vpc-flow-log", Tags: [{ Key: MANAGED_TAG.key, Value: MANAGED_TAG.value }] },
+        ],
+      }),
+    );
+    return {
+      kind: "response",
+      flowLogIds: response.FlowLogIds ?? [],
+      unsuccessful: response.Unsuccessful ?? [],
+    };
+  } catch (error) {
+    return { kind: "error", message: describeError(error) };
+  }
+}
 
 async function createWithIamRetry(
   context: ActionContext,
@@ -143,31 +184,16 @@ async function sendCreateFlowLogs(
     action.maxAggregationInterval,
     action.logFormat,
   ]);
-  try {
-    const response = await context.clients.ec2.send(
-      new CreateFlowLogsCommand({
-        ResourceIds: vpcIds,
-        ResourceType: "VPC",
-        TrafficType: action.trafficType,
-        LogDestinationType: "cloud-watch-logs",
-        LogGroupName: action.logGroupName,
-        DeliverLogsPermissionArn: action.roleArn,
-        MaxAggregationInterval: action.maxAggregationInterval,
-        LogFormat: action.logFormat,
-        ClientToken: clientToken,
-        TagSpecifications: [
-          { ResourceType: "vpc-flow-log", Tags: [{ Key: MANAGED_TAG.key, Value: MANAGED_TAG.value }] },
-        ],
-      }),
-    );
-    return {
-      kind: "response",
-      flowLogIds: response.FlowLogIds ?? [],
-      unsuccessful: response.Unsuccessful ?? [],
-    };
-  } catch (error) {
-    return { kind: "error", message: describeError(error) };
-  }
+  return sendCreateFlowLogsRequest(context.clients, {
+    ResourceIds: vpcIds,
+    TrafficType: action.trafficType,
+    LogDestinationType: "cloud-watch-logs",
+    LogGroupName: action.logGroupName,
+    DeliverLogsPermissionArn: action.roleArn,
+    MaxAggregationInterval: action.maxAggregationInterval,
+    LogFormat: action.logFormat,
+    ClientToken: clientToken,
+  });
 }
 
 /**

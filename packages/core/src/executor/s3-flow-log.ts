@@ -1,11 +1,11 @@
-import { CreateFlowLogsCommand, type FlowLog, paginateDescribeFlowLogs } from "@aws-sdk/client-ec2";
+import { type FlowLog, paginateDescribeFlowLogs } from "@aws-sdk/client-ec2";
 import type { AwsClients } from "../aws-clients.ts";
 import { describeError } from "../errors.ts";
-import { flowLogClientToken, MANAGED_TAG } from "../naming.ts";
+import { flowLogClientToken } from "../naming.ts";
 import type { Action } from "../plan.ts";
 import { sameS3Destination } from "../s3-destination.ts";
 import type { ActionContext, ActionHandler, CreatedFlowLog } from "./context.ts";
-import { createBatch, type FlowLogRequest } from "./flow-log.ts";
+import { createBatch, type FlowLogRequest, sendCreateFlowLogsRequest, settleVerdicts } from "./flow-log.ts";
 import { type CreateFlowLogsReply, classifyReadBack, type ReadBack } from "./flow-log-outcomes.ts";
 
 type CreateS3FlowLog = Extract<Action, { kind: "create-s3-flow-log" }>;
@@ -32,22 +32,7 @@ export const createS3FlowLog: ActionHandler<CreateS3FlowLog> = {
         action.vpcIds.map((vpcId) => [vpcId, { kind: "failed", error: describeError(error) }]),
       );
     }
-    for (const vpcId of action.vpcIds) {
-      const verdict = verdicts.get(vpcId) ?? {
-        kind: "failed",
-        error: "CreateFlowLogs did not answer for this VPC",
-      };
-      const site = { region: action.region, vpcId, target: { type: "flow-log" as const, id: vpcId } };
-      if (verdict.kind === "created") context.created.push({ action, vpcId, flowLogId: verdict.flowLogId });
-      else if (verdict.kind === "exists") {
-        context.state.settleVpc(action, site, { status: "unchanged", flowLogId: verdict.flowLogId });
-      } else {
-        context.state.settleVpc(action, site, {
-          status: "failed",
-          error: explainS3Refusal(verdict.error, action),
-        });
-      }
-    }
+    settleVerdicts(context, action, verdicts, (error) => explainS3Refusal(error, action));
   },
   finishRegion: readBackS3FlowLogs,
 };
@@ -79,35 +64,20 @@ async function sendCreateS3FlowLogs(
     action.maxAggregationInterval,
     action.logFormat,
   ]);
-  try {
-    const response = await context.clients.ec2.send(
-      new CreateFlowLogsCommand({
-        ResourceIds: vpcIds,
-        ResourceType: "VPC",
-        TrafficType: action.trafficType,
-        LogDestinationType: "s3",
-        LogDestination: action.logDestination,
-        DestinationOptions: {
-          FileFormat: action.fileFormat,
-          HiveCompatiblePartitions: action.hiveCompatiblePartitions,
-          PerHourPartition: action.perHourPartition,
-        },
-        MaxAggregationInterval: action.maxAggregationInterval,
-        LogFormat: action.logFormat,
-        ClientToken: clientToken,
-        TagSpecifications: [
-          { ResourceType: "vpc-flow-log", Tags: [{ Key: MANAGED_TAG.key, Value: MANAGED_TAG.value }] },
-        ],
-      }),
-    );
-    return {
-      kind: "response",
-      flowLogIds: response.FlowLogIds ?? [],
-      unsuccessful: response.Unsuccessful ?? [],
-    };
-  } catch (error) {
-    return { kind: "error", message: describeError(error) };
-  }
+  return sendCreateFlowLogsRequest(context.clients, {
+    ResourceIds: vpcIds,
+    TrafficType: action.trafficType,
+    LogDestinationType: "s3",
+    LogDestination: action.logDestination,
+    DestinationOptions: {
+      FileFormat: action.fileFormat,
+      HiveCompatiblePartitions: action.hiveCompatiblePartitions,
+      PerHourPartition: action.perHourPartition,
+    },
+    MaxAggregationInterval: action.maxAggregationInterval,
+    LogFormat: action.logFormat,
+    ClientToken: clientToken,
+  });
 }
 
 async function readFlowLogs(
