@@ -3,7 +3,14 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createClientPool } from "../src/aws-clients.ts";
 import { parseCloudTrailEvent } from "../src/cloudtrail.ts";
-import { loadConfig, POLICY_ENV_VARS, parsePolicy } from "../src/config.ts";
+import {
+  coercePolicyValue,
+  loadConfig,
+  POLICY_ENV_VARS,
+  type Policy,
+  PolicySchema,
+  parsePolicy,
+} from "../src/config.ts";
 import { ConfigError, EventValidationError } from "../src/errors.ts";
 import { handleCloudTrailEvent } from "../src/event-handler.ts";
 import { EXCEPTION_TAGS, evaluateException, parseExceptionExpiry } from "../src/exceptions.ts";
@@ -34,6 +41,19 @@ const hostileString = fc.oneof(
 );
 
 const RUNS = { numRuns: 300, seed: 20261122 };
+
+/** Policy objects that are often valid, so the property also checks what an accepted policy holds. */
+const plausiblePolicy = fc.record(
+  {
+    trafficType: fc.constantFrom("REJECT", "ALL", "ACCEPT"),
+    retentionDays: fc.constantFrom(365, 400, 3653, 30, 366),
+    logGroupName: fc.constantFrom("/aws/vpc-flow-logs/{vpcId}", "/fl/{region}/{accountId}", "/x/{vpc}", ""),
+    includeDefaultVpcs: fc.boolean(),
+    maxAggregationInterval: fc.constantFrom(60, 600, 300),
+    maxExceptionDays: fc.integer({ min: -1, max: 4000 }),
+  },
+  { requiredKeys: [] },
+);
 
 describe("exception tags: anything in, a verdict out, never honoured unless valid", () => {
   it("never throws, and only a well-formed, bounded exception with an owner is honoured", () => {
@@ -68,11 +88,19 @@ describe("configuration: a policy or a ConfigError naming the setting, nothing e
     const names = [...Object.values(POLICY_ENV_VARS), "FLOWLOG_GUARD_SURPRISE"];
     fc.assert(
       fc.property(fc.dictionary(fc.constantFrom(...names), hostileString, { maxKeys: 4 }), (env) => {
+        let policy: Policy;
         try {
-          loadConfig(env);
+          policy = loadConfig(env);
         } catch (error) {
           expect(error).toBeInstanceOf(ConfigError);
           expect((error as ConfigError).message).toMatch(/FLOWLOG_GUARD_/);
+          return;
+        }
+        // Accepted: every variable set is the policy's value, and the policy is a valid one.
+        expect(PolicySchema.parse(policy)).toEqual(policy);
+        for (const [field, name] of Object.entries(POLICY_ENV_VARS) as [keyof Policy, string][]) {
+          const raw = env[name];
+          if (raw) expect(policy[field], name).toEqual(coercePolicyValue(field, raw));
         }
       }),
       RUNS,
@@ -81,12 +109,18 @@ describe("configuration: a policy or a ConfigError naming the setting, nothing e
 
   it("holds for any JSON as a policy object", () => {
     fc.assert(
-      fc.property(fc.anything(), (input) => {
+      fc.property(fc.oneof(fc.anything(), plausiblePolicy), (input) => {
+        let policy: Policy;
         try {
-          parsePolicy(input);
+          policy = parsePolicy(input);
         } catch (error) {
           expect(error).toBeInstanceOf(ConfigError);
+          return;
         }
+        // Accepted: every field given is kept as given, and the result is a valid policy.
+        expect(PolicySchema.parse(policy)).toEqual(policy);
+        for (const [field, value] of Object.entries(input as object))
+          if (value !== undefined) expect(policy[field as keyof Policy], field).toEqual(value);
       }),
       RUNS,
     );

@@ -134,23 +134,27 @@ describe("planRemediation: VPC status and actions", () => {
     expect(result.vpc.reason).toContain(reason);
   });
 
-  it("never plans a retention below the current one", () => {
-    const retentions = [undefined, 1, 7, 364, 365, 400, 3653];
-    for (const retentionInDays of retentions) {
+  it.each([
+    { retentionInDays: undefined, raised: [] },
+    { retentionInDays: 1, raised: [{ before: 1, retentionDays: 365 }] },
+    { retentionInDays: 7, raised: [{ before: 7, retentionDays: 365 }] },
+    { retentionInDays: 364, raised: [{ before: 364, retentionDays: 365 }] },
+    { retentionInDays: 365, raised: [] },
+    { retentionInDays: 400, raised: [] },
+    { retentionInDays: 3653, raised: [] },
+  ])(
+    "never plans a retention below the current one ($retentionInDays days)",
+    ({ retentionInDays, raised }) => {
       const { plan } = planOne(
         anInventory({
           role: healthyRole,
           regions: [aRegion({ logGroups: [aLogGroup({ retentionInDays })] })],
         }),
       );
-      for (const action of plan.actions) {
-        if (action.kind === "put-retention-policy") {
-          expect(retentionInDays, String(retentionInDays)).toBeDefined();
-          expect(action.retentionDays).toBeGreaterThan(retentionInDays!);
-        }
-      }
-    }
-  });
+      const retention = plan.actions.filter((action) => action.kind === "put-retention-policy");
+      expect(retention.map(({ before, retentionDays }) => ({ before, retentionDays }))).toEqual(raised);
+    },
+  );
 });
 
 describe("planRemediation: default VPCs and exceptions", () => {
@@ -177,7 +181,9 @@ describe("planRemediation: default VPCs and exceptions", () => {
 
     expect(vpc.status).toBe(status);
     expect(vpc.exception?.state).toBe(state);
-    expect(kinds.length > 0).toBe(status === "non-compliant");
+    expect(kinds).toEqual(
+      status === "non-compliant" ? ["create-log-group", "put-retention-policy", "create-flow-log"] : [],
+    );
   });
 
   it("keeps existing flow logs of an exempt VPC and plans nothing for it", () => {
