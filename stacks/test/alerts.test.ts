@@ -1,34 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
+import { recordResources } from "./pulumi-mocks.ts";
 
-interface Recorded {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-}
-
-const recorded: Recorded[] = [];
-pulumi.runtime.setMocks(
-  {
-    newResource(args) {
-      recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
-      return {
-        id: `${args.name}-id`,
-        state: {
-          ...args.inputs,
-          arn: `arn:aws:mock:eu-west-1:111122223333:${args.name}`,
-          name: args.inputs.name ?? args.name,
-        },
-      };
-    },
-    call: (args) => args.inputs,
-  },
-  "flowlog-guard",
-  "test",
-  false,
-);
-
-const ofType = (type: string) => recorded.filter((resource) => resource.type === type);
+const { recorded, ofType } = recordResources();
 const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
 const resolved = <T>(value: unknown) =>
   new Promise<T>((resolve) => (pulumi.output(value) as pulumi.Output<T>).apply((v) => resolve(v)));

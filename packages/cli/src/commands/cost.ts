@@ -1,8 +1,7 @@
-import { randomUUID } from "node:crypto";
-import { type CostReport, estimateFlowLogCost, runRemediation } from "@flowlog-guard/core";
+import { type CostReport, estimateFlowLogCost } from "@flowlog-guard/core";
 import { UsageError } from "../errors.ts";
 import type { Io } from "../io.ts";
-import { createPool, homeRegionOf, regionsToRun, resolveRunSettings } from "../options.ts";
+import { readOnlyScan } from "../read-only-scan.ts";
 import { emitReport } from "./run.ts";
 
 function daysOf(raw: unknown): number {
@@ -17,19 +16,7 @@ function daysOf(raw: unknown): number {
 /** `cost`: what the flow logs ingest, per VPC and per region, and a monthly estimate. Changes nothing. */
 export async function costCommand(options: Record<string, unknown>, io: Io): Promise<number> {
   const days = daysOf(options.days);
-  const settings = resolveRunSettings(options, io.env);
-  const pool = createPool(settings);
-  const homeRegion = homeRegionOf(settings.regions, io.env);
-  const regions = await regionsToRun(settings, pool, homeRegion);
-  const report = await runRemediation({
-    policy: settings.policy,
-    regions,
-    homeRegion,
-    mode: "scan",
-    trigger: { kind: "cli", runId: randomUUID() },
-    pool,
-    concurrency: settings.concurrency,
-  });
+  const { settings, pool, report } = await readOnlyScan(options, io);
   const cost = await estimateFlowLogCost(report, {
     pool,
     days,

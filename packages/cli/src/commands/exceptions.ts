@@ -1,14 +1,12 @@
-import { randomUUID } from "node:crypto";
 import {
   buildExceptionRegister,
   DEFAULT_EXPIRING_WITHIN_DAYS,
   type ExceptionRegister,
   registerNeedsAttention,
-  runRemediation,
 } from "@flowlog-guard/core";
 import { UsageError } from "../errors.ts";
 import type { Io } from "../io.ts";
-import { createPool, homeRegionOf, regionsToRun, resolveRunSettings } from "../options.ts";
+import { readOnlyScan } from "../read-only-scan.ts";
 import { emitReport } from "./run.ts";
 
 function windowDays(raw: unknown): number {
@@ -26,19 +24,7 @@ function windowDays(raw: unknown): number {
  */
 export async function exceptionsCommand(options: Record<string, unknown>, io: Io): Promise<number> {
   const within = windowDays(options.expiringWithin);
-  const settings = resolveRunSettings(options, io.env);
-  const pool = createPool(settings);
-  const homeRegion = homeRegionOf(settings.regions, io.env);
-  const regions = await regionsToRun(settings, pool, homeRegion);
-  const report = await runRemediation({
-    policy: settings.policy,
-    regions,
-    homeRegion,
-    mode: "scan",
-    trigger: { kind: "cli", runId: randomUUID() },
-    pool,
-    concurrency: settings.concurrency,
-  });
+  const { settings, report } = await readOnlyScan(options, io);
   const register = buildExceptionRegister(report, new Date(), within);
   await emitReport({ ...register, errors: report.errors }, settings, io, renderRegister);
   return registerNeedsAttention(register) || report.errors.length > 0 ? 3 : 0;

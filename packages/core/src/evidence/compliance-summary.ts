@@ -128,3 +128,35 @@ export function policyInForce(policy: Policy): [string, string][] {
     ["Change-record ledger", policy.ledgerBus ?? "none"],
   ];
 }
+
+/** Columns of the findings table in the Markdown and HTML reports, and one finding's cells. */
+export const FINDING_COLUMNS = [
+  "Status",
+  "Account",
+  "Region",
+  "VPC",
+  "Name",
+  "Reason",
+  "Exception owner",
+  "Expires",
+] as const;
+
+export function findingCells(f: Finding): (string | undefined)[] {
+  return [f.status, f.account, f.region, f.vpcId, f.name, f.reason, f.exceptionOwner, f.exceptionExpires];
+}
+
+/** Columns of the change-record table in the Markdown and HTML reports, and one record's cells. */
+export const CHANGE_COLUMNS = [
+  "Time",
+  "Account",
+  "Region",
+  "VPC",
+  "Action",
+  "Target",
+  "Outcome",
+  "Reason",
+] as const;
+
+export function changeCells(c: ChangeRecord): string[] {
+  return [c.time, c.account, c.region, c.vpcId ?? "(shared)", c.action, c.target.id, c.outcome, c.reason];
+}

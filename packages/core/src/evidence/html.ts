@@ -1,7 +1,11 @@
 import {
+  CHANGE_COLUMNS,
   type ComplianceSummary,
+  changeCells,
   type EvidenceContext,
   type EvidenceReport,
+  FINDING_COLUMNS,
+  findingCells,
   policyInForce,
   summarizeCompliance,
   type Totals,
@@ -70,17 +74,8 @@ export function renderHtml(report: EvidenceReport, context: EvidenceContext): st
       ? "<p>None.</p>"
       : table(
           "Every VPC that is not compliant, failed, or is exempt",
-          ["Status", "Account", "Region", "VPC", "Name", "Reason", "Exception owner", "Expires"],
-          summary.findings.map((f) => [
-            f.status,
-            f.account,
-            f.region,
-            f.vpcId,
-            f.name,
-            f.reason,
-            f.exceptionOwner,
-            f.exceptionExpires,
-          ]),
+          [...FINDING_COLUMNS],
+          summary.findings.map(findingCells),
           "findings",
         );
   const changes =
@@ -88,17 +83,8 @@ export function renderHtml(report: EvidenceReport, context: EvidenceContext): st
       ? "<p>No changes were made.</p>"
       : table(
           "Change records (also on the ledger bus when one is configured)",
-          ["Time", "Account", "Region", "VPC", "Action", "Target", "Outcome", "Reason"],
-          summary.changes.map((c) => [
-            c.time,
-            c.account,
-            c.region,
-            c.vpcId ?? "(shared)",
-            c.action,
-            c.target.id,
-            c.outcome,
-            c.reason,
-          ]),
+          [...CHANGE_COLUMNS],
+          summary.changes.map(changeCells),
         );
   const errors =
     summary.errors.length === 0

@@ -1,7 +1,11 @@
 import {
+  CHANGE_COLUMNS,
   type ComplianceSummary,
+  changeCells,
   type EvidenceContext,
   type EvidenceReport,
+  FINDING_COLUMNS,
+  findingCells,
   policyInForce,
   summarizeCompliance,
   type Totals,
@@ -81,37 +85,13 @@ export function renderMarkdown(report: EvidenceReport, context: EvidenceContext)
     "",
     ...(summary.findings.length === 0
       ? ["None."]
-      : table(
-          ["Status", "Account", "Region", "VPC", "Name", "Reason", "Exception owner", "Expires"],
-          summary.findings.map((f) => [
-            f.status,
-            f.account,
-            f.region,
-            f.vpcId,
-            f.name,
-            f.reason,
-            f.exceptionOwner,
-            f.exceptionExpires,
-          ]),
-        )),
+      : table([...FINDING_COLUMNS], summary.findings.map(findingCells))),
     "",
     "## Change records of this run",
     "",
     ...(summary.changes.length === 0
       ? ["No changes were made."]
-      : table(
-          ["Time", "Account", "Region", "VPC", "Action", "Target", "Outcome", "Reason"],
-          summary.changes.map((c) => [
-            c.time,
-            c.account,
-            c.region,
-            c.vpcId ?? "(shared)",
-            c.action,
-            c.target.id,
-            c.outcome,
-            c.reason,
-          ]),
-        )),
+      : table([...CHANGE_COLUMNS], summary.changes.map(changeCells))),
     ...(summary.errors.length === 0
       ? []
       : [
