@@ -99,17 +99,17 @@ describe("flowlog-guard CLI against moto", () => {
   });
 
   it.each([
-    [
-      ["scan", "--regions", REGION, "--retention-days", "30"],
-      "retentionDays (FLOWLOG_GUARD_RETENTION_DAYS): must be at least 365",
-    ],
+    [["scan", "--regions", REGION, "--retention-days", "30"], "--retention-days: must be at least 365"],
     [["scan", "--regions", "not a region"], "--regions takes region names"],
     [
       ["fix-all", "--regions", REGION, "--concurrency", "0"],
       "--concurrency must be a whole number from 1 to 64",
     ],
     [["fix-all", "--regions", REGION, "--api-rate", "fast"], "--api-rate must be a number"],
-    [["fix-all", "--regions", REGION, "--traffic-type", "ACCEPT"], "trafficType"],
+    [
+      ["fix-all", "--regions", REGION, "--traffic-type", "ACCEPT"],
+      '--traffic-type: must be REJECT or ALL, not "ACCEPT"',
+    ],
     [["fix-all", "--bogus"], "unknown option '--bogus'"],
     [["frobnicate"], "unknown command 'frobnicate'"],
   ])("refuses %j with exit 2 and changes nothing", async (args, message) => {
@@ -129,7 +129,9 @@ describe("flowlog-guard CLI against moto", () => {
       env: { FLOWLOG_GUARD_RETENTON_DAYS: "400" },
     });
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain("Unknown environment variable FLOWLOG_GUARD_RETENTON_DAYS");
+    expect(result.stderr).toContain(
+      "Unknown environment variable FLOWLOG_GUARD_RETENTON_DAYS (did you mean FLOWLOG_GUARD_RETENTION_DAYS?)",
+    );
   });
 
   it("takes policy from FLOWLOG_GUARD_* and from flags named like the config schema", async () => {

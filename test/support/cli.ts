@@ -36,3 +36,44 @@ export function runCli(
     child.stdin.end(options.stdin ?? "");
   });
 }
+
+const quote = (arg: string) => `'${arg.replaceAll("'", `'\\''`)}'`;
+
+/**
+ * Runs the real binary on a pseudo-terminal (util-linux `script`), as an operator at a terminal does:
+ * stdin, stdout and stderr are one TTY, so prompts and progress display show. `answer` is typed
+ * once `prompt` appears; `signalAfter` sends SIGINT to the CLI once its output matches.
+ */
+export function runCliInTerminal(
+  args: string[],
+  options: {
+    env?: Record<string, string>;
+    prompt?: RegExp;
+    answer?: string;
+    interruptWhen?: RegExp;
+  } = {},
+): Promise<{ code: number | null; output: string }> {
+  const command = [process.execPath, bin, ...args].map(quote).join(" ");
+  return new Promise((resolve, reject) => {
+    const child = spawn("script", ["-qefc", command, "/dev/null"], {
+      env: { ...process.env, AWS_REGION: "eu-west-1", TERM: "xterm", ...options.env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let output = "";
+    let answered = false;
+    let interrupted = false;
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      if (options.prompt && !answered && options.prompt.test(output)) {
+        answered = true;
+        child.stdin.write(`${options.answer ?? ""}\r`);
+      }
+      if (options.interruptWhen && !interrupted && options.interruptWhen.test(output)) {
+        interrupted = true;
+        child.stdin.write("\x03");
+      }
+    });
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, output }));
+  });
+}

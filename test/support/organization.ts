@@ -13,7 +13,7 @@ import {
   type MemberTemplateOptions,
   parsePolicy,
 } from "@flowlog-guard/core";
-import { createMember, memberAdmin } from "../../packages/cli/src/commands/demo-organization.ts";
+import { createMember, memberAdmin } from "../../packages/cli/src/demo/organization.ts";
 import { type FaultRule, serviceError } from "./fault-proxy.ts";
 
 /**

@@ -12,9 +12,9 @@ import {
   renderEvidence,
 } from "@flowlog-guard/core";
 import { type Command, Option } from "commander";
+import type { AccountSettings } from "./account-options.ts";
 import { UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
-import type { AccountSettings } from "./options.ts";
 
 /** `--format` and `--security-hub` on scan and fix-all. */
 export function addFormatOptions(command: Command): Command {

@@ -8,7 +8,10 @@ export function renderCliReference(): string {
     stdout: { write: (text: string) => (captured += text) },
     stderr: { write: () => true },
     env: {},
+    interactive: false,
+    stdinIsTTY: false,
     readStdin: async () => "",
+    ask: async () => "",
   };
   const program = buildProgram(io, () => {});
   const sections: string[] = [];

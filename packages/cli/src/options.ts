@@ -1,24 +1,20 @@
 import {
-  type AccountSelection,
-  type ClientPool,
+  ConfigError,
   coercePolicyValue,
-  createClientPool,
-  isRegionName,
-  listEnabledRegions,
-  MEMBER_ROLE_NAME,
+  DESTINATION_TYPES,
+  FILE_FORMATS,
+  POLICY_ENV_VARS,
   type Policy,
   PolicySchema,
-  parsePolicy,
   policyInputFromEnv,
-  validateAccountSelection,
+  RESOURCE_TYPES,
 } from "@flowlog-guard/core";
 import { type Command, Option } from "commander";
 import { UsageError } from "./errors.ts";
 
-type Env = Record<string, string | undefined>;
+export type Env = Record<string, string | undefined>;
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
-const camel = (name: string) => name.replace(/-([a-z])/g, (_match, letter: string) => letter.toUpperCase());
 
 /** Flag help for each policy field; the flag is the field in kebab-case (`--retention-days`). */
 const POLICY_FLAG_HELP: Record<keyof Policy, string> = {
@@ -43,7 +39,37 @@ const POLICY_FLAG_HELP: Record<keyof Policy, string> = {
   resourceType: "what a new flow log covers: VPC (default; Subnet is reserved and refused by runs for now)",
 };
 
-const POLICY_FIELDS = Object.keys(PolicySchema.shape) as (keyof Policy)[];
+/** The values of each enum field: accepted in any case (`--traffic-type all`), named in errors. */
+const ENUM_VALUES: Partial<Record<keyof Policy, readonly string[]>> = {
+  trafficType: ["REJECT", "ALL"],
+  destinationType: DESTINATION_TYPES,
+  fileFormat: FILE_FORMATS,
+  resourceType: RESOURCE_TYPES,
+};
+
+const or = (values: readonly (string | number)[]) => `${values.slice(0, -1).join(", ")} or ${values.at(-1)}`;
+
+/** The values a field takes, named in errors so that the fix is in the message. */
+const ALLOWED: Partial<Record<keyof Policy, string>> = {
+  ...Object.fromEntries(Object.entries(ENUM_VALUES).map(([field, values]) => [field, or(values)])),
+  includeDefaultVpcs: "true or false",
+  hiveCompatiblePartitions: "true or false",
+  perHourPartition: "true or false",
+  maxAggregationInterval: "60 or 600",
+};
+
+export const POLICY_FIELDS = Object.keys(PolicySchema.shape) as (keyof Policy)[];
+
+/** The policy fields that change what `iam-policy` grants and `doctor` checks. */
+export const ROLE_POLICY_FIELDS: (keyof Policy)[] = [
+  "logGroupName",
+  "roleName",
+  "ledgerBus",
+  "destinationType",
+  "logDestination",
+  "resourceType",
+  "hiveCompatiblePartitions",
+];
 
 /** Accepts the config schema's names as flags too: `--retentionDays 731` is `--retention-days 731`. */
 export function normaliseFlagNames(argv: string[]): string[] {
@@ -53,8 +79,8 @@ export function normaliseFlagNames(argv: string[]): string[] {
   });
 }
 
-export function addPolicyOptions(command: Command): Command {
-  for (const field of POLICY_FIELDS) {
+export function addPolicyOptions(command: Command, fields: (keyof Policy)[] = POLICY_FIELDS): Command {
+  for (const field of fields) {
     command.addOption(
       new Option(`--${kebab(field)} <value>`, POLICY_FLAG_HELP[field]).helpGroup(
         "Policy (also FLOWLOG_GUARD_* variables):",
@@ -64,87 +90,69 @@ export function addPolicyOptions(command: Command): Command {
   return command;
 }
 
-/** Options every command that reads AWS shares. */
-export function addRunOptions(command: Command): Command {
-  command
-    .option("--regions <list>", "comma-separated regions (default: every region enabled for the account)")
-    .option("--json", "print only the JSON report on stdout")
-    .option("--output <file>", "also write the JSON report to this file")
-    .option("--concurrency <n>", "changes in flight at once per region (default: 8)")
-    .option(
-      "--api-rate <n>",
-      "requests per second per API and region; 0 turns the limiter off (default: AWS's own limits)",
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Credentials and API pacing: every command that calls AWS. */
+export function addAwsOptions(command: Command): Command {
+  const group = "AWS access:";
+  return command
+    .addOption(
+      new Option("--profile <name>", "AWS profile from ~/.aws/config (default: AWS_PROFILE)").helpGroup(
+        group,
+      ),
+    )
+    .addOption(
+      new Option("--role-arn <arn>", "assume this IAM role first (cross-account, break-glass)").helpGroup(
+        group,
+      ),
+    )
+    .addOption(
+      new Option(
+        "--request-timeout <seconds>",
+        "give up on an AWS request after this long (then retry; default: 30); connecting gives up after 5",
+      ).helpGroup(group),
+    )
+    .addOption(
+      new Option(
+        "--api-rate <n>",
+        "requests per second per API and region; 0 turns the limiter off (default: AWS's own limits)",
+      ).helpGroup(group),
     );
-  return addPolicyOptions(command);
 }
 
-/** Organization flags of scan and fix-all; any of --accounts / --ou switches to organization mode. */
-export function addAccountOptions(command: Command): Command {
-  const group = "Organization (run from the management or a delegated-administrator account):";
-  const options = [
-    new Option("--accounts <all|ids>", "all (every ACTIVE account) or comma-separated account ids"),
-    new Option("--ou <ids>", "accounts under these OUs (or r-... root), recursively; comma-separated"),
-    new Option("--exclude-accounts <ids>", "comma-separated account ids never touched"),
-    new Option("--member-role-name <name>", "role assumed in each account (default: flowlog-guard-member)"),
-    new Option("--account-concurrency <n>", "accounts worked on at once (default: 8)"),
-  ];
-  for (const option of options) command.addOption(option.helpGroup(group));
+/** Where the report goes. */
+export function addReportOptions(command: Command, { quiet = true } = {}): Command {
+  command
+    .option("--json", "print only the JSON report on stdout")
+    .option("--output <file>", "also write the JSON report to this file; - is stdout");
+  if (quiet) command.option("--quiet", "print the summary and the problems only (large estates)");
   return command;
 }
 
-export interface AccountSettings {
-  selection: AccountSelection;
-  memberRoleName: string;
-  accountConcurrency: number;
+/** Which regions and VPCs a run covers. */
+export function addScopeOptions(command: Command, { filters = true } = {}): Command {
+  command.option(
+    "--regions <list>",
+    "comma-separated regions (default: every region enabled for the account)",
+  );
+  if (!filters) return command;
+  const group = "Which VPCs:";
+  return command
+    .addOption(new Option("--vpc-ids <list>", "only these VPCs (comma-separated)").helpGroup(group))
+    .addOption(
+      new Option("--exclude-vpc-ids <list>", "leave these VPCs out (comma-separated)").helpGroup(group),
+    )
+    .addOption(
+      new Option("--tag <key=value>", "only VPCs with this tag; repeat to require several")
+        .argParser(collect)
+        .helpGroup(group),
+    );
 }
 
-const list = (raw: string | undefined) =>
-  (raw ?? "")
-    .split(",")
-    .map((item) => item.trim())
-    .filter(Boolean);
-
-/** Undefined in single-account mode (no --accounts, no --ou); every problem in one message otherwise. */
-export function resolveAccountSettings(
-  options: Record<string, unknown>,
-  env: Env,
-): AccountSettings | undefined {
-  const accountsRaw = (options.accounts as string | undefined) ?? env.FLOWLOG_GUARD_ACCOUNTS;
-  const ouRaw = (options.ou as string | undefined) ?? env.FLOWLOG_GUARD_OU;
-  if (accountsRaw === undefined && ouRaw === undefined) {
-    for (const flag of ["excludeAccounts", "memberRoleName", "accountConcurrency"])
-      if (options[flag] !== undefined)
-        throw new UsageError(
-          `--${kebab(flag)} needs organization mode: add --accounts all (or --accounts ID,ID or --ou ou-...)`,
-        );
-    return undefined;
-  }
-  const selection: AccountSelection = {
-    ...(accountsRaw !== undefined
-      ? { accounts: accountsRaw.trim() === "all" ? "all" : list(accountsRaw) }
-      : {}),
-    ...(ouRaw !== undefined ? { ous: list(ouRaw) } : {}),
-    exclude: list((options.excludeAccounts as string | undefined) ?? env.FLOWLOG_GUARD_EXCLUDE_ACCOUNTS),
-  };
-  if (Array.isArray(selection.accounts) && selection.accounts.length === 0)
-    throw new UsageError('--accounts takes "all" or comma-separated 12-digit account ids');
-  try {
-    validateAccountSelection(selection);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const memberRoleName = (options.memberRoleName as string | undefined) ?? MEMBER_ROLE_NAME;
-  if (!/^[\w+=,.@-]{1,64}$/.test(memberRoleName))
-    throw new UsageError(
-      `--member-role-name must be an IAM role name, not ${JSON.stringify(memberRoleName)}`,
-    );
-  const concurrencyRaw = options.accountConcurrency as string | undefined;
-  return {
-    selection,
-    memberRoleName,
-    accountConcurrency:
-      concurrencyRaw === undefined ? 8 : positiveInteger(concurrencyRaw, "--account-concurrency", 256),
-  };
+export interface VpcFilters {
+  vpcIds: string[] | undefined;
+  excludeVpcIds: string[];
+  tags: Record<string, string>;
 }
 
 export interface RunSettings {
@@ -152,77 +160,239 @@ export interface RunSettings {
   /** Undefined: every enabled region (DescribeRegions). */
   regions: string[] | undefined;
   json: boolean;
+  quiet: boolean;
+  /** `-` is stdout. */
   output: string | undefined;
   concurrency: number;
   apiRate: number | undefined;
+  /** Per-request timeout for every AWS client. */
+  requestTimeoutMs: number | undefined;
+  profile: string | undefined;
+  roleArn: string | undefined;
+  filters: VpcFilters;
 }
 
-function positiveInteger(raw: string, flag: string, max: number): number {
-  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > max) {
-    throw new UsageError(`${flag} must be a whole number from 1 to ${max}, not ${JSON.stringify(raw)}`);
+/** Collects every problem with the settings, so that one run reports them all. */
+export class Problems {
+  readonly list: string[] = [];
+  add(problem: string): void {
+    this.list.push(problem);
   }
-  return Number(raw);
+  /** Runs a parser; a UsageError or ConfigError becomes one or more listed problems. */
+  take<T>(parse: () => T): T | undefined {
+    try {
+      return parse();
+    } catch (error) {
+      if (error instanceof ConfigError && error.problems.length > 0) this.list.push(...error.problems);
+      else if (error instanceof UsageError || error instanceof ConfigError) this.list.push(error.message);
+      else throw error;
+      return undefined;
+    }
+  }
+  throwIfAny(): void {
+    if (this.list.length === 1) throw new UsageError(this.list[0]!);
+    if (this.list.length > 1) {
+      throw new UsageError(
+        `${this.list.length} problems with the settings:\n${this.list.map((p) => `  - ${p}`).join("\n")}`,
+      );
+    }
+  }
 }
 
-/** Policy from `FLOWLOG_GUARD_*` with flags on top; every problem in one message. */
+/** A flag's value, else its variable's, with the name the user typed (for messages). */
+function setting(
+  options: Record<string, unknown>,
+  env: Env,
+  key: string,
+  variable?: string,
+): { raw: string; name: string } | undefined {
+  const flag = options[key];
+  if (typeof flag === "string") return { raw: flag, name: `--${kebab(key)}` };
+  const fromEnv = variable ? env[variable] : undefined;
+  return fromEnv === undefined || variable === undefined ? undefined : { raw: fromEnv, name: variable };
+}
+
+/** A comma-separated list, trimmed and without repeats (`a,a` is one `a`). */
+export function uniqueList(raw: string): string[] {
+  return [
+    ...new Set(
+      raw
+        .split(",")
+        .map((item) => item.trim())
+        .filter(Boolean),
+    ),
+  ];
+}
+
+function parseRegions(options: Record<string, unknown>, env: Env): string[] | undefined {
+  const given = setting(options, env, "regions", "FLOWLOG_GUARD_REGIONS");
+  if (!given) return undefined;
+  const regions = uniqueList(given.raw);
+  const bad = regions.filter((region) => !/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(region));
+  if (regions.length === 0 || bad.length > 0) {
+    throw new UsageError(
+      `${given.name} takes region names like eu-west-1,us-east-1; not valid: ${JSON.stringify(bad.join(",") || given.raw)}`,
+    );
+  }
+  return regions;
+}
+
+function parseVpcIds(raw: unknown, flag: string): string[] | undefined {
+  if (typeof raw !== "string") return undefined;
+  const ids = uniqueList(raw);
+  const bad = ids.filter((id) => !/^vpc-[0-9a-f]{8,17}$/.test(id));
+  if (ids.length === 0 || bad.length > 0) {
+    throw new UsageError(
+      `${flag} takes VPC ids like vpc-0a1b2c3d; not valid: ${JSON.stringify(bad.join(",") || raw)}`,
+    );
+  }
+  return ids;
+}
+
+function parseTags(raw: unknown): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const pair of (raw as string[] | undefined) ?? []) {
+    const at = pair.indexOf("=");
+    if (at < 1)
+      throw new UsageError(`--tag takes KEY=VALUE (e.g. --tag env=prod), not ${JSON.stringify(pair)}`);
+    tags[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return tags;
+}
+
+export function positiveInteger(
+  given: { raw: string; name: string } | undefined,
+  fallback: number,
+  max: number,
+): number {
+  if (!given) return fallback;
+  if (!/^\d+$/.test(given.raw) || Number(given.raw) < 1 || Number(given.raw) > max) {
+    throw new UsageError(
+      `${given.name} must be a whole number from 1 to ${max}, not ${JSON.stringify(given.raw)}`,
+    );
+  }
+  return Number(given.raw);
+}
+
+function parseApiRate(given: { raw: string; name: string } | undefined): number | undefined {
+  if (!given) return undefined;
+  if (!/^\d+(\.\d+)?$/.test(given.raw)) {
+    throw new UsageError(
+      `${given.name} must be a number of requests per second (0 = no limiter), not ${JSON.stringify(given.raw)}`,
+    );
+  }
+  return Number(given.raw);
+}
+
+function parseRoleArn(raw: unknown): string | undefined {
+  if (typeof raw !== "string") return undefined;
+  if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(raw)) {
+    throw new UsageError(
+      `--role-arn takes an IAM role ARN like arn:aws:iam::111122223333:role/flowlog-guard, not ${JSON.stringify(raw)}`,
+    );
+  }
+  return raw;
+}
+
+/** A value as its field takes it: enums in any case (`--traffic-type all`). */
+function coerce(field: keyof Policy, raw: string): unknown {
+  const values = ENUM_VALUES[field];
+  if (!values) return coercePolicyValue(field, raw);
+  return values.find((value) => value.toLowerCase() === raw.trim().toLowerCase()) ?? raw;
+}
+
+/**
+ * Policy from `FLOWLOG_GUARD_*` with flags on top. Each problem names what the user typed: the flag
+ * (`--retention-days`) or the variable (`FLOWLOG_GUARD_RETENTION_DAYS`), with the allowed values.
+ */
 export function resolvePolicy(options: Record<string, unknown>, env: Env): Policy {
-  const input: Record<string, unknown> = policyInputFromEnv(env);
-  for (const field of POLICY_FIELDS) {
-    const value = options[field] ?? options[camel(kebab(field))];
-    if (typeof value === "string") input[field] = coercePolicyValue(field, value);
-  }
-  return parsePolicy(input, "settings (flags and FLOWLOG_GUARD_* variables)");
+  const problems = new Problems();
+  const policy = collectPolicy(options, env, problems);
+  problems.throwIfAny();
+  return policy!;
 }
 
-export function resolveRunSettings(options: Record<string, unknown>, env: Env): RunSettings {
-  const regionsRaw = (options.regions as string | undefined) ?? env.FLOWLOG_GUARD_REGIONS;
-  let regions: string[] | undefined;
-  if (regionsRaw !== undefined) {
-    regions = regionsRaw
-      .split(",")
-      .map((region) => region.trim())
-      .filter(Boolean);
-    const bad = regions.filter((region) => !isRegionName(region));
-    if (regions.length === 0 || bad.length > 0) {
-      throw new UsageError(
-        `--regions takes region names like eu-west-1,us-east-1; not valid: ${JSON.stringify(bad.join(",") || regionsRaw)}`,
-      );
+function collectPolicy(options: Record<string, unknown>, env: Env, problems: Problems): Policy | undefined {
+  // An unknown variable is one problem; the known ones are still checked, so all show at once.
+  const known = new Set(Object.values(POLICY_ENV_VARS));
+  const input: Record<string, unknown> =
+    problems.take(() => policyInputFromEnv(env)) ??
+    policyInputFromEnv(Object.fromEntries(Object.entries(env).filter(([name]) => known.has(name))));
+  const names: Partial<Record<keyof Policy, string>> = {};
+  const typed: Partial<Record<keyof Policy, unknown>> = { ...input };
+  for (const field of POLICY_FIELDS) {
+    const flag = options[field];
+    if (typeof flag === "string") {
+      typed[field] = flag;
+      input[field] = coerce(field, flag);
+      names[field] = `--${kebab(field)}`;
+    } else if (typeof input[field] === "string") {
+      input[field] = coerce(field, input[field] as string);
     }
   }
-  const concurrencyRaw = (options.concurrency as string | undefined) ?? env.FLOWLOG_GUARD_CONCURRENCY;
-  const apiRateRaw = (options.apiRate as string | undefined) ?? env.FLOWLOG_GUARD_API_RATE;
-  let apiRate: number | undefined;
-  if (apiRateRaw !== undefined) {
-    if (!/^\d+(\.\d+)?$/.test(apiRateRaw)) {
-      throw new UsageError(
-        `--api-rate must be a number of requests per second (0 = no limiter), not ${JSON.stringify(apiRateRaw)}`,
-      );
-    }
-    apiRate = Number(apiRateRaw);
+  const result = PolicySchema.safeParse(input);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) {
+    const field = issue.path[0] as keyof Policy;
+    const name = names[field] ?? POLICY_ENV_VARS[field] ?? String(field);
+    const allowed = ALLOWED[field];
+    const given = JSON.stringify(typed[field]);
+    problems.add(allowed ? `${name}: must be ${allowed}, not ${given}` : `${name}: ${issue.message}`);
   }
+  return undefined;
+}
+
+/** How a command reaches AWS: credentials (`--profile`, `--role-arn`), pacing and timeouts. */
+export type AccessSettings = Pick<RunSettings, "profile" | "roleArn" | "apiRate" | "requestTimeoutMs">;
+
+function collectAccess(options: Record<string, unknown>, env: Env, problems: Problems): AccessSettings {
   return {
-    policy: resolvePolicy(options, env),
-    regions,
+    profile: options.profile as string | undefined,
+    roleArn: problems.take(() => parseRoleArn(options.roleArn)),
+    apiRate: problems.take(() => parseApiRate(setting(options, env, "apiRate", "FLOWLOG_GUARD_API_RATE"))),
+    requestTimeoutMs: problems.take(() => {
+      const given = setting(options, env, "requestTimeout");
+      return given ? positiveInteger(given, 30, 600) * 1000 : undefined;
+    }),
+  };
+}
+
+/** The access settings alone (commands that only read who the caller is). */
+export function resolveAccessSettings(options: Record<string, unknown>, env: Env): AccessSettings {
+  const problems = new Problems();
+  const access = collectAccess(options, env, problems);
+  problems.throwIfAny();
+  return access;
+}
+
+/** Every setting of a command that reads AWS; every problem reported at once. */
+export function resolveRunSettings(options: Record<string, unknown>, env: Env): RunSettings {
+  const problems = new Problems();
+  const settings = {
+    ...collectAccess(options, env, problems),
+    regions: problems.take(() => parseRegions(options, env)),
+    concurrency:
+      problems.take(() =>
+        positiveInteger(setting(options, env, "concurrency", "FLOWLOG_GUARD_CONCURRENCY"), 8, 64),
+      ) ?? 8,
+    filters: {
+      vpcIds: problems.take(() => parseVpcIds(options.vpcIds, "--vpc-ids")),
+      excludeVpcIds: problems.take(() => parseVpcIds(options.excludeVpcIds, "--exclude-vpc-ids")) ?? [],
+      tags: problems.take(() => parseTags(options.tag)) ?? {},
+    },
+  };
+  const policy = collectPolicy(options, env, problems);
+  problems.throwIfAny();
+  return {
+    ...settings,
+    policy: policy!,
     json: Boolean(options.json),
+    quiet: Boolean(options.quiet),
     output: options.output as string | undefined,
-    concurrency: concurrencyRaw === undefined ? 8 : positiveInteger(concurrencyRaw, "--concurrency", 64),
-    apiRate,
   };
 }
 
 /** The region for account-wide calls: the SDK's usual AWS_REGION, else the first region asked for. */
 export function homeRegionOf(regions: string[] | undefined, env: Env): string {
   return env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? regions?.[0] ?? "us-east-1";
-}
-
-export function createPool(settings: Pick<RunSettings, "apiRate">): ClientPool {
-  return createClientPool(settings.apiRate === undefined ? {} : { apiRate: settings.apiRate });
-}
-
-export async function regionsToRun(
-  settings: RunSettings,
-  pool: ClientPool,
-  homeRegion: string,
-): Promise<string[]> {
-  return settings.regions ?? (await listEnabledRegions(pool.clientsFor(homeRegion)));
 }

@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { type ClientPool, type RunReport, runRemediation } from "@flowlog-guard/core";
+import { createRunContext } from "./context.ts";
 import type { Io } from "./io.ts";
-import { createPool, homeRegionOf, type RunSettings, regionsToRun, resolveRunSettings } from "./options.ts";
+import { type RunSettings, resolveRunSettings } from "./options.ts";
+import { checkOutputTarget } from "./output.ts";
 
 /** A scan (nothing changes) for commands that report on top of it: exceptions, cost. */
 export async function readOnlyScan(
@@ -9,9 +11,8 @@ export async function readOnlyScan(
   io: Io,
 ): Promise<{ settings: RunSettings; pool: ClientPool; report: RunReport }> {
   const settings = resolveRunSettings(options, io.env);
-  const pool = createPool(settings);
-  const homeRegion = homeRegionOf(settings.regions, io.env);
-  const regions = await regionsToRun(settings, pool, homeRegion);
+  await checkOutputTarget(settings.output);
+  const { pool, homeRegion, regions } = await createRunContext(settings, io);
   const report = await runRemediation({
     policy: settings.policy,
     regions,

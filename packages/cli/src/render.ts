@@ -1,4 +1,14 @@
-import type { OrganizationReport, RegionOutcomeKind, RunReport, VpcReport } from "@flowlog-guard/core";
+import {
+  EXCEPTION_TAGS,
+  type OrganizationError,
+  type OrganizationReport,
+  type ReportError,
+  type RunReport,
+  type VpcReport,
+} from "@flowlog-guard/core";
+
+/** One account's report, or an organization's (accounts, skipped accounts, errors keyed by account). */
+export type AnyReport = RunReport | OrganizationReport;
 
 /** A plain text table: columns padded to their widest cell, numbers right-aligned. */
 export function table(header: string[], rows: (string | number)[][]): string {
@@ -30,114 +40,180 @@ const TITLES = {
   fix: "fix-all",
 } as const;
 
-/** How the region table marks a region not read in full (in any account). */
-const REGION_NOTES: Partial<Record<RegionOutcomeKind, string>> = {
-  "read-failed": " (not read)",
-  "not-started": " (not started)",
-};
+const STATUSES = ["compliant", "remediated", "would-remediate", "non-compliant", "exempt", "failed"] as const;
 
-/** The human report: a per-region summary table, then the VPCs that need attention, then errors. */
-export function renderReport(
-  report: RunReport | OrganizationReport,
-  title: string = TITLES[report.mode],
-): string {
+export interface RenderOptions {
+  title?: string;
+  /** Summary and problems only. */
+  quiet?: boolean;
+  now?: Date;
+}
+
+/** `vpc-0abc (web-prod)`: the id with the Name tag people know the VPC by. */
+function vpcLabel(vpc: VpcReport): string {
+  const name = (vpc as VpcReport & { name?: string }).name;
+  return `${vpc.vpcId}${name ? ` (${name})` : ""}${vpc.isDefault ? " [default]" : ""}`;
+}
+
+/** What a person does about a VPC that needs attention. */
+export function whatToDo(vpc: VpcReport, mode: AnyReport["mode"]): string {
+  if (vpc.status === "failed") return "see the errors below, fix the cause, then run fix-all again";
+  if (vpc.status === "would-remediate") return "run fix-all without --dry-run";
+  if (vpc.status === "non-compliant") {
+    return vpc.actions.length > 0 || mode === "scan"
+      ? "run flowlog-guard fix-all"
+      : "look at the VPC's flow logs in the console: flowlog-guard cannot fix this on its own";
+  }
+  if (vpc.exception?.state === "expired")
+    return `renew the exception (tag ${EXCEPTION_TAGS.expires}) or remove its tags so fix-all covers the VPC`;
+  return `fix the exception tags (${EXCEPTION_TAGS.owner}, ${EXCEPTION_TAGS.expires})`;
+}
+
+function regionTable(report: AnyReport): string {
+  const rows = report.regions.map((region) => {
+    const vpcs = report.vpcs.filter((vpc) => vpc.region === region);
+    const failed = report.errors.some((error) => error.scope === "region" && error.region === region);
+    const notStarted = (report.regionOutcomes ?? []).some(
+      (outcome) => outcome.region === region && outcome.kind === "not-started",
+    );
+    return [
+      failed ? `${region} (not read)` : notStarted ? `${region} (not started)` : region,
+      vpcs.length,
+      ...STATUSES.map((status) => vpcs.filter((vpc) => vpc.status === status).length),
+    ];
+  });
+  return table(
+    ["REGION", "VPCS", "COMPLIANT", "REMEDIATED", "WOULD-FIX", "NON-COMPLIANT", "EXEMPT", "FAILED"],
+    rows,
+  );
+}
+
+function attentionLines(report: AnyReport): string[] {
+  const attention = report.vpcs.filter(needsAttention);
+  if (attention.length === 0) return [];
+  const lines = ["", `Needs attention (${attention.length}):`];
+  for (const vpc of attention) {
+    const account = organizationSummary(report) ? `${vpc.account}  ` : "";
+    lines.push(
+      `  ${account}${vpc.region}  ${vpcLabel(vpc)}  ${vpc.status.toUpperCase()}`,
+      `      why: ${vpc.reason}`,
+    );
+    if (vpc.status === "non-compliant" || vpc.status === "would-remediate") {
+      const verb = report.mode === "scan" ? "fix-all would" : "would";
+      for (const action of vpc.actions) lines.push(`      ${verb}: ${action.kind} ${action.target}`);
+    }
+    lines.push(`      do: ${whatToDo(vpc, report.mode)}`);
+  }
+  return lines;
+}
+
+function exemptLines(report: AnyReport, now: Date): string[] {
+  const exempt = report.vpcs.filter((vpc) => vpc.status === "exempt" && vpc.exception?.state === "valid");
+  if (exempt.length === 0) return [];
+  const rows = exempt.map((vpc) => {
+    const exception = vpc.exception as { owner: string; expires: string };
+    const daysLeft = Math.ceil((Date.parse(exception.expires) - now.getTime()) / 86_400_000);
+    return [vpc.region, vpcLabel(vpc), exception.owner, exception.expires.slice(0, 10), daysLeft];
+  });
+  return [
+    "",
+    `Exempt (${exempt.length}):`,
+    indent(table(["REGION", "VPC", "OWNER", "EXPIRES", "DAYS LEFT"], rows)),
+  ];
+}
+
+function remediatedLines(report: AnyReport): string[] {
+  const fixed = report.vpcs.filter((vpc) => vpc.status === "remediated");
+  if (fixed.length === 0) return [];
+  const rows = fixed.map((vpc) => [vpc.region, vpcLabel(vpc), vpc.flowLogIds.join(", ")]);
+  return ["", `Remediated (${fixed.length}):`, indent(table(["REGION", "VPC", "FLOW LOGS"], rows))];
+}
+
+function sharedChangeLines(report: AnyReport): string[] {
+  if (report.sharedChanges.length === 0) return [];
+  return [
+    "",
+    `Shared changes (${report.sharedChanges.length}):`,
+    ...report.sharedChanges.map(
+      (record) => `  ${record.outcome === "applied" ? "" : "FAILED "}${record.action} ${record.target.id}`,
+    ),
+  ];
+}
+
+/** Errors, one line each, except undelivered change records: one line for all of them. */
+function errorLines(report: AnyReport): string[] {
+  if (report.errors.length === 0) return [];
+  const errors: (ReportError | OrganizationError)[] = report.errors;
+  const ledger = errors.filter((error) => error.scope === "ledger");
+  const others = errors.filter((error) => error.scope !== "ledger");
+  const lines = others.map((error) => {
+    const where = "account" in error ? ` ${error.account} ${error.kind}` : "";
+    return `  [${error.scope}${where}]${error.region ? ` ${error.region}` : ""}${error.vpcId ? ` ${error.vpcId}` : ""}: ${error.message}`;
+  });
+  if (ledger.length === 1) lines.push(`  [ledger] ${ledger[0]!.message}`);
+  if (ledger.length > 1) {
+    lines.push(
+      `  [ledger] ${ledger.length} change records were not delivered (all are in the JSON report); first: ${ledger[0]!.message}`,
+    );
+  }
+  return ["", `Errors (${lines.length}):`, ...lines];
+}
+
+const indent = (text: string) => text.replace(/^/gm, "  ");
+
+/**
+ * The human report: a per-region summary table, the VPCs that need attention (with what to do), the
+ * exempt and remediated VPCs, shared changes, errors, and a verdict. `quiet` keeps the summary and
+ * the problems only.
+ */
+export function renderReport(report: AnyReport, options: RenderOptions = {}): string {
   const { summary } = report;
+  const title = options.title ?? TITLES[report.mode];
   const org = organizationSummary(report);
-  const lines: string[] = [];
-  lines.push(
+  const lines: string[] = [
     `flowlog-guard ${title} · ${org ? `${org.accounts} account(s) from ` : ""}account ${report.account} · ` +
       `${report.regions.length} region(s) · ${summary.vpcs} VPC(s) · ${summary.apiCalls} API calls · ` +
       `${(summary.durationMs / 1000).toFixed(1)} s`,
-  );
-  if (org)
-    lines.push(
-      `accounts: ${org.accounts} selected, ${org.accountsFailed} failed, ${org.accountsSkipped} skipped` +
-        ((report as OrganizationReport).skippedAccounts.length > 0
-          ? ` (${(report as OrganizationReport).skippedAccounts.map((skip) => `${skip.accountId} ${skip.kind}`).join(", ")})`
-          : ""),
-    );
-  lines.push("");
-  const statuses = [
-    "compliant",
-    "remediated",
-    "would-remediate",
-    "non-compliant",
-    "exempt",
-    "failed",
-  ] as const;
-  const rows = report.regions.map((region) => {
-    const vpcs = report.vpcs.filter((vpc) => vpc.region === region);
-    const kinds = report.regionOutcomes.filter((outcome) => outcome.region === region).map((o) => o.kind);
-    const note = kinds.includes("read-failed")
-      ? "read-failed"
-      : kinds.includes("not-started")
-        ? "not-started"
-        : "done";
-    return [
-      region + (REGION_NOTES[note] ?? ""),
-      vpcs.length,
-      ...statuses.map((status) => vpcs.filter((vpc) => vpc.status === status).length),
-    ];
-  });
-  lines.push(
-    table(
-      ["REGION", "VPCS", "COMPLIANT", "REMEDIATED", "WOULD-FIX", "NON-COMPLIANT", "EXEMPT", "FAILED"],
-      rows,
-    ),
-  );
-
-  const attention = report.vpcs.filter(needsAttention);
-  if (attention.length > 0) {
-    lines.push("", `Needs attention (${attention.length}):`);
-    for (const vpc of attention) {
-      lines.push(
-        `  ${org ? `${vpc.account}  ` : ""}${vpc.region}  ${vpc.vpcId}${vpc.isDefault ? " (default)" : ""}  ${vpc.status.toUpperCase()}`,
-      );
-      lines.push(`      why: ${vpc.reason}`);
-      if (vpc.status === "non-compliant" || vpc.status === "would-remediate") {
-        for (const action of vpc.actions)
-          lines.push(
-            `      ${report.mode === "scan" ? "fix-all would" : "would"}: ${action.kind} ${action.target}`,
-          );
-      }
-    }
+  ];
+  if (org) lines.push(accountsLine(report as OrganizationReport));
+  if (summary.vpcs > 0 || summary.regionsFailed > 0) lines.push("", regionTable(report));
+  lines.push(...attentionLines(report));
+  if (!options.quiet) {
+    lines.push(...exemptLines(report, options.now ?? new Date()), ...remediatedLines(report));
   }
-  const changes = summary.changes;
+  lines.push(...sharedChangeLines(report));
   if (report.mode === "fix") {
     lines.push(
       "",
-      `Changes made: ${changes}` +
+      `Changes made: ${summary.changes}` +
         (summary.recordsPublished > 0 ? ` (${summary.recordsPublished} change records published)` : ""),
     );
   }
-  if (report.errors.length > 0) {
-    lines.push("", `Errors (${report.errors.length}):`);
-    for (const error of report.errors) {
-      const where = "account" in error ? ` ${error.account} ${error.kind}` : "";
-      lines.push(
-        `  [${error.scope}${where}]${error.region ? ` ${error.region}` : ""}${error.vpcId ? ` ${error.vpcId}` : ""}: ${error.message}`,
-      );
-    }
-  }
-  lines.push("", verdict(report));
+  lines.push(...errorLines(report), "", verdict(report));
   return `${lines.join("\n")}\n`;
 }
 
 /** The organization counters of a report, when it covers accounts of an organization. */
-function organizationSummary(
-  report: RunReport | OrganizationReport,
-): OrganizationReport["summary"] | undefined {
+function organizationSummary(report: AnyReport): OrganizationReport["summary"] | undefined {
   return "accounts" in report.summary ? report.summary : undefined;
 }
 
-export function verdict(report: RunReport | OrganizationReport): string {
+function accountsLine(report: OrganizationReport): string {
+  const { accounts, accountsFailed, accountsSkipped } = report.summary;
+  const skipped = report.skippedAccounts.map((skip) => `${skip.accountId} ${skip.kind}`).join(", ");
+  return `accounts: ${accounts} selected, ${accountsFailed} failed, ${accountsSkipped} skipped${skipped ? ` (${skipped})` : ""}`;
+}
+
+export function verdict(report: AnyReport): string {
   const { summary } = report;
   const open = summary.nonCompliant + summary.wouldRemediate + summary.failed;
   const unread = summary.regionsFailed;
   const accountsFailed = organizationSummary(report)?.accountsFailed ?? 0;
-  const notStarted = summary.regionsRemaining;
-  if (open === 0 && unread === 0 && notStarted === 0 && accountsFailed === 0)
+  const otherErrors = report.errors.filter((error) => error.scope === "account" || error.scope === "ledger");
+  if (open === 0 && unread === 0 && accountsFailed === 0 && otherErrors.length === 0) {
+    if (summary.vpcs === 0) return "OK: nothing left to fix (no VPC in scope).";
     return `OK: every VPC is compliant or exempt (${summary.compliant + summary.remediated} covered, ${summary.exempt} exempt).`;
+  }
   const parts = [];
   if (summary.wouldRemediate)
     parts.push(`${summary.wouldRemediate} VPC(s) would be remediated: run fix-all without --dry-run`);
@@ -145,15 +221,17 @@ export function verdict(report: RunReport | OrganizationReport): string {
     parts.push(`${summary.nonCompliant} VPC(s) are non-compliant: run fix-all to remediate`);
   if (summary.failed) parts.push(`${summary.failed} VPC(s) failed: see errors, then run again`);
   if (unread) parts.push(`${unread} region(s) could not be read: see errors`);
-  if (notStarted) parts.push(`${notStarted} region(s) not started before the time limit: run again`);
   if (accountsFailed) parts.push(`${accountsFailed} account(s) failed: see errors`);
-  return `ATTENTION: ${parts.join("; ")}.`;
+  if (summary.recordsUndelivered)
+    parts.push(`${summary.recordsUndelivered} change record(s) were not delivered: see errors`);
+  return `ATTENTION: ${parts.join("; ") || "see errors"}.`;
 }
 
-/** Exit code for a report: 0 when every region was read and every VPC is compliant or exempt, 3 otherwise. */
-export function exitCodeOf(report: RunReport | OrganizationReport): 0 | 3 {
+/** Exit code for a report: 0 when everything is compliant or exempt and nothing went wrong, 3 otherwise. */
+export function exitCodeOf(report: AnyReport): 0 | 3 {
   const { summary } = report;
   const accountsFailed = organizationSummary(report)?.accountsFailed ?? 0;
-  const open = summary.nonCompliant + summary.wouldRemediate + summary.failed;
-  return open + summary.regionsFailed + summary.regionsRemaining + accountsFailed === 0 ? 0 : 3;
+  const open =
+    summary.nonCompliant + summary.wouldRemediate + summary.failed + summary.regionsFailed + accountsFailed;
+  return open === 0 && summary.recordsUndelivered === 0 && report.errors.length === 0 ? 0 : 3;
 }

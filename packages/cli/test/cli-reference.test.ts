@@ -10,9 +10,9 @@ describe("docs/cli.md", () => {
 
   it("documents every command and the exit codes operators script against", () => {
     const reference = renderCliReference();
-    for (const command of ["scan", "fix-all", "handle-event", "iam-policy", "demo"]) {
+    for (const command of ["scan", "fix-all", "handle-event", "iam-policy", "doctor", "demo", "completion"]) {
       expect(reference).toContain(`## flowlog-guard ${command}`);
     }
-    expect(reference).toContain("3  non-compliant or failed VPCs remain");
+    expect(reference).toContain("3    non-compliant or failed VPCs remain");
   });
 });

@@ -61,6 +61,10 @@ export interface CreateClientsOptions {
   rateLimiter?: RateLimiter;
   /** An endpoint for every service (tests put a fault proxy here); default: the SDK's, or AWS_ENDPOINT_URL. */
   endpoint?: string;
+  /** Time to open a connection before the attempt fails (and is retried). Default: 5 s. */
+  connectionTimeoutMs?: number;
+  /** Time a request may wait for its response before the attempt fails (and is retried). Default: 30 s. */
+  requestTimeoutMs?: number;
 }
 
 /** One SDK client per service for one region, all built the same way. */
@@ -86,6 +90,8 @@ export interface AwsClients {
 }
 
 const DEFAULT_MAX_ATTEMPTS = 8;
+const DEFAULT_CONNECTION_TIMEOUT_MS = 5_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 /**
  * Builds the SDK clients every part of flowlog-guard uses, so that endpoint, retries, user agent
@@ -107,6 +113,12 @@ export function createClients(options: CreateClientsOptions): AwsClients {
     maxAttempts: options.maxAttempts ?? (envAttempts > 0 ? envAttempts : DEFAULT_MAX_ATTEMPTS),
     customUserAgent: [[PRODUCT_NAME, PRODUCT_VERSION]] as [string, string][],
     endpoint: options.endpoint,
+    // Without these an endpoint that accepts and never answers hangs a run for minutes.
+    requestHandler: {
+      connectionTimeout: options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+      requestTimeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      throwOnRequestTimeout: true,
+    },
   };
   const instrument = <T>(client: T, service: string): T =>
     withErrorBodies(withRateLimit(withCallCounting(client, service, counter), service, options.rateLimiter));

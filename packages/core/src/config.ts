@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ConfigError } from "./errors.ts";
+import { unknownFlowLogFields } from "./flow-log-fields.ts";
 import { logGroupTemplateProblems } from "./log-group-template.ts";
 import { isBucketName, parseS3Destination } from "./s3-destination.ts";
 
@@ -109,6 +110,14 @@ export const PolicySchema = z
         /^\$\{[a-z0-9-]+\}( \$\{[a-z0-9-]+\})*$/,
         "space-separated ${field} tokens such as ${srcaddr} ${dstaddr}, no leading or trailing space",
       )
+      .refine((format) => unknownFlowLogFields(format).length === 0, {
+        error: (issue) =>
+          `unknown flow log field(s) ${unknownFlowLogFields(String(issue.input))
+            .map((field) => `\${${field}}`)
+            .join(
+              ", ",
+            )}; AWS's fields are listed at https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html`,
+      })
       .optional(),
     kmsKeyArn: z
       .string()
@@ -292,13 +301,43 @@ export function policyInputFromEnv(env: Record<string, string | undefined>): Rec
     }
   }
   if (unknown.length > 0) {
-    const known = [...Object.values(POLICY_ENV_VARS), ...OTHER_ENV_VARS].join(", ");
+    const knownNames = [...Object.values(POLICY_ENV_VARS), ...OTHER_ENV_VARS];
+    const named = unknown.map((name) => {
+      const guess = closestName(name, knownNames);
+      return guess ? `${name} (did you mean ${guess}?)` : name;
+    });
     throw new ConfigError(
-      `Unknown environment variable${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}. Known: ${known}.`,
-      unknown.map((name) => `${name}: unknown setting`),
+      `Unknown environment variable${unknown.length > 1 ? "s" : ""} ${named.join(", ")}. Known: ${knownNames.join(", ")}.`,
+      named.map((name) => `Unknown environment variable ${name}`),
     );
   }
   return input;
+}
+
+/** The known name a typo most likely meant (edit distance <= 3), if any. */
+export function closestName(name: string, known: readonly string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance = editDistance(name, candidate);
+    if (distance <= 3 && (!best || distance < best.distance)) best = { name: candidate, distance };
+  }
+  return best?.name;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 /**

@@ -15,7 +15,7 @@ import {
   readDeliveryRole,
   readRegionInventory,
 } from "./inventory.ts";
-import type { RegionInventory } from "./model.ts";
+import type { RegionInventory, VpcFacts } from "./model.ts";
 import type { Plan } from "./plan.ts";
 import { planRemediation } from "./planner.ts";
 import { buildReport, type RegionOutcome, type RunMode, type RunReport } from "./report.ts";
@@ -35,6 +35,8 @@ export interface RunOptions {
   homeRegion?: string;
   /** Only these VPCs (event-driven runs); all VPCs when absent. */
   vpcIds?: string[];
+  /** Leaves VPCs out of the run (CLI filters: excluded ids, required tags); all VPCs when absent. */
+  vpcFilter?: (vpc: VpcFacts) => boolean;
   /** Check and repair the delivery role even if no VPC in this run needs it (IAM events). */
   ensureRole?: boolean;
   /** Regions inventoried at once. */
@@ -43,6 +45,11 @@ export interface RunOptions {
   concurrency?: number;
   /** Checked before each region starts; true stops the run cleanly (Lambda time limit). */
   shouldStop?: () => boolean;
+  /**
+   * Called in `fix` mode once the plan is made and before the first change (confirmation prompts,
+   * checks that must pass before anything changes). False: change nothing, report as a dry run.
+   */
+  beforeChanges?: (plan: Plan) => boolean | Promise<boolean>;
   /** Called as regions finish and changes are made (progress bars). */
   onProgress?: (progress: {
     regionsDone: number;
@@ -95,12 +102,20 @@ export async function runRemediation(options: RunOptions): Promise<RunReport> {
   const plan = planRemediation({ ...identity, role, regions: read.inventories }, options.policy, now(), {
     ensureRole: options.ensureRole ?? false,
   });
+  let mode = options.mode;
+  if (
+    mode === "fix" &&
+    plan.actions.length > 0 &&
+    options.beforeChanges &&
+    !(await options.beforeChanges(plan))
+  )
+    mode = "dry-run";
   const applied =
-    options.mode === "fix" && plan.actions.length > 0
+    mode === "fix" && plan.actions.length > 0
       ? await applyPlan(plan, options, homeRegion, now, progress)
       : {};
   return buildReport({
-    mode: options.mode,
+    mode,
     plan,
     regions: options.regions,
     ...applied,
@@ -151,8 +166,10 @@ async function readRegions(
           policy: options.policy,
           vpcIds: options.vpcIds,
         });
-        inventories.push(inventory);
-        progress.vpcsEvaluated += inventory.vpcs.length;
+        const filter = options.vpcFilter;
+        const kept = filter ? { ...inventory, vpcs: inventory.vpcs.filter(filter) } : inventory;
+        inventories.push(kept);
+        progress.vpcsEvaluated += kept.vpcs.length;
         outcome = { account: accountId, region, kind: "done" };
       } catch (error) {
         log.warn("region could not be read", { region, error: describeError(error) });

@@ -31,6 +31,8 @@ export interface EventHandlingResult {
     actorArn?: string;
   };
   report?: RunReport;
+  /** Things the operator should know: a VPC the event names that does not exist, ... */
+  warnings: string[];
 }
 
 /** Organization mode: events from member accounts are handled there, with the member role. */
@@ -48,6 +50,8 @@ export interface EventHandlerDeps {
   /** Who this process is; read through STS when absent (cache it per Lambda container). */
   identity?: AccountIdentity;
   log?: Logger;
+  /** `dry-run`: plan only, change nothing. Default: `fix`. */
+  mode?: "fix" | "dry-run";
   now?: () => Date;
   sleep?: Sleep;
   iamPropagationTimeoutMs?: number;
@@ -93,7 +97,7 @@ export async function handleCloudTrailEvent(
   };
   const ignore = (reason: string): EventHandlingResult => {
     deps.log?.info("event ignored", { ...summary, reason });
-    return { status: "ignored", reason, event: summary };
+    return { status: "ignored", reason, event: summary, warnings: [] };
   };
   if (isOwnChange(event.actor, identity)) return ignore("made by flowlog-guard itself");
 
@@ -108,7 +112,7 @@ export async function handleCloudTrailEvent(
     regions: scope.regions,
     homeRegion: event.region,
     identity,
-    mode: "fix",
+    mode: deps.mode ?? "fix",
     trigger: {
       kind: "event",
       runId: randomUUID(),
@@ -127,7 +131,12 @@ export async function handleCloudTrailEvent(
       : {}),
   });
   if (member) await publishCentrally(report, deps, event.region);
-  return { status: "handled", reason: scope.why, event: summary, report };
+  const missing = (scope.vpcIds ?? []).filter((id) => !report.vpcs.some((vpc) => vpc.vpcId === id));
+  const warnings = missing.map(
+    (id) =>
+      `${id} does not exist in ${event.account}/${event.region} (deleted since, or never created): nothing to check`,
+  );
+  return { status: "handled", reason: scope.why, event: summary, report, warnings };
 }
 
 async function publishCentrally(report: RunReport, deps: EventHandlerDeps, region: string): Promise<void> {

@@ -18,6 +18,7 @@ export * from "./evidence/index.ts";
 export * from "./exception-register.ts";
 export * from "./exceptions.ts";
 export * from "./executor/index.ts";
+export * from "./flow-log-fields.ts";
 export * from "./guardrails.ts";
 export * from "./inventory.ts";
 export * from "./log-group-template.ts";

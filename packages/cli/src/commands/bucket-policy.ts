@@ -10,9 +10,12 @@ import {
   partitionOf,
   readAccountIdentity,
 } from "@flowlog-guard/core";
+import { Option } from "commander";
+import type { RegisterCommand } from "../command.ts";
+import { createPoolFor } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import type { Io } from "../io.ts";
-import { createPool, homeRegionOf } from "../options.ts";
+import { addAwsOptions, homeRegionOf, resolveAccessSettings } from "../options.ts";
 
 /** `--accounts`: `all` (the caller's organization) or a comma-separated list of 12-digit ids. */
 function parseAccounts(raw: string | undefined): string[] | "all" | undefined {
@@ -75,7 +78,7 @@ async function organizationIdOf(options: Record<string, unknown>, region: string
  * `bucket-policy`: the bucket policy (and a lifecycle rule) a central log-archive bucket needs so that
  * the given accounts, or the whole organization, can deliver flow logs to it. Prints JSON; changes nothing.
  */
-export async function bucketPolicyCommand(options: Record<string, unknown>, io: Io): Promise<number> {
+async function bucketPolicyCommand(options: Record<string, unknown>, io: Io): Promise<number> {
   const bucket = options.bucket as string;
   if (!isBucketName(bucket)) {
     throw new UsageError(
@@ -92,7 +95,9 @@ export async function bucketPolicyCommand(options: Record<string, unknown>, io: 
   } else if (accounts) {
     sources = { accounts };
   } else {
-    const identity = await readAccountIdentity(createPool({ apiRate: undefined }).clientsFor(region));
+    const identity = await readAccountIdentity(
+      (await createPoolFor(resolveAccessSettings(options, io.env), io.env)).clientsFor(region),
+    );
     partition = (options.partition as string | undefined) ?? identity.partition;
     sources = { accounts: [identity.accountId] };
   }
@@ -122,3 +127,43 @@ export async function bucketPolicyCommand(options: Record<string, unknown>, io: 
   }
   return 0;
 }
+
+export const registerBucketPolicy: RegisterCommand = (program, wire) => {
+  const command = program
+    .command("bucket-policy")
+    .description(
+      "Print the bucket policy (and a lifecycle rule) an S3 bucket needs to receive flow logs from accounts",
+    )
+    .requiredOption("--bucket <name>", "the destination bucket's name (e.g. org-log-archive)")
+    .option(
+      "--accounts <list>",
+      "all (every account of the caller's organization) or account ids: 111122223333,444455556666 (default: the caller's account)",
+    )
+    .option(
+      "--prefix <folders>",
+      "folders before AWSLogs/, as in logDestination arn:aws:s3:::BUCKET/PREFIX (default: from FLOWLOG_GUARD_LOG_DESTINATION when it names this bucket, else none)",
+    )
+    .option(
+      "--organization-id <id>",
+      "with --accounts all: the organization (default: read with organizations:DescribeOrganization)",
+    )
+    .addOption(new Option("--partition <name>", "ARN partition").choices(["aws", "aws-cn", "aws-us-gov"]))
+    .option("--quiet", "print only the JSON, no instructions on stderr")
+    .addHelpText(
+      "after",
+      `
+Prints {"bucketPolicy": ..., "lifecycleConfiguration": ...} and changes nothing. The policy is the one
+AWS documents for delivery.logs.amazonaws.com: s3:PutObject under each account's AWSLogs/ folders (both
+the default and the Hive-compatible layout) with bucket-owner-full-control, and s3:GetBucketAcl +
+s3:ListBucket on the bucket, conditioned on aws:SourceAccount and aws:SourceArn (aws:SourceOrgID for
+--accounts all). The lifecycle rule moves flow-log files to Standard-IA after 30 days and Glacier
+Instant Retrieval after 90, and deletes nothing. flowlog-guard never changes a bucket policy itself.
+
+Examples:
+  flowlog-guard bucket-policy --bucket org-log-archive --accounts all --quiet | jq .bucketPolicy
+  flowlog-guard bucket-policy --bucket org-log-archive --accounts 111122223333,444455556666 --prefix vpc
+  flowlog-guard bucket-policy --bucket my-flow-logs       just this account (from STS)`,
+    );
+  addAwsOptions(command);
+  wire(command, ({ io, options }) => bucketPolicyCommand(options, io));
+};

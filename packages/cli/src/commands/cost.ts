@@ -1,8 +1,10 @@
 import { type CostReport, estimateFlowLogCost } from "@flowlog-guard/core";
+import { EXIT_CODES_HELP, type RegisterCommand } from "../command.ts";
 import { UsageError } from "../errors.ts";
 import type { Io } from "../io.ts";
+import { addAwsOptions, addPolicyOptions, addReportOptions, addScopeOptions } from "../options.ts";
+import { emitReport } from "../output.ts";
 import { readOnlyScan } from "../read-only-scan.ts";
-import { emitReport } from "./run.ts";
 
 function daysOf(raw: unknown): number {
   if (raw === undefined) return 7;
@@ -14,7 +16,7 @@ function daysOf(raw: unknown): number {
 }
 
 /** `cost`: what the flow logs ingest, per VPC and per region, and a monthly estimate. Changes nothing. */
-export async function costCommand(options: Record<string, unknown>, io: Io): Promise<number> {
+async function costCommand(options: Record<string, unknown>, io: Io): Promise<number> {
   const days = daysOf(options.days);
   const { settings, pool, report } = await readOnlyScan(options, io);
   const cost = await estimateFlowLogCost(report, {
@@ -23,7 +25,7 @@ export async function costCommand(options: Record<string, unknown>, io: Io): Pro
     trafficType: settings.policy.trafficType,
     now: new Date(),
   });
-  await emitReport({ ...cost, errors: report.errors }, settings, io, renderCost);
+  await emitReport({ ...cost, errors: report.errors }, settings, io, renderCost, settings.policy);
   return report.errors.length > 0 ? 3 : 0;
 }
 
@@ -63,3 +65,30 @@ export function renderCost(cost: CostReport & { errors: { message: string }[] })
   for (const error of cost.errors) lines.push(`error: ${error.message}`);
   return `${lines.join("\n")}\n`;
 }
+
+export const registerCost: RegisterCommand = (program, wire) => {
+  const command = program
+    .command("cost")
+    .description(
+      "What the flow logs ingest per VPC and region, and a monthly estimate at AWS's vended-log prices",
+    )
+    .option("--days <n>", "measure the last n days (default: 7)")
+    .addHelpText(
+      "after",
+      `
+Reads IncomingBytes (CloudWatch, uncompressed) of the log group each VPC's flow log writes to, and the
+size of the flow log objects under an S3 destination where the bucket is readable, over the last
+--days days; projects a 30-day month at the us-east-1 vended-log tiers, per VPC and per region, with a
+note on what REJECT vs ALL means for volume. Changes nothing. Needs cloudwatch:GetMetricData (and
+s3:ListBucket for S3 destinations) besides the scan permissions.
+
+Examples:
+  flowlog-guard cost                                  last 7 days, every region
+  flowlog-guard cost --days 30 --regions eu-west-1 --json | jq '.total'
+${EXIT_CODES_HELP}`,
+    );
+  addPolicyOptions(
+    addAwsOptions(addReportOptions(addScopeOptions(command, { filters: false }), { quiet: false })),
+  );
+  wire(command, ({ io, options }) => costCommand(options, io));
+};

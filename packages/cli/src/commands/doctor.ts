@@ -1,7 +1,16 @@
 import { type DoctorCheck, runDoctor } from "@flowlog-guard/core";
+import type { RegisterCommand } from "../command.ts";
+import { createRunContext } from "../context.ts";
 import type { Io } from "../io.ts";
-import { createPool, homeRegionOf, regionsToRun, resolveRunSettings } from "../options.ts";
-import { emitReport } from "./run.ts";
+import {
+  addAwsOptions,
+  addPolicyOptions,
+  addReportOptions,
+  addScopeOptions,
+  ROLE_POLICY_FIELDS,
+  resolveRunSettings,
+} from "../options.ts";
+import { checkOutputTarget, emitReport } from "../output.ts";
 
 const MARK = { ok: "OK  ", warn: "WARN", fail: "FAIL" } as const;
 
@@ -21,12 +30,35 @@ function renderChecks(checks: DoctorCheck[]): string {
 }
 
 /** `doctor`: what must be true in the account before events can fire. Exit 3 when a check fails. */
-export async function doctorCommand(options: Record<string, unknown>, io: Io): Promise<number> {
+async function doctor(options: Record<string, unknown>, io: Io): Promise<number> {
   const settings = resolveRunSettings(options, io.env);
-  const pool = createPool(settings);
-  const homeRegion = homeRegionOf(settings.regions, io.env);
-  const regions = await regionsToRun(settings, pool, homeRegion);
+  await checkOutputTarget(settings.output);
+  const { pool, homeRegion, regions } = await createRunContext(settings, io);
   const checks = await runDoctor({ pool, policy: settings.policy, homeRegion, regions });
-  await emitReport({ checks }, settings, io, (report) => renderChecks(report.checks));
+  await emitReport({ checks }, settings, io, (report) => renderChecks(report.checks), settings.policy);
   return checks.some((check) => check.status === "fail") ? 3 : 0;
 }
+
+export const registerDoctor: RegisterCommand = (program, wire) => {
+  const command = program
+    .command("doctor")
+    .description(
+      "Check the account is ready: CloudTrail trail, delivery role, ledger bus, the caller's permissions",
+    )
+    .addHelpText(
+      "after",
+      `
+Events reach EventBridge only while a CloudTrail trail logs management write events in the region;
+without one, only the daily fix-all sweep catches problems. Each check prints what to do about it.
+Exit 0 when nothing failed (warnings allowed), 3 when a check failed.
+
+Examples:
+  flowlog-guard doctor --regions eu-west-1,us-east-1
+  flowlog-guard doctor --ledger-bus arn:aws:events:us-east-1:111122223333:event-bus/flowlog-guard-ledger`,
+    );
+  addPolicyOptions(
+    addAwsOptions(addReportOptions(addScopeOptions(command, { filters: false }), { quiet: false })),
+    ROLE_POLICY_FIELDS,
+  );
+  wire(command, ({ io, options }) => doctor(options, io));
+};

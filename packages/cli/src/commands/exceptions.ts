@@ -4,10 +4,12 @@ import {
   type ExceptionRegister,
   registerNeedsAttention,
 } from "@flowlog-guard/core";
+import type { RegisterCommand } from "../command.ts";
 import { UsageError } from "../errors.ts";
 import type { Io } from "../io.ts";
+import { addAwsOptions, addPolicyOptions, addReportOptions, addScopeOptions } from "../options.ts";
+import { emitReport } from "../output.ts";
 import { readOnlyScan } from "../read-only-scan.ts";
-import { emitReport } from "./run.ts";
 
 function windowDays(raw: unknown): number {
   if (raw === undefined) return DEFAULT_EXPIRING_WITHIN_DAYS;
@@ -22,11 +24,11 @@ function windowDays(raw: unknown): number {
  * `exceptions`: the exception register. Reads every VPC (a scan: nothing changes) and lists each one
  * carrying exception tags with its verdict. Exit 3 when any is invalid, expired or expiring.
  */
-export async function exceptionsCommand(options: Record<string, unknown>, io: Io): Promise<number> {
+async function exceptionsCommand(options: Record<string, unknown>, io: Io): Promise<number> {
   const within = windowDays(options.expiringWithin);
-  const { settings, report } = await readOnlyScan(options, io);
+  const { settings, pool, report } = await readOnlyScan(options, io);
   const register = buildExceptionRegister(report, new Date(), within);
-  await emitReport({ ...register, errors: report.errors }, settings, io, renderRegister);
+  await emitReport({ ...register, errors: report.errors }, settings, io, renderRegister, settings.policy);
   return registerNeedsAttention(register) || report.errors.length > 0 ? 3 : 0;
 }
 
@@ -78,3 +80,38 @@ export function renderRegister(register: ExceptionRegister & { errors: { message
   for (const error of register.errors) lines.push(`error: ${error.message}`);
   return `${lines.join("\n")}\n`;
 }
+
+export const registerExceptions: RegisterCommand = (program, wire) => {
+  const command = program
+    .command("exceptions")
+    .description(
+      "The exception register: every VPC's flowlog-guard:exception-* tags, with owner, expiry and verdict",
+    )
+    .option(
+      "--expiring-within <days>",
+      `an exception expiring within this many days needs attention (default: ${DEFAULT_EXPIRING_WITHIN_DAYS})`,
+    )
+    .addHelpText(
+      "after",
+      `
+Reads every VPC (changes nothing) and lists each exception: account, region, VPC, owner, expiry, days
+left, reason, and a verdict: valid, EXPIRING (within the window), EXPIRED or INVALID (missing owner or
+expiry, malformed date, expiry further than --max-exception-days). Expired and invalid exceptions
+exempt nothing. The deployed daily sweep publishes an "Exception Expiring" event to the ledger bus for
+each exception in the window (see docs/exceptions.md).
+
+Exit codes:
+  0  every exception is valid beyond the window (or there are none)
+  3  an exception is invalid, expired or expires within the window, or a region could not be read
+  2  bad usage or configuration
+
+Examples:
+  flowlog-guard exceptions                            every region, 14-day window
+  flowlog-guard exceptions --expiring-within 30 --regions eu-west-1
+  flowlog-guard exceptions --json | jq '.exceptions[] | select(.verdict != "valid")'`,
+    );
+  addPolicyOptions(
+    addAwsOptions(addReportOptions(addScopeOptions(command, { filters: false }), { quiet: false })),
+  );
+  wire(command, ({ io, options }) => exceptionsCommand(options, io));
+};

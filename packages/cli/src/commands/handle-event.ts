@@ -6,29 +6,31 @@ import {
   handleUnwrapped,
   unwrapEvents,
 } from "@flowlog-guard/core";
+import { EXIT_CODES_HELP, type RegisterCommand } from "../command.ts";
+import { createPoolFor } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import type { Io } from "../io.ts";
-import { createPool, resolveRunSettings } from "../options.ts";
+import { addAwsOptions, addPolicyOptions, addReportOptions, resolveRunSettings } from "../options.ts";
+import { checkOutputTarget, emitReport } from "../output.ts";
 import { exitCodeOf, renderReport } from "../render.ts";
-import { emitReport } from "./run.ts";
 
-function renderResult(result: EventHandlingResult): string {
+function renderResult(result: EventHandlingResult, dryRun = false): string {
   const { event } = result;
   const head =
     `${event.eventName} (${event.source}) in ${event.account}/${event.region}, event ${event.eventId}` +
-    `${event.actorArn ? ` by ${event.actorArn}` : ""}\n${result.status.toUpperCase()}: ${result.reason}\n`;
-  return result.report
-    ? `${head}\n${renderReport(result.report, "handle-event (re-checked what the event names)")}`
-    : head;
+    `${event.actorArn ? ` by ${event.actorArn}` : ""}\n${result.status.toUpperCase()}: ${result.reason}\n` +
+    result.warnings.map((warning) => `WARNING: ${warning}\n`).join("");
+  const title = `handle-event${dryRun ? " --dry-run (nothing changed)" : ""} (re-checked what the event names)`;
+  return result.report ? `${head}\n${renderReport(result.report, { title })}` : head;
 }
 
 /** Several events (a batch, Event history's list): each with how it came and what became of it. */
-export function renderOutcomes(outcomes: EnvelopeItemOutcome[]): string {
+export function renderOutcomes(outcomes: EnvelopeItemOutcome[], dryRun = false): string {
   return outcomes
     .map((item, index) => {
       const how = `event ${index + 1} of ${outcomes.length} (via ${item.via.join(" > ") || "as given"}${item.sqsMessageId ? `, message ${item.sqsMessageId}` : ""})`;
       if (item.outcome === "refused") return `${how}\nREFUSED, nothing changed: ${item.error}\n`;
-      return `${how}\n${renderResult(item.result!)}`;
+      return `${how}\n${renderResult(item.result!, dryRun)}`;
     })
     .join("\n");
 }
@@ -39,17 +41,13 @@ export function exitCodeOfOutcomes(outcomes: EnvelopeItemOutcome[]): number {
   return Math.max(0, ...outcomes.map((item) => (item.result?.report ? exitCodeOf(item.result.report) : 0)));
 }
 
-/**
- * `handle-event [FILE|-]`: what the remediate Lambda does with an event, given as it is or in any
- * envelope an operator has at hand (invocation record, SQS message or batch, SNS notification,
- * CloudTrail Event history record).
- */
-export async function handleEventCommand(
-  file: string | undefined,
-  options: Record<string, unknown>,
-  io: Io,
-): Promise<number> {
-  const settings = resolveRunSettings(options, io.env);
+async function readEvent(file: string | undefined, io: Io): Promise<string> {
+  if ((!file || file === "-") && io.stdinIsTTY) {
+    throw new UsageError(
+      "no event given: pass a file with one EventBridge event (flowlog-guard handle-event event.json), " +
+        "or pipe one on stdin (... | flowlog-guard handle-event -)",
+    );
+  }
   let text: string;
   try {
     text = !file || file === "-" ? await io.readStdin() : await readFile(file, "utf8");
@@ -58,14 +56,68 @@ export async function handleEventCommand(
   }
   if (text.trim() === "")
     throw new UsageError("no event given: pass a file with one EventBridge event, or pipe it on stdin");
-  const items = unwrapEvents(text);
-  const deps = { policy: settings.policy, pool: createPool(settings) };
+  return text;
+}
+
+/**
+ * `handle-event [FILE|-]`: what the remediate Lambda does with an event, given as it is or in any
+ * envelope an operator has at hand (invocation record, SQS message or batch, SNS notification,
+ * CloudTrail Event history record).
+ */
+async function handleEvent(
+  file: string | undefined,
+  options: Record<string, unknown>,
+  io: Io,
+): Promise<number> {
+  const settings = resolveRunSettings(options, io.env);
+  await checkOutputTarget(settings.output);
+  const items = unwrapEvents(await readEvent(file, io));
+  const dryRun = Boolean(options.dryRun);
+  const deps = {
+    policy: settings.policy,
+    pool: await createPoolFor(settings, io.env),
+    mode: dryRun ? ("dry-run" as const) : ("fix" as const),
+  };
   if (items.length === 1) {
     const result = await handleCloudTrailEvent(items[0]!.event, deps);
-    await emitReport(result, settings, io, renderResult);
+    await emitReport(result, settings, io, (r) => renderResult(r, dryRun), settings.policy);
     return result.report ? exitCodeOf(result.report) : 0;
   }
   const outcomes = await handleUnwrapped(items, deps);
-  await emitReport({ results: outcomes }, settings, io, (report) => renderOutcomes(report.results));
+  await emitReport(
+    { results: outcomes },
+    settings,
+    io,
+    (r) => renderOutcomes(r.results, dryRun),
+    settings.policy,
+  );
   return exitCodeOfOutcomes(outcomes);
 }
+
+export const registerHandleEvent: RegisterCommand = (program, wire) => {
+  const command = program
+    .command("handle-event")
+    .description("Process one EventBridge CloudTrail event exactly as the remediate Lambda does")
+    .argument("[file]", "file with one EventBridge event (JSON); - or nothing reads stdin")
+    .option("--dry-run", "re-check and plan only, change nothing")
+    .addHelpText(
+      "after",
+      `
+The event is only a hint: the real state is read through the API before anything changes.
+Events flowlog-guard does not handle, malformed ones and failed calls are refused with the
+field named (exit 2) and change nothing. A VPC the event names that does not exist is a warning.
+Give the event as it is, or in whatever wraps it: Lambda's on-failure invocation record
+(requestPayload), an SQS message or batch, an SNS notification, or a CloudTrail record from Event
+history (LookupEvents' CloudTrailEvent); every event inside is handled.
+
+Examples:
+  flowlog-guard handle-event test/fixtures/cloudtrail/ec2-create-vpc-cloudformation.json
+  flowlog-guard handle-event --dry-run event.json     what the Lambda would do, nothing changed
+  aws sqs receive-message --queue-url URL | flowlog-guard handle-event -
+  aws cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=CreateVpc \\
+    --max-results 5 | flowlog-guard handle-event -
+${EXIT_CODES_HELP}`,
+    );
+  addPolicyOptions(addAwsOptions(addReportOptions(command, { quiet: false })));
+  wire(command, ({ io, options, args }) => handleEvent(args[0], options, io));
+};

@@ -1,7 +1,8 @@
 import { buildMemberTemplate, MEMBER_ROLE_NAME, REGION_NAME_PATTERN } from "@flowlog-guard/core";
+import type { RegisterCommand } from "../command.ts";
 import { UsageError } from "../errors.ts";
 import type { Io } from "../io.ts";
-import { resolvePolicy } from "../options.ts";
+import { addPolicyOptions, resolvePolicy } from "../options.ts";
 
 const CHECKS: Record<string, [RegExp, string]> = {
   centralAccountId: [/^\d{12}$/, "--central-account-id must be a 12-digit AWS account id"],
@@ -39,7 +40,7 @@ function checkedFlags(options: Record<string, unknown>): Record<string, string |
 }
 
 /** `member-template`: the CloudFormation template (JSON) for member accounts; no AWS call. */
-export async function memberTemplateCommand(options: Record<string, unknown>, io: Io): Promise<number> {
+async function memberTemplateCommand(options: Record<string, unknown>, io: Io): Promise<number> {
   const policy = resolvePolicy(options, io.env);
   const flags = checkedFlags(options);
   const template = buildMemberTemplate({
@@ -56,3 +57,41 @@ export async function memberTemplateCommand(options: Record<string, unknown>, io
   io.stdout.write(`${JSON.stringify(template, null, 2)}\n`);
   return 0;
 }
+
+export const registerMemberTemplate: RegisterCommand = (program, wire) => {
+  const command = program
+    .command("member-template")
+    .description(
+      "Print the CloudFormation template (JSON) for member accounts of an organization: role and forwarders",
+    )
+    .option("--central-account-id <id>", "default for the CentralAccountId parameter")
+    .option("--organization-id <id>", "default for the OrganizationId parameter (o-...)")
+    .option("--central-event-bus-arn <arn>", "default for CentralEventBusArn (empty: no forwarders)")
+    .option(
+      "--operator-role-arns <list>",
+      "default for OperatorRoleArns: roles that may run the CLI across accounts",
+    )
+    .option("--member-role-name <name>", `name of the member role (default: ${MEMBER_ROLE_NAME})`)
+    .option(
+      "--role-region <region>",
+      "default for RoleRegion: the one region that creates IAM roles (us-east-1)",
+    )
+    .addHelpText(
+      "after",
+      `
+The template creates role /flowlog-guard/${MEMBER_ROLE_NAME} with exactly the service policy (iam-policy)
+for the account it is deployed in, trusted only by the central deployment's function roles (and the
+operator roles you name) from inside your organization; with CentralEventBusArn, EventBridge rules in
+each region forward the CloudTrail events flowlog-guard handles to the central bus. The stacks deploy it
+to every account with a service-managed StackSet; this command is for the accounts StackSets skip (the
+management account) and for review. Parameters: CentralAccountId (required), CentralEventBusArn,
+OrganizationId, OperatorRoleArns, RoleRegion. Makes no AWS call. See docs/organizations.md.
+
+Examples:
+  flowlog-guard member-template --organization-id o-abc123def4 > member.json
+  aws cloudformation deploy --template-file member.json --stack-name flowlog-guard-member \\
+    --capabilities CAPABILITY_NAMED_IAM --parameter-overrides CentralAccountId=111122223333`,
+    );
+  addPolicyOptions(command);
+  wire(command, ({ io, options }) => memberTemplateCommand(options, io));
+};

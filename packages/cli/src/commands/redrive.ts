@@ -5,11 +5,13 @@ import {
   type EventHandlerDeps,
   handleEnvelope,
 } from "@flowlog-guard/core";
+import { EXIT_CODES_HELP, type RegisterCommand } from "../command.ts";
+import { createPoolFor } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import type { Io } from "../io.ts";
-import { createPool, resolveRunSettings } from "../options.ts";
+import { addAwsOptions, addPolicyOptions, addReportOptions, resolveRunSettings } from "../options.ts";
+import { checkOutputTarget, emitReport } from "../output.ts";
 import { renderOutcomes } from "./handle-event.ts";
-import { emitReport } from "./run.ts";
 
 /** A message stays invisible to others this long while it is handled (one event takes minutes at most). */
 const VISIBILITY_TIMEOUT_SECONDS = 900;
@@ -101,7 +103,7 @@ function renderRedrive(report: RedriveReport): string {
 }
 
 /** `redrive --queue URL`: replays a dead-letter queue through the handler. */
-export async function redriveCommand(options: Record<string, unknown>, io: Io): Promise<number> {
+async function redriveCommand(options: Record<string, unknown>, io: Io): Promise<number> {
   const queueUrl = options.queue as string | undefined;
   if (!queueUrl || !/^https?:\/\/\S+\/\d{12}\/[\w-]{1,80}$/.test(queueUrl)) {
     throw new UsageError(
@@ -112,12 +114,13 @@ export async function redriveCommand(options: Record<string, unknown>, io: Io): 
   if (!/^\d+$/.test(rawMax) || Number(rawMax) < 1)
     throw new UsageError(`--max-messages must be a whole number >= 1, not ${JSON.stringify(rawMax)}`);
   const settings = resolveRunSettings(options, io.env);
+  await checkOutputTarget(settings.output);
   const region = regionOfQueueUrl(queueUrl) ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION ?? "us-east-1";
   const sqs = new SQSClient({ region });
   const report = await redriveQueue({
     queueUrl,
     sqs,
-    deps: { policy: settings.policy, pool: createPool(settings) },
+    deps: { policy: settings.policy, pool: await createPoolFor(settings, io.env) },
     maxMessages: Number(rawMax),
     onMessage: (message) => {
       if (!settings.json)
@@ -126,6 +129,29 @@ export async function redriveCommand(options: Record<string, unknown>, io: Io): 
         );
     },
   });
-  await emitReport(report, settings, io, renderRedrive);
+  await emitReport(report, settings, io, renderRedrive, settings.policy);
   return report.kept === 0 ? 0 : 3;
 }
+
+export const registerRedrive: RegisterCommand = (program, wire) => {
+  const command = program
+    .command("redrive")
+    .description("Replay a dead-letter queue through the event handler; delete each message once handled")
+    .requiredOption("--queue <url>", "URL of the SQS dead-letter queue (RemediationDlq in the deploy output)")
+    .option("--max-messages <n>", "stop after this many messages (default: 1000)")
+    .addHelpText(
+      "after",
+      `
+Each message (an EventBridge event, or Lambda's invocation record around one) is handled exactly
+as handle-event does. A message is deleted only after every event in it was handled or found to
+need nothing; one that fails or is refused stays in the queue (visible again after 15 minutes)
+and the run exits 3. Run it again once the cause is fixed.
+
+Examples:
+  flowlog-guard redrive --queue https://sqs.us-east-1.amazonaws.com/111122223333/RemediationDlq
+  flowlog-guard redrive --queue URL --max-messages 10 --json > redrive.json
+${EXIT_CODES_HELP}`,
+    );
+  addPolicyOptions(addAwsOptions(addReportOptions(command, { quiet: false })));
+  wire(command, ({ io, options }) => redriveCommand(options, io));
+};

@@ -1,93 +1,206 @@
 import { randomUUID } from "node:crypto";
-import { writeFile } from "node:fs/promises";
 import {
-  type AwsClients,
   createAccountPools,
   createOrganizationsClient,
   type OrganizationReport,
+  type Plan,
   type RunMode,
-  type RunReport,
+  type RunOptions,
   readAccountIdentity,
   resolveAccounts,
   runOrganization,
   runRemediation,
+  type VpcFacts,
 } from "@flowlog-guard/core";
+import { type AccountSettings, resolveAccountSettings } from "../account-options.ts";
+import { ExitCode } from "../command.ts";
+import { createRunContext, type RunContext } from "../context.ts";
 import { renderFormat, resolveFormat, sendToSecurityHub } from "../formats.ts";
 import type { Io } from "../io.ts";
-import {
-  type AccountSettings,
-  createPool,
-  homeRegionOf,
-  type RunSettings,
-  regionsToRun,
-  resolveAccountSettings,
-  resolveRunSettings,
-} from "../options.ts";
-import { createProgress } from "../progress.ts";
-import { exitCodeOf, renderReport } from "../render.ts";
+import { type RunSettings, resolveRunSettings, type VpcFilters } from "../options.ts";
+import { checkOutputTarget, emitReport } from "../output.ts";
+import { createProgress, type Progress } from "../progress.ts";
+import { type AnyReport, exitCodeOf, renderReport } from "../render.ts";
+import { isUnreachable, unreachableReport } from "../unreachable.ts";
+
+export interface FixSettings {
+  /** Apply without asking, even on a terminal. */
+  yes: boolean;
+}
+
+/** Ctrl-C / SIGTERM: the first stops new work (in-flight changes finish), the second exits at once. */
+function watchInterrupts(io: Io, progress: Progress): { interrupted: () => boolean; dispose: () => void } {
+  let count = 0;
+  const onSignal = () => {
+    count++;
+    if (count > 1) process.exit(ExitCode.interrupted);
+    progress.done();
+    io.stderr.write(
+      "\nflowlog-guard: interrupted; finishing the changes in flight, then writing the partial report " +
+        "(press Ctrl-C again to exit now)\n",
+    );
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return {
+    interrupted: () => count > 0,
+    dispose: () => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    },
+  };
+}
+
+/** Changes a plan makes: one per action, one per VPC for flow logs (a batch covers many VPCs). */
+export function plannedChanges(plan: Plan): number {
+  return plan.actions.reduce(
+    (sum, action) => sum + (action.kind === "create-flow-log" ? action.vpcIds.length : 1),
+    0,
+  );
+}
+
+function planTotals(plan: Plan): string {
+  const byKind = new Map<string, number>();
+  for (const action of plan.actions) {
+    const count = action.kind === "create-flow-log" ? action.vpcIds.length : 1;
+    byKind.set(action.kind, (byKind.get(action.kind) ?? 0) + count);
+  }
+  const vpcs = plan.vpcs.filter((vpc) => vpc.actionKeys.length > 0).length;
+  const kinds = [...byKind].map(([kind, count]) => `${count} ${kind}`).join(", ");
+  return `fix-all will make ${plannedChanges(plan)} change(s) for ${vpcs} VPC(s): ${kinds}.`;
+}
+
+/** On a terminal, shows the plan's totals and asks; without one (cron, CI, pipes) never asks. */
+async function confirmChanges(plan: Plan, io: Io, fix: FixSettings): Promise<boolean> {
+  if (fix.yes || !io.interactive) return true;
+  io.stderr.write(`${planTotals(plan)}\nRun flowlog-guard fix-all --dry-run to see every change.\n`);
+  const answer = ((await io.ask?.("Apply these changes? [y/N] ")) ?? "").trim().toLowerCase();
+  if (answer === "y" || answer === "yes") return true;
+  io.stderr.write("Nothing changed.\n");
+  return false;
+}
+
+function vpcFilterOf(filters: VpcFilters): ((vpc: VpcFacts) => boolean) | undefined {
+  const tags = Object.entries(filters.tags);
+  if (filters.excludeVpcIds.length === 0 && tags.length === 0) return undefined;
+  const excluded = new Set(filters.excludeVpcIds);
+  return (vpc) => !excluded.has(vpc.vpcId) && tags.every(([key, value]) => vpc.tags[key] === value);
+}
 
 /** `scan` and `fix-all`: one engine run over every region (of every selected account), then the report. */
 export async function runScanOrFix(mode: RunMode, options: Record<string, unknown>, io: Io): Promise<number> {
   const format = resolveFormat(options);
   const settings = { ...resolveRunSettings(options, io.env), json: format === "json" };
   const accounts = resolveAccountSettings(options, io.env);
-  const pool = createPool(settings);
-  const homeRegion = homeRegionOf(settings.regions, io.env);
-  const regions = await regionsToRun(settings, pool, homeRegion);
-  const progress = createProgress(format === "text", io.stderr as NodeJS.WriteStream);
-  const runId = randomUUID();
-  let report: RunReport | OrganizationReport;
+  await checkOutputTarget(settings.output);
+  const progress = createProgress(format === "text", io.stderr as NodeJS.WriteStream, io.env);
+  const signals = watchInterrupts(io, progress);
+  const run: EngineRun = {
+    runId: randomUUID(),
+    mode,
+    settings,
+    io,
+    fix: { yes: Boolean(options.yes) },
+    progress,
+    interrupted: signals.interrupted,
+  };
+  let outcome: EngineOutcome;
   try {
-    report = accounts
-      ? await runAcrossAccounts(mode, settings, accounts, {
-          home: pool.clientsFor(homeRegion),
-          pool,
-          regions,
-          runId,
-          progress,
-        })
-      : await runRemediation({
-          policy: settings.policy,
-          regions,
-          homeRegion,
-          mode,
-          trigger: { kind: "cli", runId },
-          pool,
-          concurrency: settings.concurrency,
-          onProgress: (state) => progress.update(state),
-        });
+    outcome = await runEngine(run, accounts);
   } finally {
     progress.done();
+    signals.dispose();
   }
+  const { report, context } = outcome;
   const rendered = renderFormat(format, report, settings.policy);
-  await emitReport(report, { ...settings, json: format === "json" }, io, (r) => rendered ?? renderReport(r));
-  const imported = options.securityHub
-    ? await sendToSecurityHub(report, { pool, homeRegion, runId, accounts, apiRate: settings.apiRate }, io)
-    : 0;
+  await emitReport(
+    report,
+    settings,
+    io,
+    (r) => rendered ?? renderReport(r, { quiet: settings.quiet }),
+    settings.policy,
+  );
+  if (signals.interrupted()) return ExitCode.interrupted;
+  const imported =
+    options.securityHub && context
+      ? await sendToSecurityHub(
+          report,
+          { ...context, runId: run.runId, accounts, apiRate: settings.apiRate },
+          io,
+        )
+      : 0;
   return Math.max(exitCodeOf(report), imported);
+}
+
+interface EngineRun {
+  runId: string;
+  mode: RunMode;
+  settings: RunSettings;
+  io: Io;
+  fix: FixSettings;
+  progress: Progress;
+  interrupted: () => boolean;
+}
+
+/** What the engine gets in both modes: scope, filters, interruption, progress. */
+function engineOptions(run: EngineRun, context: RunContext) {
+  const { settings, progress } = run;
+  return {
+    policy: settings.policy,
+    regions: context.regions,
+    homeRegion: context.homeRegion,
+    mode: run.mode,
+    trigger: { kind: "cli", runId: run.runId },
+    concurrency: settings.concurrency,
+    vpcIds: settings.filters.vpcIds,
+    vpcFilter: vpcFilterOf(settings.filters),
+    shouldStop: run.interrupted,
+    onProgress: (state) => progress.update(state),
+  } satisfies Partial<RunOptions>;
+}
+
+interface EngineOutcome {
+  report: AnyReport;
+  /** Absent when AWS could not be reached at all. */
+  context: RunContext | undefined;
+}
+
+async function runEngine(run: EngineRun, accounts: AccountSettings | undefined): Promise<EngineOutcome> {
+  const { settings, io, progress } = run;
+  let context: RunContext | undefined;
+  try {
+    context = await createRunContext(settings, io);
+    if (accounts) return { report: await runAcrossAccounts(run, accounts, context), context };
+    const report = await runRemediation({
+      ...engineOptions(run, context),
+      pool: context.pool,
+      beforeChanges: async (plan) => {
+        progress.done();
+        if (!(await confirmChanges(plan, io, run.fix))) return false;
+        progress.changing(plannedChanges(plan));
+        return !run.interrupted();
+      },
+    });
+    return { report, context };
+  } catch (error) {
+    if (!isUnreachable(error)) throw error;
+    const regions = context?.regions ?? settings.regions ?? [];
+    const report = unreachableReport(run.mode, regions, error as Error, context?.pool.counter.total ?? 0);
+    return { report, context: undefined };
+  }
 }
 
 /** Organization mode: resolve the accounts, then each account with its assumed member role. */
 async function runAcrossAccounts(
-  mode: RunMode,
-  settings: RunSettings,
+  run: EngineRun,
   accounts: AccountSettings,
-  context: {
-    home: AwsClients;
-    pool: ReturnType<typeof createPool>;
-    regions: string[];
-    runId: string;
-    progress: ReturnType<typeof createProgress>;
-  },
+  context: RunContext,
 ): Promise<OrganizationReport> {
-  const identity = await readAccountIdentity(context.home);
-  const resolved = await resolveAccounts(createOrganizationsClient(context.home.region), accounts.selection);
+  const home = context.pool.clientsFor(context.homeRegion);
+  const identity = await readAccountIdentity(home);
+  const resolved = await resolveAccounts(createOrganizationsClient(home.region), accounts.selection);
   return runOrganization({
-    policy: settings.policy,
-    regions: context.regions,
-    homeRegion: context.home.region,
-    mode,
-    trigger: { kind: "cli", runId: context.runId },
+    ...engineOptions(run, context),
     centralAccountId: identity.accountId,
     partition: identity.partition,
     targets: resolved.targets,
@@ -95,16 +208,15 @@ async function runAcrossAccounts(
     central: context.pool,
     memberRoleName: accounts.memberRoleName,
     accountConcurrency: accounts.accountConcurrency,
-    concurrency: settings.concurrency,
     pools: createAccountPools({
       partition: identity.partition,
-      homeRegion: context.home.region,
+      homeRegion: context.homeRegion,
       memberRoleName: accounts.memberRoleName,
-      sessionName: `flowlog-guard-${context.runId}`,
-      ...(settings.apiRate !== undefined ? { apiRate: settings.apiRate } : {}),
+      sessionName: `flowlog-guard-${run.runId}`,
+      apiRate: run.settings.apiRate,
     }),
     onProgress: ({ accountsDone, accounts: total, vpcsEvaluated, changes }) =>
-      context.progress.update({
+      run.progress.update({
         regionsDone: accountsDone,
         regions: total,
         vpcsEvaluated,
@@ -112,16 +224,4 @@ async function runAcrossAccounts(
         unit: "accounts",
       }),
   });
-}
-
-/** Writes `--output` (always JSON) and prints either the JSON report or the human one. */
-export async function emitReport<T>(
-  report: T,
-  settings: { json: boolean; output: string | undefined },
-  io: Io,
-  render: (report: T) => string,
-): Promise<void> {
-  const json = `${JSON.stringify(report, null, 2)}\n`;
-  if (settings.output) await writeFile(settings.output, json);
-  io.stdout.write(settings.json ? json : render(report));
 }
