@@ -381,7 +381,10 @@ describe("engine: change records", () => {
     // The new VPC and the default one: each a log group, retention and flow log, plus the role and its policy.
     expect(report.summary).toMatchObject({ remediated: 2, changes: 8, recordsPublished: 0 });
     expect(report.summary.recordsUndelivered).toBe(8);
-    expect(report.errors.filter((e) => e.scope === "ledger")).toHaveLength(8);
+    expect(report.errors.filter((e) => e.scope === "ledger")).toEqual([
+      expect.objectContaining({ message: expect.stringMatching(/^8 change record\(s\) not delivered to no-such-bus: /) }),
+    ]);
+    expect(report.undeliveredRecords).toHaveLength(8);
     expect(report.vpcs.flatMap((vpc) => vpc.changes)).toHaveLength(6);
     expect(report.sharedChanges).toHaveLength(2);
   });

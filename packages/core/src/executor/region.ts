@@ -22,17 +22,21 @@ export async function executeRegion(
 ): Promise<void> {
   const context: ActionContext = { ...run, clients, created: [] };
   const started = new Map<string, Promise<void>>();
-  const runOnce = (action: Action | undefined): Promise<void> => {
+  const skipped = new Set<string>();
+  // `finish`: part of work already under way (a log group's retention once the group was created),
+  // so a stop (time limit, Ctrl-C) never leaves a new log group without its retention.
+  const runOnce = (action: Action | undefined, finish = false): Promise<void> => {
     if (!action) return Promise.resolve();
     let running = started.get(action.key);
     if (!running) {
-      running = options.shouldStop?.()
-        ? Promise.resolve(skipForTimeLimit(context, action))
-        : runAction(context, action);
+      const stop = !finish && options.shouldStop?.();
+      if (stop) skipped.add(action.key);
+      running = stop ? Promise.resolve(skipForTimeLimit(context, action)) : runAction(context, action);
       started.set(action.key, running);
     }
     return running;
   };
+  const wasStarted = (action: Action | undefined) => action !== undefined && !skipped.has(action.key);
   const byKey = new Map(actions.map((action) => [action.key, action]));
   const groupSteps = (region: string, logGroupName: string) => ({
     create: byKey.get(logGroupActionKey(region, logGroupName)),
@@ -53,7 +57,7 @@ export async function executeRegion(
     ...flowLogs.map((flowLog) => async () => {
       const steps = groupSteps(flowLog.region, flowLog.logGroupName);
       await runOnce(steps.create);
-      await Promise.all([runOnce(steps.retention), runOnce(flowLog)]);
+      await Promise.all([runOnce(steps.retention, wasStarted(steps.create)), runOnce(flowLog)]);
     }),
     // S3 flow logs need no role or log group: nothing to wait for.
     ...actions
@@ -62,7 +66,7 @@ export async function executeRegion(
     ...[...groups].map(([name, region]) => async () => {
       const steps = groupSteps(region, name);
       await runOnce(steps.create);
-      await runOnce(steps.retention);
+      await runOnce(steps.retention, wasStarted(steps.create));
     }),
   ];
   await mapWithConcurrency(items, options.concurrency, (item) => item());
