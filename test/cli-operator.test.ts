@@ -2,6 +2,7 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PutRolePolicyCommand } from "@aws-sdk/client-iam";
 import { EXCEPTION_TAGS, PRODUCT_VERSION } from "@flowlog-guard/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { createVpc, flowLogsOf, testPool } from "./support/aws.ts";
@@ -422,5 +423,57 @@ describe("#12 also expected by operators", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(line);
     expect(result.stdout).toContain("fix-all");
+  });
+});
+
+describe("#12 defect 1: previews show shared changes; a drifted role is non-compliant", () => {
+  it("scan and dry-run list the drifted trust and inline policy, exit 3; doctor fails on the inline policy", async () => {
+    const pool = testPool();
+    await createVpc(pool, REGION);
+    expect((await runCli(["fix-all", "--regions", REGION])).code).toBe(0);
+    const iam = pool.clientsFor(REGION).iam;
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: "flowlog-guard-delivery",
+        PolicyName: "flowlog-guard-delivery",
+        PolicyDocument: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }],
+        }),
+      }),
+    );
+
+    const scan = await runCli(["scan", "--regions", REGION, "--json"]);
+    const dryRun = await runCli(["fix-all", "--dry-run", "--regions", REGION]);
+    const doctor = await runCli(["doctor", "--regions", REGION]);
+
+    expect(scan.code).toBe(3);
+    expect(json(scan.stdout).plannedSharedActions).toEqual([
+      expect.objectContaining({ kind: "put-role-policy", target: "flowlog-guard-delivery" }),
+    ]);
+    expect(dryRun.code).toBe(3);
+    expect(dryRun.stdout).toContain("Shared changes fix-all would make (1):");
+    expect(dryRun.stdout).toContain("put-role-policy flowlog-guard-delivery");
+    expect(doctor.stdout).toContain("its inline delivery policy drifted");
+  });
+});
+
+describe("#12 defect 5: undelivered change records", () => {
+  it("make the run exit 3 with one summarised error and the records in the JSON report", async () => {
+    await createVpc(testPool(), REGION);
+
+    const result = await runCli(["fix-all", "--regions", REGION, "--ledger-bus", "no-such-bus", "--json"]);
+    const human = await runCli(["fix-all", "--regions", REGION, "--ledger-bus", "no-such-bus"]);
+
+    expect(result.code).toBe(3);
+    const report = json(result.stdout);
+    expect(report.errors).toEqual([
+      expect.objectContaining({
+        scope: "ledger",
+        message: expect.stringMatching(/^8 change record\(s\) not delivered/),
+      }),
+    ]);
+    expect(report.undeliveredRecords).toHaveLength(8);
+    expect(human.code).toBe(0);
   });
 });

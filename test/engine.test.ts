@@ -382,7 +382,9 @@ describe("engine: change records", () => {
     expect(report.summary).toMatchObject({ remediated: 2, changes: 8, recordsPublished: 0 });
     expect(report.summary.recordsUndelivered).toBe(8);
     expect(report.errors.filter((e) => e.scope === "ledger")).toEqual([
-      expect.objectContaining({ message: expect.stringMatching(/^8 change record\(s\) not delivered to no-such-bus: /) }),
+      expect.objectContaining({
+        message: expect.stringMatching(/^8 change record\(s\) not delivered to no-such-bus: /),
+      }),
     ]);
     expect(report.undeliveredRecords).toHaveLength(8);
     expect(report.vpcs.flatMap((vpc) => vpc.changes)).toHaveLength(6);

@@ -129,6 +129,22 @@ function remediatedLines(report: AnyReport): string[] {
   return ["", `Remediated (${fixed.length}):`, indent(table(["REGION", "VPC", "FLOW LOGS"], rows))];
 }
 
+/** Scan and dry-run: the shared actions (delivery role, trust, inline policy) fix-all would take. */
+function plannedSharedLines(report: AnyReport): string[] {
+  const planned = sharedPlanned(report);
+  if (planned.length === 0) return [];
+  return [
+    "",
+    `Shared changes fix-all would make (${planned.length}):`,
+    ...planned.map((action) => `  ${action.kind} ${action.target}\n      why: ${action.reason}`),
+  ];
+}
+
+const sharedPlanned = (report: AnyReport) =>
+  report.mode === "fix" ? [] : (report.plannedSharedActions ?? []);
+const sharedFailed = (report: AnyReport) =>
+  report.sharedChanges.filter((record) => record.outcome === "failed");
+
 function sharedChangeLines(report: AnyReport): string[] {
   if (report.sharedChanges.length === 0) return [];
   return [
@@ -181,7 +197,7 @@ export function renderReport(report: AnyReport, options: RenderOptions = {}): st
   if (!options.quiet) {
     lines.push(...exemptLines(report, options.now ?? new Date()), ...remediatedLines(report));
   }
-  lines.push(...sharedChangeLines(report));
+  lines.push(...plannedSharedLines(report), ...sharedChangeLines(report));
   if (report.mode === "fix") {
     lines.push(
       "",
@@ -210,7 +226,8 @@ export function verdict(report: AnyReport): string {
   const unread = summary.regionsFailed;
   const accountsFailed = organizationSummary(report)?.accountsFailed ?? 0;
   const otherErrors = report.errors.filter((error) => error.scope === "account" || error.scope === "ledger");
-  if (open === 0 && unread === 0 && accountsFailed === 0 && otherErrors.length === 0) {
+  const shared = sharedPlanned(report).length + sharedFailed(report).length;
+  if (open === 0 && unread === 0 && accountsFailed === 0 && otherErrors.length === 0 && shared === 0) {
     if (summary.vpcs === 0) return "OK: nothing left to fix (no VPC in scope).";
     return `OK: every VPC is compliant or exempt (${summary.compliant + summary.remediated} covered, ${summary.exempt} exempt).`;
   }
@@ -222,6 +239,10 @@ export function verdict(report: AnyReport): string {
   if (summary.failed) parts.push(`${summary.failed} VPC(s) failed: see errors, then run again`);
   if (unread) parts.push(`${unread} region(s) could not be read: see errors`);
   if (accountsFailed) parts.push(`${accountsFailed} account(s) failed: see errors`);
+  if (sharedPlanned(report).length)
+    parts.push(`the delivery role needs ${sharedPlanned(report).length} change(s): run fix-all`);
+  if (sharedFailed(report).length)
+    parts.push(`${sharedFailed(report).length} shared change(s) failed: see errors`);
   if (summary.recordsUndelivered)
     parts.push(`${summary.recordsUndelivered} change record(s) were not delivered: see errors`);
   return `ATTENTION: ${parts.join("; ") || "see errors"}.`;
@@ -233,5 +254,6 @@ export function exitCodeOf(report: AnyReport): 0 | 3 {
   const accountsFailed = organizationSummary(report)?.accountsFailed ?? 0;
   const open =
     summary.nonCompliant + summary.wouldRemediate + summary.failed + summary.regionsFailed + accountsFailed;
-  return open === 0 && summary.recordsUndelivered === 0 && report.errors.length === 0 ? 0 : 3;
+  const shared = sharedPlanned(report).length + sharedFailed(report).length;
+  return open === 0 && shared === 0 && summary.recordsUndelivered === 0 && report.errors.length === 0 ? 0 : 3;
 }

@@ -14,7 +14,12 @@ import { checkS3Destination } from "./doctor-s3.ts";
 import { awsErrorName, describeError } from "./errors.ts";
 import { type AccountIdentity, readAccountIdentity, readDeliveryRole } from "./inventory.ts";
 import { simulationRequests } from "./permission-simulation.ts";
-import { deliveryRoleTrustPolicy, type PolicyDocument, policyDocumentsEqual } from "./policy-documents.ts";
+import {
+  deliveryRolePermissionsPolicy,
+  deliveryRoleTrustPolicy,
+  type PolicyDocument,
+  policyDocumentsEqual,
+} from "./policy-documents.ts";
 import { ledgerRegionOf, servicePolicyDocument } from "./service-policy.ts";
 
 export interface DoctorCheck {
@@ -110,7 +115,22 @@ async function checkRole(
       fix: "run `flowlog-guard fix-all`: it restores the trust policy and records the change",
     };
   }
-  return ok(name, "exists, trust policy as expected");
+  const permissions = deliveryRolePermissionsPolicy(
+    policy.logGroupName,
+    identity.partition,
+    identity.accountId,
+  );
+  if (!policyDocumentsEqual(role.permissionsPolicy, permissions)) {
+    return {
+      name,
+      status: "fail",
+      detail: role.permissionsPolicy
+        ? "its inline delivery policy drifted from the one flow logs need (log writes to the managed log groups only)"
+        : "its inline delivery policy is missing: flow logs cannot write to their log groups",
+      fix: "run `flowlog-guard fix-all`: it restores the inline policy and records the change",
+    };
+  }
+  return ok(name, "exists, trust and inline policy as expected");
 }
 
 async function checkLedger(pool: ClientPool, homeRegion: string, policy: Policy): Promise<DoctorCheck> {

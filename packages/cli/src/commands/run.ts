@@ -154,6 +154,8 @@ function engineOptions(run: EngineRun, context: RunContext) {
     concurrency: settings.concurrency,
     vpcIds: settings.filters.vpcIds,
     vpcFilter: vpcFilterOf(settings.filters),
+    // The delivery role is checked on every run, so that a drifted trust or inline policy shows.
+    ensureRole: true,
     shouldStop: run.interrupted,
     onProgress: (state) => progress.update(state),
   } satisfies Partial<RunOptions>;
