@@ -199,6 +199,14 @@ describe("#12 defect 8: the human report shows what people act on", () => {
     expect(result.stdout).toContain("do: run flowlog-guard fix-all");
   });
 
+  it("names each VPC by its Name tag", async () => {
+    const vpcId = await createVpc(testPool(), REGION, { Name: "web-prod" });
+
+    const result = await runCli(["scan", "--regions", REGION]);
+
+    expect(result.stdout).toContain(`${vpcId} (web-prod)  NON-COMPLIANT`);
+  });
+
   it("lists the flow log ids of remediated VPCs", async () => {
     const pool = testPool();
     const vpcId = await createVpc(pool, REGION);

@@ -51,8 +51,7 @@ export interface RenderOptions {
 
 /** `vpc-0abc (web-prod)`: the id with the Name tag people know the VPC by. */
 function vpcLabel(vpc: VpcReport): string {
-  const name = (vpc as VpcReport & { name?: string }).name;
-  return `${vpc.vpcId}${name ? ` (${name})` : ""}${vpc.isDefault ? " [default]" : ""}`;
+  return `${vpc.vpcId}${vpc.name ? ` (${vpc.name})` : ""}${vpc.isDefault ? " [default]" : ""}`;
 }
 
 /** What a person does about a VPC that needs attention. */
