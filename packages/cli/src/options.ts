@@ -149,6 +149,14 @@ export function addScopeOptions(command: Command, { filters = true } = {}): Comm
     );
 }
 
+/** Commands that read every region and print a report (doctor, exceptions, cost): no VPC filters, no --quiet. */
+export function addReadOnlyRunOptions(command: Command, fields: (keyof Policy)[] = POLICY_FIELDS): Command {
+  return addPolicyOptions(
+    addAwsOptions(addReportOptions(addScopeOptions(command, { filters: false }), { quiet: false })),
+    fields,
+  );
+}
+
 export interface VpcFilters {
   vpcIds: string[] | undefined;
   excludeVpcIds: string[];

@@ -2,7 +2,7 @@ import { type CostReport, estimateFlowLogCost } from "@flowlog-guard/core";
 import { EXIT_CODES_HELP, type RegisterCommand } from "../command.ts";
 import { UsageError } from "../errors.ts";
 import type { Io } from "../io.ts";
-import { addAwsOptions, addPolicyOptions, addReportOptions, addScopeOptions } from "../options.ts";
+import { addReadOnlyRunOptions } from "../options.ts";
 import { emitReport } from "../output.ts";
 import { readOnlyScan } from "../read-only-scan.ts";
 
@@ -87,8 +87,6 @@ Examples:
   flowlog-guard cost --days 30 --regions eu-west-1 --json | jq '.total'
 ${EXIT_CODES_HELP}`,
     );
-  addPolicyOptions(
-    addAwsOptions(addReportOptions(addScopeOptions(command, { filters: false }), { quiet: false })),
-  );
+  addReadOnlyRunOptions(command);
   wire(command, ({ io, options }) => costCommand(options, io));
 };

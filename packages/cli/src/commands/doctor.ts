@@ -2,14 +2,7 @@ import { type DoctorCheck, runDoctor } from "@flowlog-guard/core";
 import type { RegisterCommand } from "../command.ts";
 import { createRunContext } from "../context.ts";
 import type { Io } from "../io.ts";
-import {
-  addAwsOptions,
-  addPolicyOptions,
-  addReportOptions,
-  addScopeOptions,
-  ROLE_POLICY_FIELDS,
-  resolveRunSettings,
-} from "../options.ts";
+import { addReadOnlyRunOptions, ROLE_POLICY_FIELDS, resolveRunSettings } from "../options.ts";
 import { checkOutputTarget, emitReport } from "../output.ts";
 
 const MARK = { ok: "OK  ", warn: "WARN", fail: "FAIL" } as const;
@@ -56,9 +49,6 @@ Examples:
   flowlog-guard doctor --regions eu-west-1,us-east-1
   flowlog-guard doctor --ledger-bus arn:aws:events:us-east-1:111122223333:event-bus/flowlog-guard-ledger`,
     );
-  addPolicyOptions(
-    addAwsOptions(addReportOptions(addScopeOptions(command, { filters: false }), { quiet: false })),
-    ROLE_POLICY_FIELDS,
-  );
+  addReadOnlyRunOptions(command, ROLE_POLICY_FIELDS);
   wire(command, ({ io, options }) => doctor(options, io));
 };

@@ -7,7 +7,7 @@ import {
 import type { RegisterCommand } from "../command.ts";
 import { UsageError } from "../errors.ts";
 import type { Io } from "../io.ts";
-import { addAwsOptions, addPolicyOptions, addReportOptions, addScopeOptions } from "../options.ts";
+import { addReadOnlyRunOptions } from "../options.ts";
 import { emitReport } from "../output.ts";
 import { readOnlyScan } from "../read-only-scan.ts";
 
@@ -110,8 +110,6 @@ Examples:
   flowlog-guard exceptions --expiring-within 30 --regions eu-west-1
   flowlog-guard exceptions --json | jq '.exceptions[] | select(.verdict != "valid")'`,
     );
-  addPolicyOptions(
-    addAwsOptions(addReportOptions(addScopeOptions(command, { filters: false }), { quiet: false })),
-  );
+  addReadOnlyRunOptions(command);
   wire(command, ({ io, options }) => exceptionsCommand(options, io));
 };
