@@ -25,8 +25,10 @@ describe("fix-all interrupted with Ctrl-C", () => {
     const report = JSON.parse(await readFile(output, "utf8"));
     expect(report.mode).toBe("fix");
     expect(report.summary.vpcs).toBe(301);
-    expect(report.summary.remediated).toBeGreaterThan(0);
+    // Partial: some changes were made, and the VPCs whose work did not start are reported as not fixed.
+    expect(report.summary.changes).toBeGreaterThan(0);
     expect(report.summary.remediated).toBeLessThan(301);
+    expect(report.summary.failed + report.summary.nonCompliant).toBeGreaterThan(0);
     const groups = [];
     for await (const page of paginateDescribeLogGroups(
       { client: pool.clientsFor(REGION).logs },
