@@ -87,6 +87,13 @@ export interface RunReport {
   regionOutcomes: RegionOutcome[];
   /** Changes not tied to one VPC: the delivery role, log groups that VPCs share. */
   sharedChanges: ChangeRecord[];
+  /**
+   * Planned actions no single VPC owns (the delivery role, its trust, its inline policy): what scan
+   * and dry-run would change besides the VPCs' own actions. A drifted role shows here.
+   */
+  plannedSharedActions?: PlannedActionSummary[];
+  /** Change records that could not be delivered to the ledger bus, in full (they exist nowhere else). */
+  undeliveredRecords?: ChangeRecord[];
   errors: ReportError[];
 }
 
@@ -132,6 +139,12 @@ export function buildReport(input: ReportInput): RunReport {
     vpcs,
     regionOutcomes: input.regionOutcomes,
     sharedChanges: records.filter((record) => record.vpcId === null),
+    plannedSharedActions: plan.actions
+      .filter((action) => !plan.vpcs.some((vpc) => vpc.actionKeys.includes(action.key)))
+      .map((action) => ({ kind: action.kind, target: targetOf(action), reason: action.reason })),
+    undeliveredRecords: records.filter((record) =>
+      (input.publish?.undelivered ?? []).some((item) => item.recordId === record.recordId),
+    ),
     errors,
   };
 }
@@ -194,11 +207,21 @@ function judgeVpc(
   };
 }
 
+/** One error for every record the ledger bus did not take: how many, where, and each cause once. */
 function ledgerErrors(publish: PublishResult | undefined): ReportError[] {
-  return (publish?.undelivered ?? []).map((undelivered) => ({
-    scope: "ledger",
-    message: `change record ${undelivered.recordId} not delivered to ${publish?.bus ?? "(no bus)"}: ${undelivered.error}`,
-  }));
+  const undelivered = publish?.undelivered ?? [];
+  if (undelivered.length === 0) return [];
+  const causes = new Map<string, number>();
+  for (const item of undelivered) causes.set(item.error, (causes.get(item.error) ?? 0) + 1);
+  const why = [...causes].map(([cause, count]) => `${cause} (${count})`).join("; ");
+  return [
+    {
+      scope: "ledger",
+      message:
+        `${undelivered.length} change record(s) not delivered to ${publish?.bus ?? "(no bus)"}: ${why}. ` +
+        "The records are in this report (undeliveredRecords); fix the bus or --ledger-bus and keep the report.",
+    },
+  ];
 }
 
 function summarize(input: ReportInput, vpcs: VpcReport[], records: ChangeRecord[]): RunReport["summary"] {
