@@ -26,7 +26,7 @@ function windowDays(raw: unknown): number {
  */
 async function exceptionsCommand(options: Record<string, unknown>, io: Io): Promise<number> {
   const within = windowDays(options.expiringWithin);
-  const { settings, pool, report } = await readOnlyScan(options, io);
+  const { settings, report } = await readOnlyScan(options, io);
   const register = buildExceptionRegister(report, new Date(), within);
   await emitReport({ ...register, errors: report.errors }, settings, io, renderRegister, settings.policy);
   return registerNeedsAttention(register) || report.errors.length > 0 ? 3 : 0;
