@@ -1,3 +1,4 @@
+import { isServerError, isThrottlingError, isTransientError } from "@smithy/core/retry";
 /**
  * The errors flowlog-guard raises on purpose. Each sets `name` as a literal (bundlers mangle class
  * names), keeps the original error as `cause`, and carries the context needed to act on it.
@@ -60,6 +61,34 @@ function unparsedResponse(error: Error): string | undefined {
   const message = /<Message>([^<]*)<\/Message>/.exec(body)?.[1];
   if (code || message) return [code, message].filter(Boolean).join(": ");
   return body.replace(/\s+/g, " ").slice(0, 200);
+}
+
+/** Errors AWS asks callers to retry beyond the SDK's own retries: ours, with passes within a run. */
+const RETRYABLE_NAMES = new Set([
+  "OperationAbortedException",
+  "ConcurrentModification",
+  "ConcurrentModificationException",
+  "ServiceUnavailable",
+  "ServiceUnavailableException",
+  "InternalError",
+  "InternalFailure",
+  "InternalServerError",
+  "InternalServiceError",
+]);
+
+/**
+ * True when a failed call is worth trying again later in the same run: throttling, 5xx, dropped or
+ * timed-out connections (the SDK's own classification), and AWS's "try again" errors. Access denied,
+ * invalid parameters and not found are not: they fail at once.
+ */
+export function isRetryableError(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const sdkError = error as Parameters<typeof isTransientError>[0];
+  if (isThrottlingError(sdkError) || isTransientError(sdkError) || isServerError(sdkError)) return true;
+  const name = awsErrorName(error);
+  if (name && RETRYABLE_NAMES.has(name)) return true;
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return status !== undefined && status >= 500;
 }
 
 /** IAM's "not found" (the SDK names it NoSuchEntityException; older ones NoSuchEntity): an answer, not a failure. */

@@ -4,6 +4,28 @@ import { DELIVERY_ROLE_PATH } from "./config.ts";
 /** Tag flowlog-guard puts on everything it creates; how it tells its own flow logs from others. */
 export const MANAGED_TAG = { key: "flowlog-guard:managed", value: "true" } as const;
 
+/**
+ * The run that created a resource. When a create's response is lost and its retry meets "already
+ * exists", this tag tells a change this run made (recorded) from a resource that was there before.
+ */
+export const RUN_TAG_KEY = "flowlog-guard:run-id";
+
+/** The tags flowlog-guard puts on everything it creates. */
+export function creationTags(runId: string): { Key: string; Value: string }[] {
+  return [
+    { Key: MANAGED_TAG.key, Value: MANAGED_TAG.value },
+    { Key: RUN_TAG_KEY, Value: runId },
+  ];
+}
+
+/** True when tags carry this run's id. */
+export function createdByRun(
+  tags: readonly { Key?: string | undefined; Value?: string | undefined }[] | undefined,
+  runId: string,
+): boolean {
+  return (tags ?? []).some((tag) => tag.Key === RUN_TAG_KEY && tag.Value === runId);
+}
+
 /** Name of the inline policy on the delivery role. */
 export const DELIVERY_POLICY_NAME = "flowlog-guard-delivery";
 

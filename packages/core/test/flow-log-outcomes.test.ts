@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { madeByThisRun } from "../src/executor/flow-log.ts";
 import {
   classifyCreateFlowLogs,
   classifyReadBack,
@@ -23,6 +24,7 @@ describe("classifyCreateFlowLogs", () => {
     expect(batch).toEqual({
       kind: "classified",
       failed: new Map(),
+      retryable: new Set(),
       existing: [],
       created: ["fl-1", "fl-2"],
       awaitingPairing: ["vpc-a", "vpc-b"],
@@ -117,12 +119,12 @@ describe("pairWithoutReading and verdictsOf", () => {
     const verdicts = verdictsOf(
       ["vpc-a", "vpc-b", "vpc-c", "vpc-d"],
       batch,
-      new Map([["vpc-a", "fl-old"]]),
+      new Map([["vpc-a", { flowLogId: "fl-old", ours: false }]]),
       new Map([["vpc-c", "fl-3"]]),
     );
     expect(Object.fromEntries(verdicts)).toEqual({
-      "vpc-a": { kind: "exists", flowLogId: "fl-old" },
-      "vpc-b": { kind: "failed", error: "AccessDenied: no" },
+      "vpc-a": { kind: "exists", flowLogId: "fl-old", ours: false },
+      "vpc-b": { kind: "failed", error: "AccessDenied: no", retryable: false },
       "vpc-c": { kind: "created", flowLogId: "fl-3" },
       "vpc-d": {
         kind: "failed",
@@ -137,6 +139,65 @@ describe("pairWithoutReading and verdictsOf", () => {
       kind: "exists",
       flowLogId: undefined,
     });
+  });
+});
+
+describe("retryable failures and flow logs this run made", () => {
+  it("a thrown retryable error makes every VPC of the batch retryable; a lasting one none", () => {
+    const throttled = classified(["vpc-a", "vpc-b"], {
+      kind: "error",
+      message: "RequestLimitExceeded: Request limit exceeded.",
+      retryable: true,
+    });
+    expect([...throttled.retryable]).toEqual(["vpc-a", "vpc-b"]);
+    const denied = classified(["vpc-a"], {
+      kind: "error",
+      message: "UnauthorizedOperation",
+      retryable: false,
+    });
+    expect([...denied.retryable]).toEqual([]);
+  });
+
+  it("Unsuccessful items: throttling and IAM propagation are retryable, a missing VPC is not", () => {
+    const batch = classified(["vpc-a", "vpc-b", "vpc-c"], {
+      kind: "response",
+      flowLogIds: [],
+      unsuccessful: [
+        { ResourceId: "vpc-a", Error: { Code: "Client.RequestLimitExceeded", Message: "slow down" } },
+        { ResourceId: "vpc-b", Error: { Code: "InvalidVpcID.NotFound", Message: "gone" } },
+        { ResourceId: "vpc-c", Error: { Code: "400", Message: "Unable to assume given IAM role" } },
+      ],
+    });
+    expect([...batch.retryable].sort()).toEqual(["vpc-a", "vpc-c"]);
+    const verdicts = verdictsOf(["vpc-a", "vpc-b", "vpc-c"], batch, new Map(), new Map());
+    expect(verdicts.get("vpc-b")).toEqual({
+      kind: "failed",
+      error: "InvalidVpcID.NotFound: gone",
+      retryable: false,
+    });
+  });
+
+  it("an existing flow log with this run's tag was made by this run (a lost response): read back and recorded", () => {
+    const batch = classified(["vpc-a", "vpc-b"], {
+      kind: "response",
+      flowLogIds: [],
+      unsuccessful: [
+        { ResourceId: "vpc-a", Error: { Code: "FlowLogAlreadyExists", Message: "already exists" } },
+        { ResourceId: "vpc-b", Error: { Code: "FlowLogAlreadyExists", Message: "already exists" } },
+      ],
+    });
+    const verdicts = verdictsOf(
+      ["vpc-a", "vpc-b"],
+      batch,
+      new Map([
+        ["vpc-a", { flowLogId: "fl-ours", ours: true }],
+        ["vpc-b", { flowLogId: "fl-theirs", ours: false }],
+      ]),
+      new Map(),
+    );
+    expect(madeByThisRun(verdicts.get("vpc-a")!)).toBe("fl-ours");
+    expect(madeByThisRun(verdicts.get("vpc-b")!)).toBeUndefined();
+    expect(madeByThisRun({ kind: "created", flowLogId: "fl-new" })).toBe("fl-new");
   });
 });
 

@@ -7,6 +7,8 @@ import type { UnsuccessfulItem } from "@aws-sdk/client-ec2";
 
 const ALREADY_EXISTS = /FlowLogAlreadyExists|already exists|existing flow log/i;
 const IAM_PROPAGATION = /unable to assume given iam role/i;
+/** Per-VPC error codes in `Unsuccessful` that say "try again", not "no". */
+const RETRYABLE_CODE = /Throttl|RequestLimitExceeded|ServiceUnavailable|InternalError|Unavailable/i;
 
 /** True for the refusal EC2 sends while a new delivery role propagates: worth retrying. */
 export function isIamPropagationError(message: string): boolean {
@@ -16,7 +18,7 @@ export function isIamPropagationError(message: string): boolean {
 /** What one CreateFlowLogs call returned: its response, or the error it threw (described). */
 export type CreateFlowLogsReply =
   | { kind: "response"; flowLogIds: readonly string[]; unsuccessful: readonly UnsuccessfulItem[] }
-  | { kind: "error"; message: string };
+  | { kind: "error"; message: string; retryable?: boolean | undefined };
 
 /** What a CreateFlowLogs call says about each VPC of its batch, before anything is read back. */
 export type BatchClassification =
@@ -26,6 +28,8 @@ export type BatchClassification =
       kind: "classified";
       /** VPC id -> AWS's error for it. */
       failed: Map<string, string>;
+      /** VPCs whose failure a later pass may fix (throttling, 5xx, a dropped connection). */
+      retryable: ReadonlySet<string>;
       /** VPCs that already have this flow log (nothing to do; their flow log ids are looked up). */
       existing: string[];
       /** Flow log ids the call created. */
@@ -48,26 +52,37 @@ export function classifyCreateFlowLogs(
       return {
         kind: "classified",
         failed: new Map(vpcIds.map((vpcId) => [vpcId, reply.message])),
+        retryable: new Set(reply.retryable ? vpcIds : []),
         existing: [],
         created: [],
         awaitingPairing: [],
       };
     }
     if (vpcIds.length > 1) return { kind: "split" };
-    return { kind: "classified", failed: new Map(), existing: [...vpcIds], created: [], awaitingPairing: [] };
+    return {
+      kind: "classified",
+      failed: new Map(),
+      retryable: new Set(),
+      existing: [...vpcIds],
+      created: [],
+      awaitingPairing: [],
+    };
   }
   const failed = new Map<string, string>();
+  const retryable = new Set<string>();
   const existing: string[] = [];
   for (const item of reply.unsuccessful) {
     const vpcId = item.ResourceId ?? "";
     const error = `${item.Error?.Code ?? ""}: ${item.Error?.Message ?? ""}`;
     if (ALREADY_EXISTS.test(error)) existing.push(vpcId);
     else failed.set(vpcId, error);
+    if (RETRYABLE_CODE.test(item.Error?.Code ?? "") || isIamPropagationError(error)) retryable.add(vpcId);
   }
   const answered = new Set([...failed.keys(), ...existing]);
   return {
     kind: "classified",
     failed,
+    retryable,
     existing,
     created: [...reply.flowLogIds],
     awaitingPairing: vpcIds.filter((vpcId) => !answered.has(vpcId)),
@@ -90,8 +105,9 @@ export function pairWithoutReading(batch: Extract<BatchClassification, { kind: "
 /** A VPC's state after its CreateFlowLogs call, before the region's read-back. */
 export type BatchVerdict =
   | { kind: "created"; flowLogId: string }
-  | { kind: "exists"; flowLogId: string | undefined }
-  | { kind: "failed"; error: string };
+  /** `ours`: created by this run (its response was lost and the retry met it): a change to record. */
+  | { kind: "exists"; flowLogId: string | undefined; ours?: boolean | undefined }
+  | { kind: "failed"; error: string; retryable?: boolean | undefined };
 
 /**
  * Each VPC's verdict, given the flow log ids found for the VPCs that had one already (`existingIds`)
@@ -101,7 +117,7 @@ export type BatchVerdict =
 export function verdictsOf(
   vpcIds: readonly string[],
   batch: Extract<BatchClassification, { kind: "classified" }>,
-  existingIds: ReadonlyMap<string, string>,
+  existingIds: ReadonlyMap<string, ExistingFlowLog>,
   createdIds: ReadonlyMap<string, string>,
 ): Map<string, BatchVerdict> {
   const verdicts = new Map<string, BatchVerdict>();
@@ -109,9 +125,12 @@ export function verdictsOf(
   for (const vpcId of vpcIds) {
     const error = batch.failed.get(vpcId);
     const created = createdIds.get(vpcId);
-    if (error !== undefined) verdicts.set(vpcId, { kind: "failed", error });
-    else if (existing.has(vpcId)) verdicts.set(vpcId, { kind: "exists", flowLogId: existingIds.get(vpcId) });
-    else if (created) verdicts.set(vpcId, { kind: "created", flowLogId: created });
+    if (error !== undefined) {
+      verdicts.set(vpcId, { kind: "failed", error, retryable: batch.retryable.has(vpcId) });
+    } else if (existing.has(vpcId)) {
+      const found = existingIds.get(vpcId);
+      verdicts.set(vpcId, { kind: "exists", flowLogId: found?.flowLogId, ours: found?.ours });
+    } else if (created) verdicts.set(vpcId, { kind: "created", flowLogId: created });
     else {
       verdicts.set(vpcId, {
         kind: "failed",
@@ -122,8 +141,16 @@ export function verdictsOf(
   return verdicts;
 }
 
+/** A flow log AWS said already exists: its id, and whether this run created it (its run tag). */
+export interface ExistingFlowLog {
+  flowLogId: string;
+  ours: boolean;
+}
+
 /** What the region's read-back of the flow logs it created returned. */
-export type ReadBack = { kind: "read"; found: ReadonlySet<string> } | { kind: "failed"; error: string };
+export type ReadBack =
+  | { kind: "read"; found: ReadonlySet<string> }
+  | { kind: "failed"; error: string; retryable?: boolean | undefined };
 
 /**
  * The final outcome of a created flow log. Only a flow log that is read back from the API counts as
@@ -133,11 +160,12 @@ export type ReadBack = { kind: "read"; found: ReadonlySet<string> } | { kind: "f
 export function classifyReadBack(
   flowLogId: string,
   readBack: ReadBack,
-): { status: "applied" } | { status: "failed"; error: string } {
+): { status: "applied" } | { status: "failed"; error: string; retryable?: boolean | undefined } {
   if (readBack.kind === "failed") {
     return {
       status: "failed",
       error: `flow log ${flowLogId} was created but could not be read back: ${readBack.error}`,
+      retryable: readBack.retryable,
     };
   }
   if (readBack.found.has(flowLogId)) return { status: "applied" };

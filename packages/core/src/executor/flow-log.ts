@@ -5,8 +5,8 @@ import {
   paginateDescribeFlowLogs,
 } from "@aws-sdk/client-ec2";
 import type { AwsClients } from "../aws-clients.ts";
-import { describeError } from "../errors.ts";
-import { flowLogClientToken, MANAGED_TAG } from "../naming.ts";
+import { describeError, isRetryableError } from "../errors.ts";
+import { createdByRun, creationTags, flowLogClientToken } from "../naming.ts";
 import type { Action } from "../plan.ts";
 import { retryWithBackoff } from "../retry.ts";
 import type { ActionContext, ActionHandler, CreatedFlowLog } from "./context.ts";
@@ -15,6 +15,7 @@ import {
   type CreateFlowLogsReply,
   classifyCreateFlowLogs,
   classifyReadBack,
+  type ExistingFlowLog,
   isIamPropagationError,
   pairWithoutReading,
   type ReadBack,
@@ -59,29 +60,32 @@ export function settleVerdicts(
       error: "CreateFlowLogs did not answer for this VPC",
     };
     const site = { region: action.region, vpcId, target: { type: "flow-log" as const, id: vpcId } };
-    if (verdict.kind === "created") context.created.push({ action, vpcId, flowLogId: verdict.flowLogId });
+    const made = madeByThisRun(verdict);
+    if (made) context.created.push({ action, vpcId, flowLogId: made });
     else if (verdict.kind === "exists") {
       context.state.settleVpc(action, site, { status: "unchanged", flowLogId: verdict.flowLogId });
-    } else context.state.settleVpc(action, site, { status: "failed", error: explain(verdict.error) });
+    } else if (verdict.kind === "failed") {
+      const error = explain(verdict.error);
+      context.state.settleVpc(action, site, { status: "failed", error, retryable: verdict.retryable });
+    }
   }
 }
 
 /**
- * One CreateFlowLogs call for VPCs, tagged as flowlog-guard's, its answer or error as a reply. The
- * caller gives the destination and the ClientToken (same on every retry of the same request).
+ * One CreateFlowLogs call for VPCs, tagged as flowlog-guard's and as this run's, its answer or error
+ * as a reply. The caller gives the destination and the ClientToken (same on every retry of the same
+ * request).
  */
 export async function sendCreateFlowLogsRequest(
-  clients: AwsClients,
+  context: Pick<ActionContext, "clients" | "trigger">,
   input: Omit<CreateFlowLogsRequest, "ResourceType" | "TagSpecifications">,
 ): Promise<CreateFlowLogsReply> {
   try {
-    const response = await clients.ec2.send(
+    const response = await context.clients.ec2.send(
       new CreateFlowLogsCommand({
         ...input,
         ResourceType: "VPC",
-        TagSpecifications: [
-          { ResourceType: "vpc-flow-log", Tags: [{ Key: MANAGED_TAG.key, Value: MANAGED_TAG.value }] },
-        ],
+        TagSpecifications: [{ ResourceType: "vpc-flow-log", Tags: creationTags(context.trigger.runId) }],
       }),
     );
     return {
@@ -90,7 +94,7 @@ export async function sendCreateFlowLogsRequest(
       unsuccessful: response.Unsuccessful ?? [],
     };
   } catch (error) {
-    return { kind: "error", message: describeError(error) };
+    return { kind: "error", message: describeError(error), retryable: isRetryableError(error) };
   }
 }
 
@@ -109,7 +113,8 @@ async function createWithIamRetry(
       async () => {
         const request: FlowLogRequest = {
           send: (vpcIds) => sendCreateFlowLogs(context, action, vpcIds),
-          findExisting: (vpcIds) => findFlowLogsInto(context.clients, vpcIds, action.logGroupName),
+          findExisting: (vpcIds) =>
+            findFlowLogsInto(context.clients, vpcIds, action.logGroupName, context.trigger.runId),
         };
         for (const [vpcId, verdict] of await createBatch(context.clients, request, remaining))
           verdicts.set(vpcId, verdict);
@@ -133,7 +138,10 @@ async function createWithIamRetry(
   } catch (error) {
     // A VPC the calls never answered for fails with what stopped them (a VPC still refused keeps AWS's words).
     for (const vpcId of action.vpcIds) {
-      if (!verdicts.has(vpcId)) verdicts.set(vpcId, { kind: "failed", error: describeError(error) });
+      if (!verdicts.has(vpcId)) {
+        const retryable = isRetryableError(error) || isIamPropagationError(describeError(error));
+        verdicts.set(vpcId, { kind: "failed", error: describeError(error), retryable });
+      }
     }
   }
   return verdicts;
@@ -142,8 +150,8 @@ async function createWithIamRetry(
 /** How one kind of flow log is requested, and how an existing one for a VPC is found. */
 export interface FlowLogRequest {
   send(vpcIds: string[]): Promise<CreateFlowLogsReply>;
-  /** VPC id -> id of the flow log that already exists for it (AWS said "already exists"). */
-  findExisting(vpcIds: string[]): Promise<Map<string, string>>;
+  /** VPC id -> the flow log that already exists for it (AWS said "already exists"). */
+  findExisting(vpcIds: string[]): Promise<Map<string, ExistingFlowLog>>;
 }
 
 /** One CreateFlowLogs call, then the reads that pair its result with VPCs. */
@@ -161,7 +169,9 @@ export async function createBatch(
     return verdicts;
   }
   const existingIds =
-    batch.existing.length > 0 ? await request.findExisting(batch.existing) : new Map<string, string>();
+    batch.existing.length > 0
+      ? await request.findExisting(batch.existing)
+      : new Map<string, ExistingFlowLog>();
   // The response lists ids, not which VPC each belongs to: read them back to pair them up.
   const createdIds = pairWithoutReading(batch) ?? (await findFlowLogsById(clients, batch.created));
   return verdictsOf(vpcIds, batch, existingIds, createdIds);
@@ -184,7 +194,7 @@ async function sendCreateFlowLogs(
     action.maxAggregationInterval,
     action.logFormat,
   ]);
-  return sendCreateFlowLogsRequest(context.clients, {
+  return sendCreateFlowLogsRequest(context, {
     ResourceIds: vpcIds,
     TrafficType: action.trafficType,
     LogDestinationType: "cloud-watch-logs",
@@ -194,6 +204,16 @@ async function sendCreateFlowLogs(
     LogFormat: action.logFormat,
     ClientToken: clientToken,
   });
+}
+
+/**
+ * The flow log id to read back and record when this run made the VPC's flow log: created now, or
+ * found "already existing" with this run's tag (an earlier attempt's response was lost).
+ */
+export function madeByThisRun(verdict: BatchVerdict): string | undefined {
+  if (verdict.kind === "created") return verdict.flowLogId;
+  if (verdict.kind === "exists" && verdict.ours) return verdict.flowLogId;
+  return undefined;
 }
 
 /**
@@ -213,7 +233,7 @@ async function readBackCreated(context: ActionContext): Promise<void> {
       });
       readBack = { kind: "read", found: new Set(seen.map((flowLog) => flowLog.flowLogId)) };
     } catch (error) {
-      readBack = { kind: "failed", error: describeError(error) };
+      readBack = { kind: "failed", error: describeError(error), retryable: isRetryableError(error) };
     }
     for (const { action, vpcId, flowLogId } of chunk) {
       const site = { region: action.region, vpcId, target: { type: "flow-log" as const, id: flowLogId } };
@@ -222,7 +242,7 @@ async function readBackCreated(context: ActionContext): Promise<void> {
         action,
         site,
         result.status === "failed"
-          ? { status: "failed", error: result.error, flowLogId }
+          ? { status: "failed", error: result.error, flowLogId, retryable: result.retryable }
           : {
               status: "applied",
               flowLogId,
@@ -244,12 +264,12 @@ async function readBackCreated(context: ActionContext): Promise<void> {
 export async function describeFlowLogs(
   clients: AwsClients,
   input: DescribeFlowLogsRequest,
-): Promise<{ vpcId: string; flowLogId: string }[]> {
-  const found: { vpcId: string; flowLogId: string }[] = [];
+): Promise<{ vpcId: string; flowLogId: string; tags: { Key?: string; Value?: string }[] }[]> {
+  const found: { vpcId: string; flowLogId: string; tags: { Key?: string; Value?: string }[] }[] = [];
   for await (const page of paginateDescribeFlowLogs({ client: clients.ec2, pageSize: 1000 }, input)) {
     for (const flowLog of page.FlowLogs ?? []) {
       if (flowLog.ResourceId && flowLog.FlowLogId)
-        found.push({ vpcId: flowLog.ResourceId, flowLogId: flowLog.FlowLogId });
+        found.push({ vpcId: flowLog.ResourceId, flowLogId: flowLog.FlowLogId, tags: flowLog.Tags ?? [] });
     }
   }
   return found;
@@ -265,13 +285,15 @@ async function findFlowLogsById(clients: AwsClients, flowLogIds: string[]): Prom
   return byVpc;
 }
 
-/** VPC id -> id of its flow log into `logGroupName`, for flow logs that already existed. */
-async function findFlowLogsInto(clients: AwsClients, vpcIds: string[], logGroupName: string) {
+/** VPC id -> its flow log into `logGroupName`, for flow logs that already existed (and whether this run made it). */
+async function findFlowLogsInto(clients: AwsClients, vpcIds: string[], logGroupName: string, runId: string) {
   const found = await describeFlowLogs(clients, {
     Filter: [
       { Name: "resource-id", Values: vpcIds },
       { Name: "log-group-name", Values: [logGroupName] },
     ],
   });
-  return new Map(found.map(({ vpcId, flowLogId }) => [vpcId, flowLogId]));
+  return new Map(
+    found.map(({ vpcId, flowLogId, tags }) => [vpcId, { flowLogId, ours: createdByRun(tags, runId) }]),
+  );
 }

@@ -1,11 +1,15 @@
-import { CreateLogGroupCommand, PutRetentionPolicyCommand } from "@aws-sdk/client-cloudwatch-logs";
-import { awsErrorName, describeError } from "../errors.ts";
+import {
+  CreateLogGroupCommand,
+  ListTagsForResourceCommand,
+  PutRetentionPolicyCommand,
+} from "@aws-sdk/client-cloudwatch-logs";
+import { awsErrorName } from "../errors.ts";
 import { readLogGroups } from "../inventory.ts";
-import { logGroupArn, MANAGED_TAG } from "../naming.ts";
+import { createdByRun, creationTags, logGroupArn } from "../naming.ts";
 import type { Action } from "../plan.ts";
 import { type RetryOptions, retryWithBackoff } from "../retry.ts";
 import type { ActionContext, ActionHandler } from "./context.ts";
-import type { ChangeSite } from "./run-state.ts";
+import { type ChangeSite, failureOf } from "./run-state.ts";
 
 type CreateLogGroup = Extract<Action, { kind: "create-log-group" }>;
 type PutRetention = Extract<Action, { kind: "put-retention-policy" }>;
@@ -48,24 +52,22 @@ export const createLogGroup: ActionHandler<CreateLogGroup> = {
             new CreateLogGroupCommand({
               logGroupName: action.logGroupName,
               kmsKeyId: action.kmsKeyArn,
-              tags: { [MANAGED_TAG.key]: MANAGED_TAG.value },
+              tags: Object.fromEntries(
+                creationTags(context.trigger.runId).map((tag) => [tag.Key, tag.Value]),
+              ),
             }),
           ),
         retryOn(context, ["OperationAbortedException"]),
       );
-      context.state.settle(action, site, {
-        status: "applied",
-        before: null,
-        after: { logGroupName: action.logGroupName, kmsKeyArn: action.kmsKeyArn ?? null },
-      });
+      context.state.settle(action, site, created(action));
     } catch (error) {
-      context.state.settle(
-        action,
-        site,
-        awsErrorName(error) === "ResourceAlreadyExistsException"
-          ? { status: "unchanged" }
-          : { status: "failed", error: describeError(error) },
-      );
+      if (awsErrorName(error) !== "ResourceAlreadyExistsException") {
+        context.state.settle(action, site, failureOf(error));
+        return;
+      }
+      // An earlier attempt of this run may have made it (its response was lost): its run tag says so.
+      const ours = await groupCreatedByRun(context, site.target.arn ?? "").catch(() => false);
+      context.state.settle(action, site, ours ? created(action) : { status: "unchanged" });
     }
   },
 };
@@ -102,7 +104,7 @@ export const putRetentionPolicy: ActionHandler<PutRetention> = {
         after: { retentionInDays: action.retentionDays },
       });
     } catch (error) {
-      context.state.settle(action, site, { status: "failed", error: describeError(error) });
+      context.state.settle(action, site, failureOf(error));
     }
   },
 };
@@ -125,4 +127,21 @@ async function retentionBefore(
   if (current.retentionInDays === undefined || current.retentionInDays >= action.retentionDays)
     return "unchanged";
   return current.retentionInDays;
+}
+
+function created(action: CreateLogGroup) {
+  return {
+    status: "applied" as const,
+    before: null,
+    after: { logGroupName: action.logGroupName, kmsKeyArn: action.kmsKeyArn ?? null },
+  };
+}
+
+/** True when the log group carries this run's tag: this run created it. */
+async function groupCreatedByRun(context: ActionContext, arn: string): Promise<boolean> {
+  const { tags } = await context.clients.logs.send(new ListTagsForResourceCommand({ resourceArn: arn }));
+  return createdByRun(
+    Object.entries(tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+    context.trigger.runId,
+  );
 }

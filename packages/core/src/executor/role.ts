@@ -6,11 +6,11 @@ import {
 } from "@aws-sdk/client-iam";
 import { awsErrorName, describeError } from "../errors.ts";
 import { readInlinePolicy } from "../inventory.ts";
-import { MANAGED_TAG } from "../naming.ts";
+import { createdByRun, creationTags } from "../naming.ts";
 import type { Action } from "../plan.ts";
 import { type PolicyDocument, parsePolicyDocument, policyDocumentsEqual } from "../policy-documents.ts";
 import type { ActionContext, ActionHandler } from "./context.ts";
-import type { ChangeSite } from "./run-state.ts";
+import { type ChangeSite, failureOf } from "./run-state.ts";
 
 type RoleAction = Extract<Action, { kind: "create-role" | "update-role-trust" | "put-role-policy" }>;
 
@@ -37,7 +37,7 @@ function roleHandler<A extends RoleAction>(
       } catch (error) {
         const message = describeError(error);
         context.role.problem ??= `delivery role ${action.roleName} is not ready: ${message}`;
-        context.state.settle(action, siteOf(action), { status: "failed", error: message });
+        context.state.settle(action, siteOf(action), failureOf(error));
       }
     },
   };
@@ -52,15 +52,19 @@ export const createRole = roleHandler<Extract<Action, { kind: "create-role" }>>(
         Path: action.path,
         AssumeRolePolicyDocument: JSON.stringify(action.trustPolicy),
         Description: "Lets VPC Flow Logs deliver to CloudWatch Logs. Managed by flowlog-guard.",
-        Tags: [{ Key: MANAGED_TAG.key, Value: MANAGED_TAG.value }],
+        Tags: creationTags(context.trigger.runId),
       }),
     );
   } catch (error) {
     const name = awsErrorName(error);
     if (name !== "EntityAlreadyExistsException" && name !== "EntityAlreadyExists") throw error;
-    context.role.createdByOtherRun = true;
-    await ensureTrust(context, action, action.trustPolicy);
-    return;
+    // Made by an earlier attempt of this run whose response was lost (its run tag), or by another run.
+    const role = (await context.clients.iam.send(new GetRoleCommand({ RoleName: action.roleName }))).Role;
+    if (!createdByRun(role?.Tags, context.trigger.runId)) {
+      context.role.createdByOtherRun = true;
+      await ensureTrust(context, action, action.trustPolicy);
+      return;
+    }
   }
   context.state.settle(action, siteOf(action), {
     status: "applied",

@@ -1,4 +1,5 @@
 import { type ChangeRecord, type Logger, newChangeRecord, type Trigger } from "../change-records.ts";
+import { describeError, isRetryableError } from "../errors.ts";
 import type { Action, Plan } from "../plan.ts";
 import type { ActionOutcome, ActionStatus, VpcActionOutcome } from "./types.ts";
 
@@ -13,7 +14,7 @@ export interface ChangeSite {
 /** How an action (or one VPC of it) ended. Applied and failed ones get a change record. */
 export type Settlement =
   | { status: "applied"; before: unknown; after: unknown; flowLogId?: string | undefined }
-  | { status: "failed"; error: string; flowLogId?: string | undefined }
+  | { status: "failed"; error: string; flowLogId?: string | undefined; retryable?: boolean | undefined }
   | { status: "unchanged"; flowLogId?: string | undefined }
   | { status: "skipped"; error: string };
 
@@ -34,6 +35,13 @@ export class RunState {
   readonly outcomes = new Map<string, ActionOutcome>();
   readonly records: ChangeRecord[] = [];
   private readonly options: RunStateOptions;
+  /**
+   * Retryable failures whose record waits for the run's last pass: a later pass that succeeds
+   * settles them again, so the ledger holds one record per change, not one per attempt.
+   */
+  private readonly deferred = new Map<string, { action: Action; site: ChangeSite; settlement: Settlement }>();
+  /** True while later passes may still settle a retryable failure (set by the executor). */
+  deferRetryableFailures = false;
 
   constructor(options: RunStateOptions) {
     this.options = options;
@@ -42,7 +50,14 @@ export class RunState {
   /** Settles an action with a single target (a role, a log group). */
   settle(action: Action, site: ChangeSite, settlement: Settlement): void {
     const error = "error" in settlement ? settlement.error : undefined;
-    this.outcomes.set(action.key, { key: action.key, kind: action.kind, status: settlement.status, error });
+    const retryable = settlement.status === "failed" && settlement.retryable === true;
+    this.outcomes.set(action.key, {
+      key: action.key,
+      kind: action.kind,
+      status: settlement.status,
+      error,
+      retryable,
+    });
     this.write(action, site, settlement);
   }
 
@@ -53,6 +68,7 @@ export class RunState {
       status: settlement.status,
       flowLogId: "flowLogId" in settlement ? settlement.flowLogId : undefined,
       error: "error" in settlement ? settlement.error : undefined,
+      retryable: settlement.status === "failed" && settlement.retryable === true,
     });
     Object.assign(outcome, summarise(outcome.perVpc));
     this.write(action, site, settlement);
@@ -88,7 +104,21 @@ export class RunState {
     return created;
   }
 
+  /** Writes the records of retryable failures no later pass fixed (the run's last step). */
+  flushDeferredFailures(): void {
+    this.deferRetryableFailures = false;
+    const waiting = [...this.deferred.values()];
+    this.deferred.clear();
+    for (const { action, site, settlement } of waiting) this.write(action, site, settlement);
+  }
+
   private write(action: Action, site: ChangeSite, settlement: Settlement): void {
+    const deferKey = `${action.key}|${site.vpcId ?? ""}`;
+    this.deferred.delete(deferKey);
+    if (settlement.status === "failed" && settlement.retryable && this.deferRetryableFailures) {
+      this.deferred.set(deferKey, { action, site, settlement });
+      return;
+    }
     if (settlement.status === "failed") {
       this.options.log.warn("remediation action failed", { action: action.key, error: settlement.error });
     }
@@ -113,13 +143,20 @@ export class RunState {
 }
 
 /** A per-VPC action's status: failed if any VPC failed, else applied if any was, else skipped or unchanged. */
-function summarise(perVpc: Map<string, VpcActionOutcome>): Pick<ActionOutcome, "status" | "error"> {
+function summarise(
+  perVpc: Map<string, VpcActionOutcome>,
+): Pick<ActionOutcome, "status" | "error" | "retryable"> {
   const outcomes = [...perVpc.values()];
   const first = (status: ActionStatus) => outcomes.find((outcome) => outcome.status === status);
   const failed = first("failed");
-  if (failed) return { status: "failed", error: failed.error };
-  if (first("applied")) return { status: "applied", error: undefined };
+  if (failed) return { status: "failed", error: failed.error, retryable: failed.retryable };
+  if (first("applied")) return { status: "applied", error: undefined, retryable: undefined };
   const skipped = first("skipped");
-  if (skipped) return { status: "skipped", error: skipped.error };
-  return { status: "unchanged", error: undefined };
+  if (skipped) return { status: "skipped", error: skipped.error, retryable: undefined };
+  return { status: "unchanged", error: undefined, retryable: undefined };
+}
+
+/** A failed settlement for an error: its description, and whether a later pass may fix it. */
+export function failureOf(error: unknown, flowLogId?: string): Settlement {
+  return { status: "failed", error: describeError(error), retryable: isRetryableError(error), flowLogId };
 }

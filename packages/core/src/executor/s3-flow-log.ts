@@ -1,7 +1,7 @@
 import { type FlowLog, paginateDescribeFlowLogs } from "@aws-sdk/client-ec2";
 import type { AwsClients } from "../aws-clients.ts";
-import { describeError } from "../errors.ts";
-import { flowLogClientToken } from "../naming.ts";
+import { describeError, isRetryableError } from "../errors.ts";
+import { createdByRun, flowLogClientToken } from "../naming.ts";
 import type { Action } from "../plan.ts";
 import { sameS3Destination } from "../s3-destination.ts";
 import type { ActionContext, ActionHandler, CreatedFlowLog } from "./context.ts";
@@ -22,14 +22,18 @@ export const createS3FlowLog: ActionHandler<CreateS3FlowLog> = {
   run: async (context, action) => {
     const request: FlowLogRequest = {
       send: (vpcIds) => sendCreateS3FlowLogs(context, action, vpcIds),
-      findExisting: (vpcIds) => findS3FlowLogs(context.clients, vpcIds, action.logDestination),
+      findExisting: (vpcIds) =>
+        findS3FlowLogs(context.clients, vpcIds, action.logDestination, context.trigger.runId),
     };
     let verdicts: Awaited<ReturnType<typeof createBatch>>;
     try {
       verdicts = await createBatch(context.clients, request, [...action.vpcIds]);
     } catch (error) {
       verdicts = new Map(
-        action.vpcIds.map((vpcId) => [vpcId, { kind: "failed", error: describeError(error) }]),
+        action.vpcIds.map((vpcId) => [
+          vpcId,
+          { kind: "failed", error: describeError(error), retryable: isRetryableError(error) },
+        ]),
       );
     }
     settleVerdicts(context, action, verdicts, (error) => explainS3Refusal(error, action));
@@ -64,7 +68,7 @@ async function sendCreateS3FlowLogs(
     action.maxAggregationInterval,
     action.logFormat,
   ]);
-  return sendCreateFlowLogsRequest(context.clients, {
+  return sendCreateFlowLogsRequest(context, {
     ResourceIds: vpcIds,
     TrafficType: action.trafficType,
     LogDestinationType: "s3",
@@ -92,7 +96,7 @@ async function readFlowLogs(
 }
 
 /** VPC id -> id of its existing S3 flow log into `logDestination` (bucket and prefix). */
-async function findS3FlowLogs(clients: AwsClients, vpcIds: string[], logDestination: string) {
+async function findS3FlowLogs(clients: AwsClients, vpcIds: string[], logDestination: string, runId: string) {
   const found = await readFlowLogs(clients, {
     Filter: [
       { Name: "resource-id", Values: vpcIds },
@@ -102,7 +106,10 @@ async function findS3FlowLogs(clients: AwsClients, vpcIds: string[], logDestinat
   return new Map(
     found
       .filter((flowLog) => sameS3Destination(flowLog.LogDestination, logDestination))
-      .map((flowLog) => [flowLog.ResourceId ?? "", flowLog.FlowLogId ?? ""]),
+      .map((flowLog) => [
+        flowLog.ResourceId ?? "",
+        { flowLogId: flowLog.FlowLogId ?? "", ours: createdByRun(flowLog.Tags, runId) },
+      ]),
   );
 }
 
@@ -143,7 +150,7 @@ async function readBackS3FlowLogs(context: ActionContext): Promise<void> {
       }
       readBack = { kind: "read", found: new Set(byId.keys()) };
     } catch (error) {
-      readBack = { kind: "failed", error: describeError(error) };
+      readBack = { kind: "failed", error: describeError(error), retryable: isRetryableError(error) };
     }
     for (const { action, vpcId, flowLogId } of chunk) {
       const site = { region: action.region, vpcId, target: { type: "flow-log" as const, id: flowLogId } };
@@ -152,7 +159,8 @@ async function readBackS3FlowLogs(context: ActionContext): Promise<void> {
       const mismatch = seen ? s3ReadBackMismatch(seen, action) : undefined;
       if (result.status === "failed" || mismatch) {
         const error = result.status === "failed" ? result.error : `flow log ${flowLogId} ${mismatch}`;
-        context.state.settleVpc(action, site, { status: "failed", error, flowLogId });
+        const retryable = result.status === "failed" ? result.retryable : false;
+        context.state.settleVpc(action, site, { status: "failed", error, flowLogId, retryable });
         continue;
       }
       context.state.settleVpc(action, site, {

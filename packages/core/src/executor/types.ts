@@ -18,6 +18,13 @@ export interface ExecutorOptions {
   /** Checked before each action starts; true skips the rest (Lambda time limit). */
   shouldStop?: (() => boolean) | undefined;
   /**
+   * Until when (epoch ms) work that failed for a retryable reason gets further passes, with backoff.
+   * Absent: one pass only.
+   */
+  deadline?: number | undefined;
+  /** Called when a further pass starts: its number and how much work it retries (progress, logs). */
+  onPass?: ((pass: number, work: number) => void) | undefined;
+  /**
    * Called with each change record as soon as it is written, with the number written so far
    * (progress displays, and publishing records while the run goes on).
    */
@@ -35,6 +42,8 @@ export interface VpcActionOutcome {
   status: ActionStatus;
   flowLogId?: string | undefined;
   error?: string | undefined;
+  /** A failure worth another pass (throttling, 5xx, a dropped connection). */
+  retryable?: boolean | undefined;
 }
 
 export interface ActionOutcome {
@@ -42,6 +51,8 @@ export interface ActionOutcome {
   kind: Action["kind"];
   status: ActionStatus;
   error?: string | undefined;
+  /** A failure worth another pass (throttling, 5xx, a dropped connection). */
+  retryable?: boolean | undefined;
   /** For create-flow-log: what happened to each VPC of the batch. */
   perVpc?: Map<string, VpcActionOutcome> | undefined;
 }
@@ -49,4 +60,8 @@ export interface ActionOutcome {
 export interface ExecutionResult {
   outcomes: Map<string, ActionOutcome>;
   records: ChangeRecord[];
+  /** Passes over the plan: 1, plus one for each retry of the work that failed for a retryable reason. */
+  passes: number;
+  /** Actions (per VPC, for flow logs) tried again in a later pass. */
+  retriedWork: number;
 }
