@@ -50,6 +50,12 @@ export interface RunOptions {
    * checks that must pass before anything changes). False: change nothing, report as a dry run.
    */
   beforeChanges?: (plan: Plan) => boolean | Promise<boolean>;
+  /**
+   * Until when (epoch ms) work that failed for a retryable reason (throttling, 5xx, dropped
+   * connections) gets further passes, with backoff. Absent: one pass (the CLI's --deadline, the
+   * Lambda's remaining time).
+   */
+  deadline?: number | undefined;
   /** Called as regions finish and changes are made (progress bars). */
   onProgress?: (progress: {
     regionsDone: number;
@@ -202,6 +208,8 @@ async function applyPlan(
     iamPropagationTimeoutMs: options.iamPropagationTimeoutMs,
     concurrency: options.concurrency,
     shouldStop: options.shouldStop,
+    deadline: options.deadline,
+    onPass: (pass, work) => log.info("further pass", { pass, work }),
     onRecord: (_record, records) => progress.report(records),
     log,
   });

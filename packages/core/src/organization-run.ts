@@ -207,6 +207,8 @@ function mergeReports(
       recordsUndelivered: published.undelivered.length,
       apiCalls: counter.total + options.central.counter.total,
       apiRetries: counter.retryAttempts + options.central.counter.retryAttempts,
+      passes: Math.max(1, ...reports.map((report) => report.summary.passes)),
+      retriedWork: sum("retriedWork"),
       durationMs,
     },
     vpcs: reports.flatMap((report) => report.vpcs),

@@ -80,6 +80,10 @@ export interface RunReport {
     recordsUndelivered: number;
     apiCalls: number;
     apiRetries: number;
+    /** Passes over the plan: 1, plus one per retry of work that failed for a retryable reason. */
+    passes: number;
+    /** Actions (per VPC for flow logs) tried again in a later pass. */
+    retriedWork: number;
     durationMs: number;
   };
   vpcs: VpcReport[];
@@ -243,6 +247,8 @@ function summarize(input: ReportInput, vpcs: VpcReport[], records: ChangeRecord[
     recordsUndelivered: input.publish?.undelivered.length ?? 0,
     apiCalls: input.apiCalls,
     apiRetries: input.apiRetries,
+    passes: input.execution?.passes ?? 1,
+    retriedWork: input.execution?.retriedWork ?? 0,
     durationMs: input.durationMs,
   };
 }
