@@ -200,3 +200,53 @@ describe("AWS's token buckets (simulated in the proxy) and fix-all's own limiter
     }
   }, 120_000);
 });
+
+/** The heavy scenario is slow by nature (it waits for AWS to recover): a third of the estate in CI. */
+const HEAVY_VPCS = Number(process.env.CHAOS_HEAVY_VPCS ?? Math.max(10, Math.round(VPCS / 3)));
+
+describe(`chaos: fix-all over ${HEAVY_VPCS} VPCs under heavy faults (35% throttling, 10% 500s, 4% resets, 3% lost responses)`, () => {
+  it("one run with a deadline finishes: every VPC one flow log, every change in the report and on the ledger", async () => {
+    const estate = await buildChaosEstate(inject("motoEndpoint"), HEAVY_VPCS, [
+      iamPropagation(1_500),
+      randomFaults({ seed: 11, throttle: 0.35, serverError: 0.1, reset: 0.04, lostResponse: 0.03 }),
+    ]);
+    try {
+      const report = await fixAllThroughProxy(estate, "heavy", { deadlineMs: 10 * 60_000 });
+      const faults = faultFigures(estate.proxy);
+      console.log("heavy chaos fix-all", JSON.stringify({ faults, summary: report.summary }));
+      expect(faults["lose-response"]).toBeGreaterThan(0);
+
+      const defaultVpc = (
+        await estate.direct
+          .clientsFor(CHAOS_REGION)
+          .ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: "is-default", Values: ["true"] }] }))
+      ).Vpcs![0]!.VpcId!;
+      const mustBeLogged = [...estate.vpcIds, defaultVpc];
+      expect(report.summary).toMatchObject({
+        failed: 0,
+        remediated: mustBeLogged.length,
+        recordsUndelivered: 0,
+      });
+      expect(report.summary.passes).toBeGreaterThan(1);
+      const counts = await flowLogsByVpc(estate.direct);
+      for (const vpcId of mustBeLogged) expect(counts.get(vpcId), vpcId).toBe(1);
+      for (const vpcId of estate.exemptIds) expect(counts.get(vpcId), vpcId).toBeUndefined();
+
+      // Every remediated VPC's flow log and log group are changes of this run, in the report...
+      const applied = report.vpcs.flatMap((vpc) => vpc.changes).filter((r) => r.outcome === "applied");
+      const changed = (action: string) =>
+        applied
+          .filter((r) => r.action === action)
+          .map((r) => r.vpcId)
+          .sort();
+      expect(changed("create-flow-log")).toEqual([...mustBeLogged].sort());
+      expect(changed("create-log-group")).toEqual([...mustBeLogged].sort());
+      expect(new Set(applied.map((r) => r.recordId)).size).toBe(applied.length);
+      // ...and on the ledger (a PutEvents whose response was lost is sent again: same record id).
+      const onLedger = new Set((await drainRecords(estate.ledger)).map((r) => r.recordId));
+      for (const record of applied) expect(onLedger.has(record.recordId), record.recordId).toBe(true);
+    } finally {
+      await estate.proxy.close();
+    }
+  }, 600_000);
+});

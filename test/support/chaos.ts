@@ -91,7 +91,7 @@ export function faultFigures(proxy: FaultProxy): Record<string, number> {
 export function fixAllThroughProxy(
   estate: ChaosEstate,
   runId: string,
-  options: { awsRateLimits?: boolean; ledger?: boolean } = {},
+  options: { awsRateLimits?: boolean; ledger?: boolean; deadlineMs?: number } = {},
 ): Promise<RunReport> {
   return runRemediation({
     // moto spends about 140 ms delivering each PutEvents entry to its rules: leave the ledger out
@@ -102,5 +102,6 @@ export function fixAllThroughProxy(
     trigger: { kind: "fix-all", runId },
     pool: options.awsRateLimits ? createClientPool({ endpoint: estate.proxy.endpoint }) : estate.pool,
     concurrency: 16,
+    deadline: options.deadlineMs === undefined ? undefined : Date.now() + options.deadlineMs,
   });
 }

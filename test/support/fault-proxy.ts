@@ -14,11 +14,16 @@ export interface ProxiedCall {
   accessKeyId: string;
 }
 
-/** What to do with a call: let it through (optionally late), answer it with an error, or drop the connection. */
+/**
+ * What to do with a call: let it through (optionally late), answer it with an error, drop the
+ * connection before the request reaches the service, or forward it (the service applies it) and
+ * drop the connection instead of answering: a lost response.
+ */
 export type Fault =
   | { kind: "pass"; delayMs?: number }
   | { kind: "respond"; status: number; body: string; contentType: string }
-  | { kind: "reset" };
+  | { kind: "reset" }
+  | { kind: "lose-response" };
 
 export type FaultRule = (call: ProxiedCall) => Fault | undefined;
 
@@ -78,6 +83,12 @@ export async function startFaultProxy(target: string, rules: FaultRule[]): Promi
             headers: incoming.headers,
           },
           (response) => {
+            if (fault.kind === "lose-response") {
+              // The service has applied the call; its answer never reaches the caller.
+              response.resume();
+              response.on("end", () => incoming.socket.destroy());
+              return;
+            }
             outgoing.writeHead(response.statusCode ?? 502, response.headers);
             response.pipe(outgoing);
           },
@@ -85,7 +96,7 @@ export async function startFaultProxy(target: string, rules: FaultRule[]): Promi
         proxied.on("error", () => outgoing.destroy());
         proxied.end(body);
       };
-      if (fault.delayMs) setTimeout(forward, fault.delayMs);
+      if (fault.kind === "pass" && fault.delayMs) setTimeout(forward, fault.delayMs);
       else forward();
     });
   });
@@ -170,15 +181,21 @@ export function seededRandom(seed: number): () => number {
 /** Services flowlog-guard itself calls; test helpers' SQS and S3 calls are never faulted. */
 const GUARDED_SERVICES = new Set(["ec2", "logs", "iam", "events", "sts"]);
 
+/** Calls that change something: a lost response to one of these is a change the caller did not hear of. */
+const WRITE_OPERATION = /^(Create|Put|Update|Tag|Attach|Associate)/;
+
 /**
  * Random faults, driven by a seed: throttling (as the service sends it), HTTP 500s, connections
- * dropped before the request reaches the service, and added latency.
+ * dropped before the request reaches the service, responses lost after a write was applied, and
+ * added latency.
  */
 export function randomFaults(options: {
   seed: number;
   throttle?: number;
   serverError?: number;
   reset?: number;
+  /** Share of write calls forwarded and applied whose response is then dropped. */
+  lostResponse?: number;
   maxLatencyMs?: number;
 }): FaultRule {
   const random = seededRandom(options.seed);
@@ -191,6 +208,8 @@ export function randomFaults(options: {
     if (roll < edge) return internalError(call.service);
     edge += options.reset ?? 0;
     if (roll < edge) return { kind: "reset" };
+    edge += options.lostResponse ?? 0;
+    if (roll < edge && WRITE_OPERATION.test(call.operation)) return { kind: "lose-response" };
     return options.maxLatencyMs
       ? { kind: "pass", delayMs: Math.floor(random() * options.maxLatencyMs) }
       : undefined;

@@ -39,8 +39,11 @@ function worthAnotherPass(
   return outcome.status === "skipped" && !TIME_LIMIT_SKIP.test(outcome.error ?? "");
 }
 
-/** The wait before pass `pass` (2, 3, ...): exponential from 1 s, at most 30 s, with full jitter. */
+/**
+ * The wait before pass `pass` (2, 3, ...): exponential from 1 s, at most 10 s (AWS's buckets refill
+ * every second; the SDK has already backed off within each call), with jitter.
+ */
 export function passDelayMs(pass: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(30_000, 1_000 * 2 ** (pass - 2));
+  const ceiling = Math.min(10_000, 1_000 * 2 ** (pass - 2));
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
