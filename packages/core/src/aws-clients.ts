@@ -9,6 +9,7 @@ import { KMSClient } from "@aws-sdk/client-kms";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import { STSClient } from "@aws-sdk/client-sts";
+import { isThrottlingError } from "@smithy/core/retry";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import { RateLimiter } from "./rate-limiter.ts";
 import type { Sleep } from "./retry.ts";
@@ -206,13 +207,26 @@ function withErrorBodies<T>(client: T): T {
   return client;
 }
 
-/** Every HTTP attempt (retries included: the retry middleware wraps this one) waits for a token. */
+/**
+ * Every HTTP attempt (retries included: the retry middleware wraps this one) waits for a token, and
+ * tells the limiter whether AWS throttled it, so the limiter follows AWS's real bucket.
+ */
 function withRateLimit<T>(client: T, service: string, limiter: RateLimiter | undefined): T {
   if (!limiter) return client;
   (client as unknown as MiddlewareHost).middlewareStack.add(
     (next, context) => async (args) => {
-      await limiter.acquire(service, (context.commandName ?? "Unknown").replace(/Command$/, ""));
-      return next(args);
+      const operation = (context.commandName ?? "Unknown").replace(/Command$/, "");
+      await limiter.acquire(service, operation);
+      try {
+        const result = await next(args);
+        limiter.observe(service, operation, "succeeded");
+        return result;
+      } catch (error) {
+        if (isThrottlingError(error as Parameters<typeof isThrottlingError>[0])) {
+          limiter.observe(service, operation, "throttled");
+        }
+        throw error;
+      }
     },
     { step: "finalizeRequest", name: "flowlogGuardRateLimit", priority: "low" },
   );

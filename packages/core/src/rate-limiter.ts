@@ -22,29 +22,50 @@ export function defaultRateLimit(service: string, operation: string): RateLimit 
   return { perSecond: 50, burst: 50 };
 }
 
+/** The lowest share of AWS's published rate a throttled API is slowed to. */
+const MIN_RATE_SHARE = 0.05;
+/** Each call that succeeds gives back this share of the published rate (additive increase). */
+const RECOVERY_SHARE = 0.02;
+
 class TokenBucket {
   private tokens: number;
   private updated: number;
   private readonly limit: RateLimit;
   private readonly now: () => number;
+  /** The rate in force: the published one, lowered while AWS throttles and raised again as calls succeed. */
+  perSecond: number;
 
   constructor(limit: RateLimit, now: () => number) {
     this.limit = limit;
     this.now = now;
     this.tokens = limit.burst;
     this.updated = now();
+    this.perSecond = limit.perSecond;
   }
 
   /** Takes a token and returns how long to wait for it (0 when one is there); tokens can go into debt. */
   take(): number {
-    const now = this.now();
-    this.tokens = Math.min(
-      this.limit.burst,
-      this.tokens + ((now - this.updated) / 1000) * this.limit.perSecond,
-    );
-    this.updated = now;
+    this.refill();
     this.tokens -= 1;
-    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.limit.perSecond) * 1000);
+    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.perSecond) * 1000);
+  }
+
+  /** AWS throttled a call: halve the rate (not below 5% of the published one) and drop the burst. */
+  throttled(): void {
+    this.refill();
+    this.perSecond = Math.max(this.limit.perSecond * MIN_RATE_SHARE, this.perSecond / 2);
+    this.tokens = Math.min(this.tokens, 0);
+  }
+
+  /** A call went through: raise the rate a little, up to the published one. */
+  succeeded(): void {
+    this.perSecond = Math.min(this.limit.perSecond, this.perSecond + this.limit.perSecond * RECOVERY_SHARE);
+  }
+
+  private refill(): void {
+    const now = this.now();
+    this.tokens = Math.min(this.limit.burst, this.tokens + ((now - this.updated) / 1000) * this.perSecond);
+    this.updated = now;
   }
 }
 
@@ -58,6 +79,7 @@ export class RateLimiter {
   private readonly sleep: Sleep;
   private readonly now: () => number;
   private waitedMs = 0;
+  private throttles = 0;
   private readonly marginMs: number;
 
   /**
@@ -84,19 +106,49 @@ export class RateLimiter {
     return this.waitedMs;
   }
 
+  /** Times AWS throttled a call, each of which lowered that API's rate. */
+  get slowdowns(): number {
+    return this.throttles;
+  }
+
+  /** The rate in force for an API (requests per second), or undefined when it is not limited. */
+  rateOf(service: string, operation: string): number | undefined {
+    return this.bucketFor(service, operation)?.perSecond;
+  }
+
+  /**
+   * Adapts to what AWS says: a throttled call halves that API's rate here (per account and region,
+   * as AWS's buckets are), and each call that succeeds raises it again towards the published rate,
+   * so sustained throttling becomes a slower run rather than failed calls.
+   */
+  observe(service: string, operation: string, outcome: "throttled" | "succeeded"): void {
+    const bucket = this.bucketFor(service, operation);
+    if (!bucket) return;
+    if (outcome === "throttled") {
+      this.throttles++;
+      bucket.throttled();
+    } else bucket.succeeded();
+  }
+
   async acquire(service: string, operation: string): Promise<void> {
-    const key = `${service}:${operation}`;
-    let bucket = this.buckets.get(key);
-    if (!bucket) {
-      const limit = this.limitFor(service, operation);
-      if (!limit) return;
-      bucket = new TokenBucket(limit, this.now);
-      this.buckets.set(key, bucket);
-    }
+    const bucket = this.bucketFor(service, operation);
+    if (!bucket) return;
     const wait = bucket.take();
     if (wait > 0) {
       this.waitedMs += wait + this.marginMs;
       await this.sleep(wait + this.marginMs);
     }
+  }
+
+  private bucketFor(service: string, operation: string): TokenBucket | undefined {
+    const key = `${service}:${operation}`;
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      const limit = this.limitFor(service, operation);
+      if (!limit) return undefined;
+      bucket = new TokenBucket(limit, this.now);
+      this.buckets.set(key, bucket);
+    }
+    return bucket;
   }
 }

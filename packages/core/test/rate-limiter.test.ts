@@ -62,3 +62,41 @@ describe("RateLimiter", () => {
     expect(defaultRateLimit(service, operation)).toEqual({ perSecond, burst });
   });
 });
+
+describe("RateLimiter adapts to throttling", () => {
+  it("halves an API's rate per throttle, not below 5% of AWS's, and leaves other APIs alone", () => {
+    const limiter = new RateLimiter({ ...fakeClock(), marginMs: 0 });
+    limiter.observe("Logs", "CreateLogGroup", "throttled");
+    expect(limiter.rateOf("Logs", "CreateLogGroup")).toBe(2.5);
+    for (let i = 0; i < 10; i++) limiter.observe("Logs", "CreateLogGroup", "throttled");
+    expect(limiter.rateOf("Logs", "CreateLogGroup")).toBeCloseTo(0.25);
+    expect(limiter.rateOf("Logs", "PutRetentionPolicy")).toBe(5);
+    expect(limiter.slowdowns).toBe(11);
+  });
+
+  it("raises the rate again as calls succeed, up to AWS's published rate", () => {
+    const limiter = new RateLimiter({ ...fakeClock(), marginMs: 0 });
+    limiter.observe("EC2", "CreateFlowLogs", "throttled");
+    expect(limiter.rateOf("EC2", "CreateFlowLogs")).toBe(2.5);
+    for (let i = 0; i < 10; i++) limiter.observe("EC2", "CreateFlowLogs", "succeeded");
+    expect(limiter.rateOf("EC2", "CreateFlowLogs")).toBeCloseTo(3.5);
+    for (let i = 0; i < 100; i++) limiter.observe("EC2", "CreateFlowLogs", "succeeded");
+    expect(limiter.rateOf("EC2", "CreateFlowLogs")).toBe(5);
+  });
+
+  it("a throttle drops the burst: the next calls wait at the lowered rate", async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter({ ...clock, marginMs: 0 });
+    limiter.observe("Logs", "CreateLogGroup", "throttled");
+    for (let i = 0; i < 5; i++) await limiter.acquire("Logs", "CreateLogGroup");
+    // Five tokens at 2.5/s after the burst was dropped: one every 400 ms.
+    expect(clock.elapsed()).toBe(2_000);
+  });
+
+  it("a limiter that is off (rate 0) has nothing to adapt", () => {
+    const limiter = new RateLimiter({ override: 0, ...fakeClock() });
+    limiter.observe("EC2", "CreateFlowLogs", "throttled");
+    expect(limiter.rateOf("EC2", "CreateFlowLogs")).toBeUndefined();
+    expect(limiter.slowdowns).toBe(0);
+  });
+});
