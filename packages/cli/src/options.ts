@@ -173,6 +173,8 @@ export interface RunSettings {
   output: string | undefined;
   concurrency: number;
   apiRate: number | undefined;
+  /** How long fix-all keeps retrying work that failed for a retryable reason, from the run's start. */
+  deadlineMs: number;
   /** Per-request timeout for every AWS client. */
   requestTimeoutMs: number | undefined;
   profile: string | undefined;
@@ -218,6 +220,27 @@ function setting(
   if (typeof flag === "string") return { raw: flag, name: `--${kebab(key)}` };
   const fromEnv = variable ? env[variable] : undefined;
   return fromEnv === undefined || variable === undefined ? undefined : { raw: fromEnv, name: variable };
+}
+
+const DEFAULT_DEADLINE_MS = 15 * 60_000;
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** "90s", "15m", "1h30m", "500ms", or plain seconds ("900") -> milliseconds. */
+export function parseDuration(raw: string, name: string): number {
+  const text = raw.trim().toLowerCase();
+  const parts = [...text.matchAll(/(\d+)(ms|s|m|h)/g)];
+  const whole = parts.map((part) => part[0]).join("");
+  const ms = /^\d+$/.test(text)
+    ? Number(text) * 1_000
+    : whole === text && parts.length > 0
+      ? parts.reduce((sum, part) => sum + Number(part[1]) * (DURATION_UNITS_MS[part[2] ?? "s"] ?? 0), 0)
+      : Number.NaN;
+  if (!Number.isFinite(ms) || ms <= 0 || ms > 24 * 3_600_000) {
+    throw new UsageError(
+      `${name} takes a duration up to 24h such as 90s, 15m or 1h30m, not ${JSON.stringify(raw)}`,
+    );
+  }
+  return ms;
 }
 
 /** A comma-separated list, trimmed and without repeats (`a,a` is one `a`). */
@@ -383,6 +406,11 @@ export function resolveRunSettings(options: Record<string, unknown>, env: Env): 
       problems.take(() =>
         positiveInteger(setting(options, env, "concurrency", "FLOWLOG_GUARD_CONCURRENCY"), 8, 64),
       ) ?? 8,
+    deadlineMs:
+      problems.take(() => {
+        const given = setting(options, env, "deadline", "FLOWLOG_GUARD_DEADLINE");
+        return given ? parseDuration(given.raw, given.name) : undefined;
+      }) ?? DEFAULT_DEADLINE_MS,
     filters: {
       vpcIds: problems.take(() => parseVpcIds(options.vpcIds, "--vpc-ids")),
       excludeVpcIds: problems.take(() => parseVpcIds(options.excludeVpcIds, "--exclude-vpc-ids")) ?? [],

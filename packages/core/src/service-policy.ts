@@ -114,7 +114,13 @@ function cloudWatchDeliveryStatements(options: ServicePolicyOptions): PolicyStat
     {
       Sid: "ManageFlowLogGroups",
       Effect: "Allow",
-      Action: ["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:TagResource"],
+      // ListTagsForResource: after a lost response, the group's run tag tells whether this run made it.
+      Action: [
+        "logs:CreateLogGroup",
+        "logs:PutRetentionPolicy",
+        "logs:TagResource",
+        "logs:ListTagsForResource",
+      ],
       Resource: [groups, `${groups}:*`],
     },
     {

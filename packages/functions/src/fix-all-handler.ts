@@ -87,6 +87,8 @@ export function createFixAllHandler(runtime: Runtime) {
       pool: runtime.pool,
       regionConcurrency: 4,
       shouldStop: () => (context ? context.getRemainingTimeInMillis() < STOP_MARGIN_MS : false),
+      // Retryable failures get further passes while the function has time for them.
+      deadline: context ? Date.now() + context.getRemainingTimeInMillis() - STOP_MARGIN_MS : undefined,
       log: runtime.logger,
     });
     runtime.logger.info("fix-all report", { report });

@@ -15,6 +15,11 @@ export const registerFixAll: RegisterCommand = (program, wire) => {
     .option("--dry-run", "plan and print every change, change nothing (status would-remediate)")
     .option("-y, --yes", "apply without asking (on a terminal fix-all shows the plan's totals and asks)")
     .option("--concurrency <n>", "changes in flight at once per region (default: 8)")
+    .option(
+      "--deadline <duration>",
+      "keep retrying work AWS throttled or failed for a while (5xx, dropped connections) until this " +
+        "long after the start, e.g. 90s, 15m, 1h30m (default: 15m; also FLOWLOG_GUARD_DEADLINE)",
+    )
     .addHelpText(
       "after",
       `
@@ -31,6 +36,7 @@ Examples:
   flowlog-guard fix-all --traffic-type ALL --retention-days 731
   flowlog-guard fix-all --ledger-bus flowlog-guard-ledger   publish change records
   flowlog-guard fix-all --api-rate 2                  go gently: 2 requests/s per API and region
+  flowlog-guard fix-all --deadline 1h                 under heavy throttling, keep retrying for an hour
 ${EXIT_CODES_HELP}`,
     );
   addPolicyOptions(

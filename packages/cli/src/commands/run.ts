@@ -101,6 +101,7 @@ export async function runScanOrFix(mode: RunMode, options: Record<string, unknow
     settings,
     io,
     fix: { yes: Boolean(options.yes) },
+    deadline: Date.now() + settings.deadlineMs,
     progress,
     interrupted: signals.interrupted,
   };
@@ -138,6 +139,8 @@ interface EngineRun {
   settings: RunSettings;
   io: Io;
   fix: FixSettings;
+  /** Until when work that failed for a retryable reason gets further passes (--deadline). */
+  deadline: number;
   progress: Progress;
   interrupted: () => boolean;
 }
@@ -157,6 +160,7 @@ function engineOptions(run: EngineRun, context: RunContext) {
     // The delivery role is checked on every run, so that a drifted trust or inline policy shows.
     ensureRole: true,
     shouldStop: run.interrupted,
+    deadline: run.deadline,
     onProgress: (state) => progress.update(state),
   } satisfies Partial<RunOptions>;
 }

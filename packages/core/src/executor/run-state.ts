@@ -50,7 +50,7 @@ export class RunState {
   /** Settles an action with a single target (a role, a log group). */
   settle(action: Action, site: ChangeSite, settlement: Settlement): void {
     const error = "error" in settlement ? settlement.error : undefined;
-    const retryable = settlement.status === "failed" && settlement.retryable === true;
+    const retryable = (settlement.status === "failed" && settlement.retryable === true) || undefined;
     this.outcomes.set(action.key, {
       key: action.key,
       kind: action.kind,
@@ -68,7 +68,7 @@ export class RunState {
       status: settlement.status,
       flowLogId: "flowLogId" in settlement ? settlement.flowLogId : undefined,
       error: "error" in settlement ? settlement.error : undefined,
-      retryable: settlement.status === "failed" && settlement.retryable === true,
+      retryable: (settlement.status === "failed" && settlement.retryable === true) || undefined,
     });
     Object.assign(outcome, summarise(outcome.perVpc));
     this.write(action, site, settlement);
