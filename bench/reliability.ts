@@ -4,8 +4,10 @@
  *      IAM-propagation window;
  *   2. 30 new VPCs whose CreateVpc events are each delivered three times at once, same faults;
  *   3. fix-all over 500 VPCs in one region against AWS's token buckets (simulated in the proxy), with
- *      fix-all's own limiter: time taken vs the time the buckets allow, and calls refused.
- * Prints numbers; never fails on them.  npm run bench:reliability [-- --vpcs 300 --bucket-vpcs 500 --only 1,3]
+ *      fix-all's own limiter: time taken vs the time the buckets allow, and calls refused;
+ *   4. fix-all over 300 VPCs with 35% throttling, 10% HTTP 500, 4% dropped connections and 3% lost
+ *      responses, in one run with a deadline, against the same run without faults.
+ * Prints numbers; never fails on them.  npm run bench:reliability [-- --vpcs 300 --bucket-vpcs 500 --only 1,3] [--heavy-vpcs 300]
  * (moto spends about 140 ms per change record delivered to its bus: scenario 1's duration is half that.)
  */
 import { parseArgs } from "node:util";
@@ -28,6 +30,7 @@ const { values } = parseArgs({
     vpcs: { type: "string", default: "300" },
     "event-vpcs": { type: "string", default: "30" },
     "bucket-vpcs": { type: "string", default: "500" },
+    "heavy-vpcs": { type: "string", default: "300" },
     only: { type: "string" },
   },
 });
@@ -163,5 +166,67 @@ if (runs("3"))
     );
     print("calls the buckets refused (wasted)", Object.fromEntries(buckets.refused));
     print("SDK retries", report.summary.apiRetries);
+    await estate.proxy.close();
+  });
+
+if (runs("4"))
+  await withMoto(async (endpoint) => {
+    const size = Number(values["heavy-vpcs"]);
+    console.log(
+      `\n4. fix-all over ${size} VPCs under heavy faults: 35% throttling, 10% HTTP 500, 4% dropped connections, 3% lost responses (deadline 15 min), against the same run without faults`,
+    );
+    const clean = await buildChaosEstate(endpoint, size, []);
+    const started = performance.now();
+    const cleanReport = await fixAllThroughProxy(clean, "bench-clean", { deadlineMs: 15 * 60_000 });
+    const cleanSeconds = (performance.now() - started) / 1000;
+    await clean.proxy.close();
+    print(
+      "without faults: remediated / duration",
+      `${cleanReport.summary.remediated} / ${cleanSeconds.toFixed(1)} s`,
+    );
+  });
+
+if (runs("4"))
+  await withMoto(async (endpoint) => {
+    const size = Number(values["heavy-vpcs"]);
+    const estate = await buildChaosEstate(endpoint, size, [
+      iamPropagation(3_000),
+      randomFaults({ seed: 11, throttle: 0.35, serverError: 0.1, reset: 0.04, lostResponse: 0.03 }),
+    ]);
+    const started = performance.now();
+    const report = await fixAllThroughProxy(estate, "bench-heavy", { deadlineMs: 15 * 60_000 });
+    const seconds = (performance.now() - started) / 1000;
+    const counts = await flowLogCounts(endpoint);
+    const applied = report.vpcs.flatMap((vpc) => vpc.changes).filter((r) => r.outcome === "applied");
+    const onLedger = new Set((await drainRecords(estate.ledger)).map((r) => r.recordId));
+    const remediated = report.vpcs.filter((vpc) => vpc.status === "remediated");
+    const fullyRecorded = remediated.filter((vpc) =>
+      ["create-flow-log", "create-log-group"].every((action) =>
+        vpc.changes.some((r) => r.action === action && r.outcome === "applied" && onLedger.has(r.recordId)),
+      ),
+    );
+    print("proxy: requests / faults by kind", faultFigures(estate.proxy));
+    print(
+      "passes / retried work / SDK retries",
+      `${report.summary.passes} / ${report.summary.retriedWork} / ${report.summary.apiRetries}`,
+    );
+    print(
+      "remediated / failed / exempt",
+      `${report.summary.remediated} / ${report.summary.failed} / ${report.summary.exempt}`,
+    );
+    print(
+      "VPCs with exactly one flow log",
+      `${[...counts.values()].filter((n) => n === 1).length} (more than one: ${[...counts.values()].filter((n) => n > 1).length})`,
+    );
+    print(
+      "remediated VPCs with flow-log and log-group changes in report and ledger",
+      `${fullyRecorded.length} of ${remediated.length}`,
+    );
+    print(
+      "applied records in the report / on the ledger",
+      `${applied.length} / ${applied.filter((r) => onLedger.has(r.recordId)).length}`,
+    );
+    print("exit code the CLI would give", report.summary.failed === 0 && report.errors.length === 0 ? 0 : 3);
+    print("duration", `${seconds.toFixed(1)} s`);
     await estate.proxy.close();
   });
