@@ -13,6 +13,7 @@ import {
   deliveryRoleTrustPolicy,
   EXCEPTION_TAGS,
   MANAGED_TAG,
+  RUN_TAG_KEY,
   parsePolicy,
   parsePolicyDocument,
   publishChangeRecords,
@@ -63,7 +64,11 @@ describe("engine: a plain VPC", () => {
     const groupTags = await pool
       .clientsFor(REGION)
       .logs.send(new ListTagsLogGroupCommand({ logGroupName: `/aws/vpc-flow-logs/${vpcId}` }));
-    expect(groupTags.tags).toEqual({ [MANAGED_TAG.key]: MANAGED_TAG.value });
+    // Managed, and the run that made it (so a lost response's retry can tell its own group).
+    expect(groupTags.tags).toEqual({
+      [MANAGED_TAG.key]: MANAGED_TAG.value,
+      [RUN_TAG_KEY]: report.vpcs[0]!.changes[0]!.trigger.runId,
+    });
 
     const iam = pool.clientsFor(REGION).iam;
     const role = (await iam.send(new GetRoleCommand({ RoleName: "flowlog-guard-delivery" }))).Role!;
