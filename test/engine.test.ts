@@ -13,10 +13,10 @@ import {
   deliveryRoleTrustPolicy,
   EXCEPTION_TAGS,
   MANAGED_TAG,
-  RUN_TAG_KEY,
   parsePolicy,
   parsePolicyDocument,
   publishChangeRecords,
+  RUN_TAG_KEY,
   runRemediation,
 } from "@flowlog-guard/core";
 import { describe, expect, it } from "vitest";
