@@ -2,6 +2,7 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { CreateEventBusCommand } from "@aws-sdk/client-eventbridge";
 import { PutRolePolicyCommand } from "@aws-sdk/client-iam";
 import { EXCEPTION_TAGS, PRODUCT_VERSION } from "@flowlog-guard/core";
 import { afterEach, describe, expect, it } from "vitest";
@@ -469,19 +470,61 @@ describe("#12 defect 1: previews show shared changes; a drifted role is non-comp
 describe("#12 defect 5: undelivered change records", () => {
   it("make the run exit 3 with one summarised error and the records in the JSON report", async () => {
     await createVpc(testPool(), REGION);
+    await testPool()
+      .clientsFor(REGION)
+      .events.send(new CreateEventBusCommand({ Name: "ledger" }));
+    // The bus exists when fix-all checks it, then refuses every record (deleted meanwhile).
+    const proxy = await startFaultProxy(process.env.AWS_ENDPOINT_URL!, [
+      (call) =>
+        call.operation === "PutEvents"
+          ? {
+              kind: "respond",
+              status: 400,
+              contentType: "application/x-amz-json-1.1",
+              body: JSON.stringify({
+                __type: "ResourceNotFoundException",
+                message: "Event bus ledger does not exist.",
+              }),
+            }
+          : undefined,
+    ]);
+    try {
+      const env = { AWS_ENDPOINT_URL: proxy.endpoint };
+      const result = await runCli(["fix-all", "--regions", REGION, "--ledger-bus", "ledger", "--json"], {
+        env,
+      });
+      const human = await runCli(["fix-all", "--regions", REGION, "--ledger-bus", "ledger"], { env });
+
+      expect(result.code).toBe(3);
+      const report = json(result.stdout);
+      expect(report.errors).toEqual([
+        expect.objectContaining({
+          scope: "ledger",
+          message: expect.stringMatching(/^8 change record\(s\) not delivered/),
+        }),
+      ]);
+      expect(report.undeliveredRecords).toHaveLength(8);
+      expect(human.code).toBe(0);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe("#12 defect 2: a missing ledger bus", () => {
+  it("stops fix-all before its first change: exit 2, the bus and the fix named, no flow log created", async () => {
+    const vpcId = await createVpc(testPool(), REGION);
 
     const result = await runCli(["fix-all", "--regions", REGION, "--ledger-bus", "no-such-bus", "--json"]);
-    const human = await runCli(["fix-all", "--regions", REGION, "--ledger-bus", "no-such-bus"]);
+    const dryRun = await runCli(["fix-all", "--dry-run", "--regions", REGION, "--ledger-bus", "no-such-bus"]);
 
-    expect(result.code).toBe(3);
-    const report = json(result.stdout);
-    expect(report.errors).toEqual([
-      expect.objectContaining({
-        scope: "ledger",
-        message: expect.stringMatching(/^8 change record\(s\) not delivered/),
-      }),
-    ]);
-    expect(report.undeliveredRecords).toHaveLength(8);
-    expect(human.code).toBe(0);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`ledger bus no-such-bus (region ${REGION}) does not exist`);
+    expect(result.stderr).toContain(`aws events create-event-bus --name no-such-bus --region ${REGION}`);
+    expect(result.stderr).toContain("drop --ledger-bus");
+    expect(result.stderr).toContain("nothing was changed");
+    expect(await flowLogsOf(testPool(), REGION, vpcId)).toEqual([]);
+    // Only a run that would change something needs the bus.
+    expect(dryRun.code).toBe(3);
   });
 });

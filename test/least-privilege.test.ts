@@ -93,6 +93,7 @@ async function fixAllAs(pool: ReturnType<typeof createClientPool>) {
     trigger: { kind: "fix-all", runId: "lp" },
     pool,
     sleep: noSleep,
+    requireLedgerBus: true,
   });
 }
 
@@ -185,6 +186,7 @@ describe("least privilege, judged by a real IAM evaluator with each call's real 
         trigger: { kind: "fix-all", runId },
         pool: recorder,
         sleep: noSleep,
+        requireLedgerBus: true,
       });
     expect((await runOnce("lp-1")).summary).toMatchObject({ failed: 0, recordsUndelivered: 0 });
     await setup.clientsFor(REGION).iam.send(
@@ -282,6 +284,7 @@ describe("least privilege, judged by a real IAM evaluator with each call's real 
       trigger: { kind: "fix-all", runId: "lp-s3" },
       pool: recorder,
       sleep: noSleep,
+      requireLedgerBus: true,
     });
     expect(report.summary).toMatchObject({ failed: 0, recordsUndelivered: 0 });
     await handleCloudTrailEvent(fixture("ec2-create-vpc-root-console-v1.05", { [FIXTURE_VPC]: newVpc }), {

@@ -106,6 +106,10 @@ export function authorizationRequestsOf(
       return [{ action, resource: role, context: tags }, ...tagging];
     }
     case "events": {
+      const busArn = (bus: string) =>
+        bus.startsWith("arn:") ? bus : `arn:${partition}:events:${region}:${accountId}:event-bus/${bus}`;
+      if (operation === "DescribeEventBus")
+        return [{ action, resource: busArn((input.Name as string | undefined) ?? "default"), context: {} }];
       const entries = (input.Entries ?? []) as {
         EventBusName?: string;
         Source?: string;
@@ -115,9 +119,7 @@ export function authorizationRequestsOf(
         const bus = entry.EventBusName ?? "default";
         return {
           action,
-          resource: bus.startsWith("arn:")
-            ? bus
-            : `arn:${partition}:events:${region}:${accountId}:event-bus/${bus}`,
+          resource: busArn(bus),
           context: { "events:source": entry.Source ?? "", "events:detail-type": entry.DetailType ?? "" },
         };
       });

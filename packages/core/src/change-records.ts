@@ -1,8 +1,12 @@
 import { createHash } from "node:crypto";
-import { PutEventsCommand, type PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
+import {
+  DescribeEventBusCommand,
+  PutEventsCommand,
+  type PutEventsRequestEntry,
+} from "@aws-sdk/client-eventbridge";
 import { z } from "zod";
 import type { AwsClients } from "./aws-clients.ts";
-import { describeError } from "./errors.ts";
+import { ConfigError, describeError } from "./errors.ts";
 import { realSleep, type Sleep } from "./retry.ts";
 import { PRODUCT_NAME, PRODUCT_VERSION } from "./version.ts";
 
@@ -91,6 +95,23 @@ export interface Logger {
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 
 const PUT_EVENTS_BATCH = 10;
+
+/**
+ * Fails, before anything is changed, when the ledger bus does not exist or cannot be described, so that
+ * a run never makes changes whose records it cannot deliver. `clients` are those of the bus's region.
+ */
+export async function checkLedgerBus(clients: AwsClients, bus: string): Promise<void> {
+  try {
+    await clients.events.send(new DescribeEventBusCommand({ Name: bus }));
+  } catch (error) {
+    const name = bus.split("/").pop() ?? bus;
+    const problem =
+      `ledger bus ${bus} (region ${clients.region}) does not exist or cannot be described: ` +
+      `${describeError(error)}. Create it (aws events create-event-bus --name ${name} --region ` +
+      `${clients.region}, or deploy the stack), or drop --ledger-bus (FLOWLOG_GUARD_LEDGER_BUS, ledgerBus)`;
+    throw new ConfigError(`${problem}; nothing was changed`, [problem], { cause: error });
+  }
+}
 
 /**
  * Sends change records to the ledger bus, 10 per PutEvents call, retrying entries EventBridge

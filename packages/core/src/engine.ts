@@ -1,5 +1,6 @@
 import type { ClientPool } from "./aws-clients.ts";
 import {
+  checkLedgerBus,
   type Logger,
   type PublishResult,
   publishChangeRecords,
@@ -51,6 +52,12 @@ export interface RunOptions {
    */
   beforeChanges?: (plan: Plan) => boolean | Promise<boolean>;
   /**
+   * `fix` mode with a ledger bus: check the bus exists (DescribeEventBus) before anything is read or
+   * changed, and throw a ConfigError if it does not (the CLI). Off: records that cannot be delivered
+   * are reported as undelivered (the Lambda, whose stack creates the bus).
+   */
+  requireLedgerBus?: boolean;
+  /**
    * Until when (epoch ms) work that failed for a retryable reason (throttling, 5xx, dropped
    * connections) gets further passes, with backoff. Absent: one pass (the CLI's --deadline, the
    * Lambda's remaining time).
@@ -96,6 +103,7 @@ export async function runRemediation(options: RunOptions): Promise<RunReport> {
   const now = options.now ?? (() => new Date());
   const homeRegion = options.homeRegion ?? options.regions[0] ?? "us-east-1";
   const home = options.pool.clientsFor(homeRegion);
+  await requireLedgerBus(options, homeRegion);
   const identity = options.identity ?? (await readAccountIdentity(home));
   // An S3 destination has no delivery role: not read (its service policy grants no IAM action).
   const role =
@@ -224,4 +232,14 @@ async function applyPlan(
     { log, sleep: options.sleep },
   );
   return { execution, publish };
+}
+
+/** With `requireLedgerBus`, a `fix` run whose ledger bus is missing stops before it changes anything. */
+export async function requireLedgerBus(
+  options: Pick<RunOptions, "mode" | "policy" | "pool" | "requireLedgerBus">,
+  homeRegion: string,
+): Promise<void> {
+  const bus = options.policy.ledgerBus;
+  if (!bus || !options.requireLedgerBus || options.mode !== "fix") return;
+  await checkLedgerBus(options.pool.clientsFor(ledgerRegionOf(bus, homeRegion)), bus);
 }

@@ -1,7 +1,7 @@
 import type { AccountPools } from "./account-pools.ts";
 import type { ClientPool } from "./aws-clients.ts";
 import { type ChangeRecord, publishChangeRecords } from "./change-records.ts";
-import { type RunOptions, runRemediation } from "./engine.ts";
+import { type RunOptions, requireLedgerBus, runRemediation } from "./engine.ts";
 import { awsErrorName, describeError } from "./errors.ts";
 import { MEMBER_ROLE_NAME, memberRoleArn } from "./member-template.ts";
 import type { OrganizationAccount, SkippedAccount } from "./organizations.ts";
@@ -109,6 +109,7 @@ async function runAccount(options: OrganizationRunOptions, target: OrganizationA
  */
 export async function runOrganization(options: OrganizationRunOptions): Promise<OrganizationReport> {
   const started = Date.now();
+  await requireLedgerBus({ ...options, pool: options.central }, options.homeRegion);
   const reports: RunReport[] = [];
   const errors: OrganizationError[] = [];
   for (const skip of options.skipped ?? [])

@@ -91,7 +91,8 @@ export function servicePolicyDocument(options: ServicePolicyOptions): PolicyDocu
     statements.push({
       Sid: "PublishChangeRecords",
       Effect: "Allow",
-      Action: ["events:PutEvents"],
+      // DescribeEventBus: fix-all checks the bus exists before its first change.
+      Action: ["events:DescribeEventBus", "events:PutEvents"],
       Resource: bus,
     });
   return { Version: "2012-10-17", Statement: statements };

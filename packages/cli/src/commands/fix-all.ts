@@ -26,6 +26,8 @@ export const registerFixAll: RegisterCommand = (program, wire) => {
 Never deletes anything and never lowers a retention. Safe to run twice or at the same time as the
 event handler: the second run changes nothing. On a terminal it shows the plan's totals and asks
 before the first change (--yes skips the question); without a terminal it never asks.
+--output and --ledger-bus are checked before the first change: a path that cannot be written or a
+ledger bus that does not exist stops the run (exit 2) with nothing changed.
 Ctrl-C stops starting new changes, lets the ones in flight finish (a log group is never left without
 its retention), prints and writes the partial report, and exits 130; a second Ctrl-C exits at once.
 

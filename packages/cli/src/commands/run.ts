@@ -159,6 +159,8 @@ function engineOptions(run: EngineRun, context: RunContext) {
     vpcFilter: vpcFilterOf(settings.filters),
     // The delivery role is checked on every run, so that a drifted trust or inline policy shows.
     ensureRole: true,
+    // A missing ledger bus stops fix-all before its first change (records are never lost).
+    requireLedgerBus: true,
     shouldStop: run.interrupted,
     deadline: run.deadline,
     onProgress: (state) => progress.update(state),
