@@ -159,9 +159,11 @@ describe("chaos: a run whose retries are exhausted", () => {
     ]);
     try {
       const env = { AWS_ENDPOINT_URL: estate.proxy.endpoint, AWS_MAX_ATTEMPTS: "2" };
-      const failed = await runCli(["fix-all", "--regions", CHAOS_REGION, "--json", "--api-rate", "0"], {
-        env,
-      });
+      // Throttled for good: further passes (#17) last until the deadline, then the run reports.
+      const failed = await runCli(
+        ["fix-all", "--regions", CHAOS_REGION, "--json", "--api-rate", "0", "--deadline", "5s"],
+        { env },
+      );
       expect(failed.code).toBe(3);
       const report = JSON.parse(failed.stdout) as {
         vpcs: { vpcId: string; status: string; reason: string }[];
@@ -183,7 +185,12 @@ describe("chaos: a run whose retries are exhausted", () => {
 });
 
 describe("AWS's token buckets (simulated in the proxy) and fix-all's own limiter", () => {
-  it("wastes no call on avoidable throttling: the buckets refuse nothing", async () => {
+  // The simulated buckets and the client share one event loop on wall-clock time: on a loaded 2-core
+  // machine one call can land early. The assertion stays exact; a flaky timing gets another try.
+  it("wastes no call on avoidable throttling: the buckets refuse nothing", {
+    retry: 2,
+    timeout: 120_000,
+  }, async () => {
     const buckets = tokenBuckets();
     const estate = await buildChaosEstate(inject("motoEndpoint"), 25, [buckets.rule]);
     try {
@@ -198,7 +205,7 @@ describe("AWS's token buckets (simulated in the proxy) and fix-all's own limiter
     } finally {
       await estate.proxy.close();
     }
-  }, 120_000);
+  });
 });
 
 /** The heavy scenario is slow by nature (it waits for AWS to recover): a third of the estate in CI. */
@@ -211,7 +218,8 @@ describe(`chaos: fix-all over ${HEAVY_VPCS} VPCs under heavy faults (35% throttl
       randomFaults({ seed: 11, throttle: 0.35, serverError: 0.1, reset: 0.04, lostResponse: 0.03 }),
     ]);
     try {
-      const report = await fixAllThroughProxy(estate, "heavy", { deadlineMs: 10 * 60_000 });
+      // Two attempts per call (not the SDK's 8): failures reach the run's own passes for certain.
+      const report = await fixAllThroughProxy(estate, "heavy", { deadlineMs: 10 * 60_000, maxAttempts: 2 });
       const faults = faultFigures(estate.proxy);
       console.log("heavy chaos fix-all", JSON.stringify({ faults, summary: report.summary }));
       expect(faults["lose-response"]).toBeGreaterThan(0);

@@ -91,7 +91,7 @@ export function faultFigures(proxy: FaultProxy): Record<string, number> {
 export function fixAllThroughProxy(
   estate: ChaosEstate,
   runId: string,
-  options: { awsRateLimits?: boolean; ledger?: boolean; deadlineMs?: number } = {},
+  options: { awsRateLimits?: boolean; ledger?: boolean; deadlineMs?: number; maxAttempts?: number } = {},
 ): Promise<RunReport> {
   return runRemediation({
     // moto spends about 140 ms delivering each PutEvents entry to its rules: leave the ledger out
@@ -100,7 +100,11 @@ export function fixAllThroughProxy(
     regions: [CHAOS_REGION],
     mode: "fix",
     trigger: { kind: "fix-all", runId },
-    pool: options.awsRateLimits ? createClientPool({ endpoint: estate.proxy.endpoint }) : estate.pool,
+    pool: options.awsRateLimits
+      ? createClientPool({ endpoint: estate.proxy.endpoint })
+      : options.maxAttempts
+        ? createClientPool({ apiRate: 0, endpoint: estate.proxy.endpoint, maxAttempts: options.maxAttempts })
+        : estate.pool,
     concurrency: 16,
     deadline: options.deadlineMs === undefined ? undefined : Date.now() + options.deadlineMs,
   });

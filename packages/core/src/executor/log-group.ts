@@ -66,8 +66,13 @@ export const createLogGroup: ActionHandler<CreateLogGroup> = {
         return;
       }
       // An earlier attempt of this run may have made it (its response was lost): its run tag says so.
-      const ours = await groupCreatedByRun(context, site.target.arn ?? "").catch(() => false);
-      context.state.settle(action, site, ours ? created(action) : { status: "unchanged" });
+      // If the tags cannot be read now, the failure is settled (retryable), and a later pass asks again.
+      try {
+        const ours = await groupCreatedByRun(context, site.target.arn ?? "");
+        context.state.settle(action, site, ours ? created(action) : { status: "unchanged" });
+      } catch (tagError) {
+        context.state.settle(action, site, failureOf(tagError));
+      }
     }
   },
 };
