@@ -1,4 +1,5 @@
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { isBuiltin } from "node:module";
 import { basename, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateDtsBundle } from "dts-bundle-generator";
@@ -73,7 +74,8 @@ export async function buildPackage(dir: string, external: string[] = []): Promis
 function dependenciesOf(metafile: Metafile): Record<string, string> | undefined {
   const names = Object.values(metafile.outputs)
     .flatMap((output) => output.imports)
-    .filter((imported) => imported.external && !imported.path.startsWith("node:"))
+    // Node's built-ins ("node:events", and bare "events" some bundled code still writes) are no dependency.
+    .filter((imported) => imported.external && !isBuiltin(imported.path))
     .map((imported) => /^(@[^/]+\/)?[^/]+/.exec(imported.path)![0]);
   if (names.length === 0) return undefined;
   return Object.fromEntries(
