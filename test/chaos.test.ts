@@ -10,6 +10,7 @@ import { describe, expect, inject, it } from "vitest";
 import {
   buildChaosEstate,
   CHAOS_REGION,
+  type ChaosEstate,
   drainRecords,
   faultFigures,
   fixAllThroughProxy,
@@ -31,6 +32,14 @@ async function flowLogsByVpc(pool: ClientPool): Promise<Map<string, number>> {
   for (const flowLog of response.FlowLogs ?? [])
     counts.set(flowLog.ResourceId!, (counts.get(flowLog.ResourceId!) ?? 0) + 1);
   return counts;
+}
+
+/** The estate's non-exempt VPCs and the region's default VPC: each must end with one flow log. */
+async function vpcsThatMustBeLogged(estate: ChaosEstate): Promise<string[]> {
+  const defaults = await estate.direct
+    .clientsFor(CHAOS_REGION)
+    .ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: "is-default", Values: ["true"] }] }));
+  return [...estate.vpcIds, defaults.Vpcs![0]!.VpcId!];
 }
 
 /** Every applied change once: one create-flow-log per VPC, no record id twice, each flow log recorded once. */
@@ -55,12 +64,7 @@ describe(`chaos: fix-all over ${VPCS} VPCs with 20% throttling, 5% HTTP 500, 2% 
         JSON.stringify({ faults: faultFigures(estate.proxy), summary: report.summary }),
       );
 
-      const defaultVpc = (
-        await estate.direct
-          .clientsFor(CHAOS_REGION)
-          .ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: "is-default", Values: ["true"] }] }))
-      ).Vpcs![0]!.VpcId!;
-      const mustBeLogged = [...estate.vpcIds, defaultVpc];
+      const mustBeLogged = await vpcsThatMustBeLogged(estate);
       expect(report.summary).toMatchObject({
         failed: 0,
         recordsUndelivered: 0,
@@ -231,12 +235,7 @@ describe(`chaos: fix-all over ${HEAVY_VPCS} VPCs under heavy faults (35% throttl
         expect(estate.proxy.log.some((entry) => entry.call.operation === "ListTagsForResource")).toBe(true);
       }
 
-      const defaultVpc = (
-        await estate.direct
-          .clientsFor(CHAOS_REGION)
-          .ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: "is-default", Values: ["true"] }] }))
-      ).Vpcs![0]!.VpcId!;
-      const mustBeLogged = [...estate.vpcIds, defaultVpc];
+      const mustBeLogged = await vpcsThatMustBeLogged(estate);
       expect(report.summary).toMatchObject({
         failed: 0,
         remediated: mustBeLogged.length,
