@@ -1,4 +1,9 @@
-import type { PolicyInput } from "@flowlog-guard/core/data";
+import {
+  IAM_EVENTS_REGION,
+  kmsKeyCoverageProblems,
+  type Policy,
+  type PolicyInput,
+} from "@flowlog-guard/core/data";
 
 /** Everything a platform team sets for one deployment. Edit this file, then `npx sst deploy --stage prod`. */
 export interface GuardConfig {
@@ -89,6 +94,18 @@ export function organizationConfigProblems(config: OrganizationDeployConfig): st
   return problems;
 }
 
+/**
+ * The regions a deployment acts in: the watched ones, the home region, and us-east-1 (IAM events).
+ * With KMS keys configured, each needs a key (problems name the regions missing one and the fix).
+ */
+export function kmsKeyDeployProblems(
+  config: Pick<GuardConfig, "watchedRegions" | "homeRegion">,
+  policy: Pick<Policy, "kmsKeyArn">,
+): string[] {
+  const regions = [...new Set([...config.watchedRegions, config.homeRegion, IAM_EVENTS_REGION])].sort();
+  return kmsKeyCoverageProblems(policy.kmsKeyArn, regions).map((problem) => `policy.${problem}`);
+}
+
 /** Regions enabled by default in every AWS account (opt-in regions are not listed). */
 export const DEFAULT_ENABLED_REGIONS = [
   "ap-northeast-1",
@@ -122,7 +139,10 @@ export function guardConfig(
       retentionDays: 365,
       logGroupName: "/aws/vpc-flow-logs/{vpcId}",
       includeDefaultVpcs: true,
-      // kmsKeyArn: "arn:aws:kms:us-east-1:111122223333:key/...",
+      // KMS keys for the log groups, one per watched region (CloudWatch Logs only uses a key of its own
+      // region), or one multi-Region key (mrk-...) with a replica in each; docs/configuration.md.
+      // kmsKeyArn: { "us-east-1": "arn:aws:kms:us-east-1:111122223333:key/...", "eu-west-1": "arn:aws:kms:eu-west-1:..." },
+      // kmsKeyArn: "arn:aws:kms:us-east-1:111122223333:key/mrk-...",
       // Flow logs straight to a (central) S3 bucket instead: no delivery role, no log groups.
       // The bucket needs the policy `npx flowlog-guard bucket-policy --bucket NAME` prints (docs/destinations.md).
       // destinationType: "s3",

@@ -17,7 +17,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { LAMBDA_RUNTIME_PROVIDES, NODE22_BUNDLE } from "../scripts/build/esbuild-options.ts";
 import { createAlerts } from "./alerts.ts";
 import type { GuardConfig } from "./config.ts";
-import { organizationConfigProblems } from "./config.ts";
+import { kmsKeyDeployProblems, organizationConfigProblems } from "./config.ts";
 import { fixAllSettings, remediateSettings } from "./function-settings.ts";
 import {
   createCentralBusPolicy,
@@ -42,6 +42,8 @@ export function deployGuard(config: GuardConfig) {
   const organization = config.organization;
   const problems = organization ? organizationConfigProblems(organization) : [];
   if (problems.length > 0) throw new Error(`stacks/config.ts organization:\n- ${problems.join("\n- ")}`);
+  const keyProblems = kmsKeyDeployProblems(config, policy);
+  if (keyProblems.length > 0) throw new Error(`stacks/config.ts:\n- ${keyProblems.join("\n- ")}`);
   const patterns = buildEventPatterns(policy);
   const account = aws.getCallerIdentityOutput({}).accountId;
   const partition = aws.getPartitionOutput({}).partition;

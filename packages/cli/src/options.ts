@@ -25,7 +25,8 @@ const POLICY_FLAG_HELP: Record<keyof Policy, string> = {
   includeDefaultVpcs: "true or false: remediate default VPCs too (default: true)",
   maxAggregationInterval: "60 or 600 seconds (default: 600)",
   logFormat: "custom flow log record format, e.g. '${srcaddr} ${dstaddr} ${action}'",
-  kmsKeyArn: "KMS key ARN to encrypt new log groups",
+  kmsKeyArn:
+    "KMS key for new log groups, per region: ARN (its own region; a multi-Region mrk- key serves every region by its replica) or REGION=ARN; repeat or comma-separate for several regions",
   maxExceptionDays: "how far out an exception may expire (default: 365)",
   createVpcGraceSeconds:
     "seconds a CreateVpc event waits so IaC can add its own flow log; 0 acts at once, max 900 (default: 60)",
@@ -79,18 +80,27 @@ export function normaliseFlagNames(argv: string[]): string[] {
   });
 }
 
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Policy fields whose flag may be repeated; the values join as a comma-separated list. */
+const REPEATABLE_FIELDS = new Set<keyof Policy>(["kmsKeyArn"]);
+
 export function addPolicyOptions(command: Command, fields: (keyof Policy)[] = POLICY_FIELDS): Command {
   for (const field of fields) {
-    command.addOption(
-      new Option(`--${kebab(field)} <value>`, POLICY_FLAG_HELP[field]).helpGroup(
-        "Policy (also FLOWLOG_GUARD_* variables):",
-      ),
+    const option = new Option(`--${kebab(field)} <value>`, POLICY_FLAG_HELP[field]).helpGroup(
+      "Policy (also FLOWLOG_GUARD_* variables):",
     );
+    command.addOption(REPEATABLE_FIELDS.has(field) ? option.argParser(collect) : option);
   }
   return command;
 }
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
+/** A policy flag's value as typed: a repeated flag's values joined with commas. */
+function policyFlag(options: Record<string, unknown>, field: keyof Policy): string | undefined {
+  const flag = options[field];
+  if (Array.isArray(flag)) return flag.join(",");
+  return typeof flag === "string" ? flag : undefined;
+}
 
 /** Credentials and API pacing: every command that calls AWS. */
 export function addAwsOptions(command: Command): Command {
@@ -352,8 +362,8 @@ function collectPolicy(options: Record<string, unknown>, env: Env, problems: Pro
   const names: Partial<Record<keyof Policy, string>> = {};
   const typed: Partial<Record<keyof Policy, unknown>> = { ...input };
   for (const field of POLICY_FIELDS) {
-    const flag = options[field];
-    if (typeof flag === "string") {
+    const flag = policyFlag(options, field);
+    if (flag !== undefined) {
       typed[field] = flag;
       input[field] = coerce(field, flag);
       names[field] = `--${kebab(field)}`;

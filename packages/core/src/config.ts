@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ConfigError } from "./errors.ts";
 import { unknownFlowLogFields } from "./flow-log-fields.ts";
+import { kmsKeySettingProblems, normaliseKmsKeySetting } from "./kms-keys.ts";
 import { logGroupTemplateProblems } from "./log-group-template.ts";
 import { isBucketName, parseS3Destination } from "./s3-destination.ts";
 
@@ -73,6 +74,22 @@ const LogDestinationSchema = z.string().superRefine((arn, context) => {
   }
 });
 
+const KmsKeySettingSchema = z
+  .union([z.string(), z.array(z.string()), z.record(z.string(), z.string())])
+  .transform((value, context) => {
+    const setting = normaliseKmsKeySetting(value);
+    for (const message of kmsKeySettingProblems(setting))
+      context.issues.push({ code: "custom", message, input: value });
+    if (setting === "") {
+      context.issues.push({
+        code: "custom",
+        message: "is empty: give a KMS key ARN, or leave it out",
+        input: value,
+      });
+    }
+    return setting;
+  });
+
 /** Settings that mean something only for an S3 destination, with their defaults. */
 const S3_ONLY_DEFAULTS = {
   fileFormat: "plain-text",
@@ -119,13 +136,12 @@ export const PolicySchema = z
             )}; AWS's fields are listed at https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html`,
       })
       .optional(),
-    kmsKeyArn: z
-      .string()
-      .regex(
-        /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/,
-        "a KMS key ARN: arn:aws:kms:<region>:<account>:key/<key-id> (a key id or alias is not enough)",
-      )
-      .optional(),
+    /**
+     * KMS keys for new log groups, per region: `ARN` (serves its own region; a multi-Region `mrk-` key
+     * also every other region, by its replica), `REGION=ARN`, comma-separated; a list or a
+     * `{ region: arn }` object in stack config. Normalised to the comma-separated form.
+     */
+    kmsKeyArn: KmsKeySettingSchema.optional(),
     maxExceptionDays: z.number().int().min(1).max(3653).default(365),
     ledgerBus: z
       .string()

@@ -8,6 +8,7 @@ export * from "./bucket-policy.ts";
 export * from "./config.ts";
 export * from "./errors.ts";
 export * from "./event-patterns.ts";
+export * from "./kms-keys.ts";
 export * from "./member-template.ts";
 export * from "./naming.ts";
 export * from "./organization-config.ts";

@@ -16,6 +16,7 @@ import {
   readDeliveryRole,
   readRegionInventory,
 } from "./inventory.ts";
+import { kmsKeyCoverageProblems } from "./kms-keys.ts";
 import type { RegionInventory, VpcFacts } from "./model.ts";
 import type { Plan } from "./plan.ts";
 import { planRemediation } from "./planner.ts";
@@ -89,6 +90,22 @@ export function refuseUnimplementedSettings(policy: Pick<Policy, "resourceType">
 }
 
 /**
+ * With KMS keys configured, a run whose regions are not all given a key is refused before any AWS
+ * call: CloudWatch Logs takes only a key of the log group's own region, so the run would fail there.
+ */
+export function refuseUncoveredKmsRegions(
+  policy: Pick<Policy, "kmsKeyArn">,
+  regions: readonly string[],
+): void {
+  const problems = kmsKeyCoverageProblems(policy.kmsKeyArn, regions);
+  if (problems.length === 0) return;
+  throw new ConfigError(
+    `Invalid flowlog-guard settings, nothing was changed:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+    problems,
+  );
+}
+
+/**
  * One remediation run for one account: read every region's inventory, plan, and (in `fix` mode)
  * apply the plan and publish its change records. A region that cannot be read is reported and
  * the others go on; only identity (credential) errors stop the run.
@@ -99,6 +116,7 @@ export function refuseUnimplementedSettings(policy: Pick<Policy, "resourceType">
  */
 export async function runRemediation(options: RunOptions): Promise<RunReport> {
   refuseUnimplementedSettings(options.policy);
+  refuseUncoveredKmsRegions(options.policy, options.regions);
   const started = Date.now();
   const now = options.now ?? (() => new Date());
   const homeRegion = options.homeRegion ?? options.regions[0] ?? "us-east-1";

@@ -21,6 +21,7 @@ export * from "./executor/index.ts";
 export * from "./flow-log-fields.ts";
 export * from "./guardrails.ts";
 export * from "./inventory.ts";
+export * from "./kms-keys.ts";
 export * from "./log-group-template.ts";
 export * from "./member-template.ts";
 export * from "./model.ts";

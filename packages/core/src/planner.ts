@@ -8,6 +8,7 @@ import {
   type VpcEvidence,
   type VpcNeed,
 } from "./evaluation.ts";
+import { kmsKeyForRegion } from "./kms-keys.ts";
 import { isSharedLogGroupTemplate } from "./log-group-template.ts";
 import type { AccountInventory, RegionInventory, VpcFacts } from "./model.ts";
 import { DELIVERY_POLICY_NAME, deliveryRoleArn } from "./naming.ts";
@@ -161,7 +162,8 @@ type LogGroupAction = Extract<Action, { kind: "create-log-group" | "put-retentio
 /** Actions that make a log group exist with enough retention (never lowered), before `vpcIds` are known. */
 function logGroupActionsFor(need: LogGroupNeed, region: string, policy: Policy): LogGroupAction[] {
   const name = need.logGroupName;
-  const { retentionDays, kmsKeyArn } = policy;
+  const { retentionDays } = policy;
+  const kmsKeyArn = kmsKeyForRegion(policy.kmsKeyArn, region);
   const retention = (reason: string, before: number | null): LogGroupAction => ({
     kind: "put-retention-policy",
     key: `retention:${region}:${name}`,
