@@ -1,4 +1,4 @@
-import { CreateKeyCommand, KMSClient, ReplicateKeyCommand } from "@aws-sdk/client-kms";
+import { CreateKeyCommand, DisableKeyCommand, KMSClient, ReplicateKeyCommand } from "@aws-sdk/client-kms";
 import { describe, expect, it } from "vitest";
 import { createVpc, flowLogsOf, logGroup, testPool } from "./support/aws.ts";
 import { runCli } from "./support/cli.ts";
@@ -60,5 +60,87 @@ describe("KMS keys per region (CLI on moto)", () => {
     const mismatch = await runCli(["scan", "--regions", "eu-west-1", "--kms-key-arn", `us-east-1=${eu}`]);
     expect(mismatch.code).toBe(2);
     expect(mismatch.stderr).toContain("is in eu-west-1, not us-east-1");
+  });
+});
+
+const ACCOUNT = "123456789012";
+
+/** A key policy: the account's root, plus CloudWatch Logs of `logsRegion` when given (AWS's documented statement). */
+function keyPolicy(logsRegion?: string): string {
+  const statements: object[] = [
+    { Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: "kms:*", Resource: "*" },
+  ];
+  if (logsRegion)
+    statements.push({
+      Effect: "Allow",
+      Principal: { Service: `logs.${logsRegion}.amazonaws.com` },
+      Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+      Resource: "*",
+      Condition: {
+        ArnLike: {
+          "kms:EncryptionContext:aws:logs:arn": `arn:aws:logs:${logsRegion}:${ACCOUNT}:log-group:*`,
+        },
+      },
+    });
+  return JSON.stringify({ Version: "2012-10-17", Statement: statements });
+}
+
+async function doctorChecks(
+  args: string[],
+): Promise<{ name: string; status: string; detail: string; fix?: string }[]> {
+  const result = await runCli(["doctor", "--json", ...args], { env: { AWS_REGION: "eu-west-1" } });
+  return (JSON.parse(result.stdout).checks as { name: string; status: string; detail: string }[]).filter(
+    (check) => check.name.startsWith("KMS key"),
+  );
+}
+
+describe("doctor checks each region's KMS key (moto)", () => {
+  it("passes a key whose policy admits logs.<region>.amazonaws.com, and fails one that does not", async () => {
+    const kms = new KMSClient({ region: "eu-west-1" });
+    const open = (await kms.send(new CreateKeyCommand({ Policy: keyPolicy("eu-west-1") }))).KeyMetadata!.Arn!;
+    const [ok] = await doctorChecks(["--regions", "eu-west-1", "--kms-key-arn", open]);
+    expect(ok).toMatchObject({ name: "KMS key for eu-west-1", status: "ok" });
+    expect(ok?.detail).toContain("lets logs.eu-west-1.amazonaws.com use it");
+
+    // A statement for another region's CloudWatch Logs does not count.
+    const wrongRegion = (await kms.send(new CreateKeyCommand({ Policy: keyPolicy("us-east-1") })))
+      .KeyMetadata!.Arn!;
+    const [closed] = await doctorChecks(["--regions", "eu-west-1", "--kms-key-arn", wrongRegion]);
+    expect(closed).toMatchObject({ status: "fail" });
+    expect(closed?.detail).toContain("does not let logs.eu-west-1.amazonaws.com use it (not-granted)");
+    expect(closed?.fix).toContain('Principal {"Service": "logs.eu-west-1.amazonaws.com"}');
+  });
+
+  it("fails a multi-Region key's missing replica, a disabled key, and a region without a key", async () => {
+    const kms = new KMSClient({ region: "eu-west-1" });
+    const primary = (
+      await kms.send(new CreateKeyCommand({ MultiRegion: true, Policy: keyPolicy("eu-west-1") }))
+    ).KeyMetadata!;
+    const checks = await doctorChecks(["--regions", "eu-west-1,us-east-1", "--kms-key-arn", primary.Arn!]);
+    expect(checks.map((check) => [check.name, check.status])).toEqual([
+      ["KMS key for eu-west-1", "ok"],
+      ["KMS key for us-east-1", "fail"],
+    ]);
+    expect(checks[1]?.detail).toContain(
+      `replica ${primary.Arn!.replace(":eu-west-1:", ":us-east-1:")} does not exist`,
+    );
+    expect(checks[1]?.fix).toContain(
+      `aws kms replicate-key --key-id ${primary.KeyId} --replica-region us-east-1`,
+    );
+
+    const disabled = (await kms.send(new CreateKeyCommand({ Policy: keyPolicy("eu-west-1") }))).KeyMetadata!;
+    await kms.send(new DisableKeyCommand({ KeyId: disabled.KeyId }));
+    const uncovered = await doctorChecks([
+      "--regions",
+      "eu-west-1,ap-south-1",
+      "--kms-key-arn",
+      disabled.Arn!,
+    ]);
+    expect(uncovered.map((check) => [check.name, check.status])).toEqual([
+      ["KMS keys per region", "fail"],
+      ["KMS key for eu-west-1", "fail"],
+    ]);
+    expect(uncovered[0]?.detail).toContain("no KMS key for region ap-south-1");
+    expect(uncovered[1]?.detail).toContain("is Disabled");
   });
 });

@@ -70,6 +70,7 @@ export const ROLE_POLICY_FIELDS: (keyof Policy)[] = [
   "logDestination",
   "resourceType",
   "hiveCompatiblePartitions",
+  "kmsKeyArn",
 ];
 
 /** Accepts the config schema's names as flags too: `--retentionDays 731` is `--retention-days 731`. */

@@ -10,6 +10,7 @@ import { DescribeEventBusCommand } from "@aws-sdk/client-eventbridge";
 import { GetRoleCommand, SimulatePrincipalPolicyCommand } from "@aws-sdk/client-iam";
 import type { ClientPool } from "./aws-clients.ts";
 import type { Policy } from "./config.ts";
+import { checkKmsKeys } from "./doctor-kms.ts";
 import { checkS3Destination } from "./doctor-s3.ts";
 import { awsErrorName, describeError } from "./errors.ts";
 import { type AccountIdentity, readAccountIdentity, readDeliveryRole } from "./inventory.ts";
@@ -255,7 +256,8 @@ async function checkPermissions(
 /**
  * Checks what must be true in a real account before events can fire and remediation can work:
  * credentials, a trail that logs management write events in every watched region, the delivery
- * role's trust (or, with an S3 destination, the bucket, its policy and its key), the ledger bus, and
+ * role's trust and each region's KMS key (or, with an S3 destination, the bucket, its policy and its
+ * key), the ledger bus, and
  * the caller's permissions. Each check says how to fix it.
  */
 export async function runDoctor(options: {
@@ -299,6 +301,7 @@ export async function runDoctor(options: {
     );
   } else {
     checks.push(await guarded("delivery role", () => checkRole(pool, homeRegion, policy, identity)));
+    checks.push(...(await checkKmsKeys({ pool, policy, identity, regions })));
   }
   checks.push(await guarded("ledger bus", () => checkLedger(pool, homeRegion, policy)));
   checks.push(

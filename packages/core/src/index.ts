@@ -6,6 +6,7 @@ export * from "./change-records.ts";
 export * from "./cloudtrail.ts";
 export * from "./config.ts";
 export * from "./doctor.ts";
+export * from "./doctor-kms.ts";
 export * from "./doctor-s3.ts";
 export * from "./engine.ts";
 export * from "./envelope-handler.ts";

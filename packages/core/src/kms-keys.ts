@@ -6,7 +6,9 @@
  * partition through its replica there: same account and key id, the region swapped. The replica must
  * exist (`doctor` checks it). Pure: no AWS calls.
  */
+import type { PolicyDocument } from "./policy-documents.ts";
 import { partitionOf, REGION_NAME_PATTERN } from "./regions.ts";
+import { evaluateServiceGrant, type GrantVerdict } from "./resource-policy-check.ts";
 
 /** `arn:<partition>:kms:<region>:<account>:key/<key-id>`: a key id or an alias is not enough. */
 export const KMS_KEY_ARN_PATTERN = /^arn:(aws[a-z-]*):kms:([a-z0-9-]+):(\d{12}):key\/([A-Za-z0-9-]+)$/;
@@ -177,4 +179,38 @@ export function normaliseKmsKeySetting(value: string | readonly string[] | Recor
         ? (value as readonly string[]).flatMap(itemsOf)
         : Object.entries(value).map(([region, arn]) => `${region}=${arn}`);
   return [...new Set(items)].join(",");
+}
+
+/** The key actions CloudWatch Logs of a region needs on a log group's key (CloudWatch Logs guide). */
+export const LOG_GROUP_KMS_ACTIONS = [
+  "kms:Encrypt*",
+  "kms:Decrypt*",
+  "kms:ReEncrypt*",
+  "kms:GenerateDataKey*",
+  "kms:Describe*",
+] as const;
+
+/** The CloudWatch Logs service principal of a region, which a log group's key policy must admit. */
+export function logsServicePrincipal(region: string): string {
+  return `logs.${region}.amazonaws.com`;
+}
+
+/**
+ * Whether a key policy lets CloudWatch Logs of the key's region encrypt and decrypt a log group's
+ * events (kms:GenerateDataKey and kms:Decrypt, with the `kms:EncryptionContext:aws:logs:arn` the
+ * service sends: the group's ARN). An explicit deny or an unreadable condition is never "allowed".
+ */
+export function checkKeyPolicyForLogGroup(
+  document: PolicyDocument | undefined,
+  target: { region: string; logGroupArn: string },
+): GrantVerdict {
+  const request = (action: string) =>
+    evaluateServiceGrant(document, {
+      service: logsServicePrincipal(target.region),
+      action,
+      resource: "*",
+      context: { "kms:EncryptionContext:aws:logs:arn": target.logGroupArn },
+    });
+  const verdicts = ["kms:GenerateDataKey", "kms:Decrypt"].map(request);
+  return verdicts.find((verdict) => verdict.decision !== "allowed") ?? verdicts[0]!;
 }

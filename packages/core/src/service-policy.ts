@@ -1,4 +1,5 @@
 import type { Policy } from "./config.ts";
+import { parseKmsKeyArn, readKmsKeySetting } from "./kms-keys.ts";
 import { logGroupNamePattern } from "./log-group-template.ts";
 import { deliveryRoleArn } from "./naming.ts";
 import type { PolicyDocument, PolicyStatement } from "./policy-documents.ts";
@@ -8,7 +9,7 @@ export interface ServicePolicyOptions {
   partition: string;
   accountId: string;
   policy: Pick<Policy, "roleName" | "logGroupName" | "ledgerBus"> &
-    Partial<Pick<Policy, "destinationType" | "logDestination" | "resourceType">>;
+    Partial<Pick<Policy, "destinationType" | "logDestination" | "resourceType" | "kmsKeyArn">>;
   /** Region of the ledger bus when `ledgerBus` is a name, not an ARN. `*` when absent. */
   ledgerRegion?: string;
   /**
@@ -121,9 +122,12 @@ function cloudWatchDeliveryStatements(options: ServicePolicyOptions): PolicyStat
         "logs:PutRetentionPolicy",
         "logs:TagResource",
         "logs:ListTagsForResource",
+        // With KMS keys: a managed group found without its region's key gets it back.
+        ...(policy.kmsKeyArn ? ["logs:AssociateKmsKey"] : []),
       ],
       Resource: [groups, `${groups}:*`],
     },
+    ...logGroupKeyStatements(options),
     {
       Sid: "ManageDeliveryRole",
       Effect: "Allow",
@@ -170,4 +174,25 @@ function s3DeliveryStatements(options: ServicePolicyOptions): PolicyStatement[] 
     });
   }
   return statements;
+}
+
+/**
+ * With KMS keys for the log groups: `doctor` reads each key (DescribeKey, GetKeyPolicy). Scoped to
+ * the configured key ids in any region, so a multi-Region key's replicas are covered.
+ */
+function logGroupKeyStatements(options: ServicePolicyOptions): PolicyStatement[] {
+  const { plan } = readKmsKeySetting(options.policy.kmsKeyArn);
+  const keys = [...plan.byRegion.values()].flatMap((arn) => {
+    const key = parseKmsKeyArn(arn);
+    return key ? [`arn:${key.partition}:kms:*:${key.account}:key/${key.keyId}`] : [];
+  });
+  if (keys.length === 0) return [];
+  return [
+    {
+      Sid: "CheckLogGroupKeys",
+      Effect: "Allow",
+      Action: ["kms:DescribeKey", "kms:GetKeyPolicy"],
+      Resource: [...new Set(keys)].sort(),
+    },
+  ];
 }

@@ -4,12 +4,14 @@ import { parsePolicy } from "../src/config.ts";
 import { refuseUncoveredKmsRegions } from "../src/engine.ts";
 import { ConfigError } from "../src/errors.ts";
 import {
+  checkKeyPolicyForLogGroup,
   kmsKeyCoverageProblems,
   kmsKeyForRegion,
   kmsKeySettingProblems,
   kmsKeysForRegions,
   parseKmsKeyArn,
 } from "../src/kms-keys.ts";
+import { servicePolicyDocument } from "../src/service-policy.ts";
 
 const EU = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 const US = "arn:aws:kms:us-east-1:111122223333:key/0f0e0d0c-0b0a-0908-0706-050403020100";
@@ -119,5 +121,93 @@ describe("kmsKeyArn setting: a key per region", () => {
       ),
       { numRuns: 300, seed: 20261123 },
     );
+  });
+});
+
+describe("service policy with KMS keys", () => {
+  const options = { partition: "aws", accountId: "111122223333" };
+  const base = {
+    roleName: "flowlog-guard-delivery",
+    logGroupName: "/aws/vpc-flow-logs/{vpcId}",
+    ledgerBus: undefined,
+  };
+
+  it("grants the key reads doctor makes, on the configured key ids in every region, and AssociateKmsKey", () => {
+    const document = servicePolicyDocument({ ...options, policy: { ...base, kmsKeyArn: `${MRK},${US}` } });
+    expect(document.Statement.find((statement) => statement.Sid === "CheckLogGroupKeys")).toEqual({
+      Sid: "CheckLogGroupKeys",
+      Effect: "Allow",
+      Action: ["kms:DescribeKey", "kms:GetKeyPolicy"],
+      Resource: [
+        "arn:aws:kms:*:111122223333:key/0f0e0d0c-0b0a-0908-0706-050403020100",
+        "arn:aws:kms:*:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+      ],
+    });
+    const groups = document.Statement.find((statement) => statement.Sid === "ManageFlowLogGroups");
+    expect(groups?.Action).toContain("logs:AssociateKmsKey");
+  });
+
+  it("grants no KMS action and no AssociateKmsKey without keys", () => {
+    const actions = servicePolicyDocument({ ...options, policy: base }).Statement.flatMap((s) =>
+      [s.Action].flat(),
+    );
+    expect(actions.filter((action) => /^kms:|AssociateKmsKey/.test(String(action)))).toEqual([]);
+  });
+});
+
+describe("key policy check for CloudWatch Logs of a region", () => {
+  const target = {
+    region: "eu-west-1",
+    logGroupArn: "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/vpc-flow-logs/vpc-1",
+  };
+  const statement = (extra: object) => ({
+    Version: "2012-10-17" as const,
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { Service: "logs.eu-west-1.amazonaws.com" },
+        Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        Resource: "*",
+        ...extra,
+      },
+    ],
+  });
+
+  it.each([
+    [{}, "allowed"],
+    [
+      {
+        Condition: {
+          ArnLike: { "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:eu-west-1:111122223333:*" },
+        },
+      },
+      "allowed",
+    ],
+    [
+      {
+        Condition: {
+          ArnEquals: {
+            "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:eu-west-1:111122223333:log-group:other",
+          },
+        },
+      },
+      "not-granted",
+    ],
+    [{ Principal: { Service: "logs.us-east-1.amazonaws.com" } }, "not-granted"],
+    [{ Action: ["kms:GenerateDataKey*"] }, "not-granted"],
+    [{ Condition: { NumericLessThan: { "kms:EncryptionContext:aws:logs:arn": "1" } } }, "unsure"],
+  ])("reads %j as %s", (extra, decision) => {
+    expect(checkKeyPolicyForLogGroup(statement(extra), target).decision).toBe(decision);
+  });
+
+  it("lets an explicit deny win", () => {
+    const document = statement({});
+    document.Statement.push({
+      Effect: "Deny",
+      Principal: { Service: "logs.eu-west-1.amazonaws.com" },
+      Action: ["kms:Decrypt"],
+      Resource: "*",
+    });
+    expect(checkKeyPolicyForLogGroup(document, target).decision).toBe("denied");
   });
 });

@@ -36,7 +36,7 @@ export const registerDoctor: RegisterCommand = (program, wire) => {
   const command = program
     .command("doctor")
     .description(
-      "Check the account is ready: CloudTrail trail, delivery role, ledger bus, the caller's permissions",
+      "Check the account is ready: CloudTrail trail, delivery role, KMS keys, ledger bus, the caller's permissions",
     )
     .addHelpText(
       "after",
@@ -47,6 +47,7 @@ Exit 0 when nothing failed (warnings allowed), 3 when a check failed.
 
 Examples:
   flowlog-guard doctor --regions eu-west-1,us-east-1
+  flowlog-guard doctor --regions eu-west-1,us-east-1 --kms-key-arn arn:aws:kms:eu-west-1:111122223333:key/mrk-1a2b3c
   flowlog-guard doctor --ledger-bus arn:aws:events:us-east-1:111122223333:event-bus/flowlog-guard-ledger`,
     );
   addReadOnlyRunOptions(command, ROLE_POLICY_FIELDS);
