@@ -11,6 +11,7 @@ import {
   kmsKeysForRegions,
   parseKmsKeyArn,
 } from "../src/kms-keys.ts";
+import type { PolicyDocument } from "../src/policy-documents.ts";
 import { servicePolicyDocument } from "../src/service-policy.ts";
 
 const EU = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -160,11 +161,11 @@ describe("key policy check for CloudWatch Logs of a region", () => {
     region: "eu-west-1",
     logGroupArn: "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/vpc-flow-logs/vpc-1",
   };
-  const statement = (extra: object) => ({
-    Version: "2012-10-17" as const,
+  const statement = (extra: object): PolicyDocument => ({
+    Version: "2012-10-17",
     Statement: [
       {
-        Effect: "Allow",
+        Effect: "Allow" as const,
         Principal: { Service: "logs.eu-west-1.amazonaws.com" },
         Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
         Resource: "*",
