@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, request, type Server } from "node:http";
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 /** What the proxy knows about a request on its way to moto. */
@@ -23,7 +23,9 @@ export type Fault =
   | { kind: "pass"; delayMs?: number }
   | { kind: "respond"; status: number; body: string; contentType: string }
   | { kind: "reset" }
-  | { kind: "lose-response" };
+  | { kind: "lose-response" }
+  /** Forward the call and hand the service's answer back changed (a shape the emulator cannot make). */
+  | { kind: "rewrite"; transform: (body: string) => string };
 
 export type FaultRule = (call: ProxiedCall) => Fault | undefined;
 
@@ -89,6 +91,10 @@ export async function startFaultProxy(target: string, rules: FaultRule[]): Promi
               response.on("end", () => incoming.socket.destroy());
               return;
             }
+            if (fault.kind === "rewrite") {
+              rewriteResponse(response, outgoing, fault.transform);
+              return;
+            }
             outgoing.writeHead(response.statusCode ?? 502, response.headers);
             response.pipe(outgoing);
           },
@@ -111,6 +117,44 @@ export async function startFaultProxy(target: string, rules: FaultRule[]): Promi
         server.close(() => resolve());
       }),
   };
+}
+
+/** Reads the service's whole answer, changes its body with `transform`, and sends that on. */
+function rewriteResponse(
+  response: IncomingMessage,
+  outgoing: ServerResponse,
+  transform: (body: string) => string,
+): void {
+  const chunks: Buffer[] = [];
+  response.on("data", (chunk: Buffer) => chunks.push(chunk));
+  response.on("end", () => {
+    const body = Buffer.from(transform(Buffer.concat(chunks).toString("utf8")), "utf8");
+    outgoing.writeHead(response.statusCode ?? 502, { ...response.headers, "content-length": body.length });
+    outgoing.end(body);
+  });
+}
+
+/**
+ * DescribeVpcs as a participant of AWS RAM sharing sees it: the VPC `vpcId` carries the owner's
+ * `ownerId` (moto has no VPC sharing). Only that VPC's own top-level `<item>` in `vpcSet` changes.
+ */
+export function shareVpcInDescribeVpcs(vpcId: string, ownerId: string): FaultRule {
+  const transform = (xml: string) => {
+    const items = /<(\/?)item>/g;
+    items.lastIndex = Math.max(0, xml.indexOf("<vpcSet>"));
+    let depth = 0;
+    let start = 0;
+    for (let tag = items.exec(xml); tag; tag = items.exec(xml)) {
+      if (!tag[1] && depth++ === 0) start = tag.index;
+      if (!tag[1] || --depth > 0) continue;
+      const item = xml.slice(start, items.lastIndex);
+      if (!item.includes(`<vpcId>${vpcId}</vpcId>`)) continue;
+      const shared = item.replace(/<ownerId>[^<]*<\/ownerId>/, `<ownerId>${ownerId}</ownerId>`);
+      return xml.slice(0, start) + shared + xml.slice(items.lastIndex);
+    }
+    return xml;
+  };
+  return (call) => (call.operation === "DescribeVpcs" ? { kind: "rewrite", transform } : undefined);
 }
 
 /** An EC2 (query protocol) error as AWS sends it. */

@@ -40,7 +40,15 @@ const TITLES = {
   fix: "fix-all",
 } as const;
 
-const STATUSES = ["compliant", "remediated", "would-remediate", "non-compliant", "exempt", "failed"] as const;
+const STATUSES = [
+  "compliant",
+  "remediated",
+  "would-remediate",
+  "non-compliant",
+  "exempt",
+  "not-owned",
+  "failed",
+] as const;
 
 export interface RenderOptions {
   title?: string;
@@ -82,7 +90,17 @@ function regionTable(report: AnyReport): string {
     ];
   });
   return table(
-    ["REGION", "VPCS", "COMPLIANT", "REMEDIATED", "WOULD-FIX", "NON-COMPLIANT", "EXEMPT", "FAILED"],
+    [
+      "REGION",
+      "VPCS",
+      "COMPLIANT",
+      "REMEDIATED",
+      "WOULD-FIX",
+      "NON-COMPLIANT",
+      "EXEMPT",
+      "NOT-OWNED",
+      "FAILED",
+    ],
     rows,
   );
 }
@@ -118,6 +136,18 @@ function exemptLines(report: AnyReport, now: Date): string[] {
     "",
     `Exempt (${exempt.length}):`,
     indent(table(["REGION", "VPC", "OWNER", "EXPIRES", "DAYS LEFT"], rows)),
+  ];
+}
+
+/** VPCs other accounts share with this one (AWS RAM): never acted on, and who covers them. */
+function notOwnedLines(report: AnyReport): string[] {
+  const shared = report.vpcs.filter((vpc) => vpc.status === "not-owned");
+  if (shared.length === 0) return [];
+  const rows = shared.map((vpc) => [vpc.region, vpcLabel(vpc), vpc.reason]);
+  return [
+    "",
+    `Not owned (${shared.length}), left to their owners' runs:`,
+    indent(table(["REGION", "VPC", "WHY"], rows)),
   ];
 }
 
@@ -194,7 +224,11 @@ export function renderReport(report: AnyReport, options: RenderOptions = {}): st
   if (summary.vpcs > 0 || summary.regionsFailed > 0) lines.push("", regionTable(report));
   lines.push(...attentionLines(report));
   if (!options.quiet) {
-    lines.push(...exemptLines(report, options.now ?? new Date()), ...remediatedLines(report));
+    lines.push(
+      ...exemptLines(report, options.now ?? new Date()),
+      ...notOwnedLines(report),
+      ...remediatedLines(report),
+    );
   }
   lines.push(...plannedSharedLines(report), ...sharedChangeLines(report));
   if (report.mode === "fix") {
@@ -228,7 +262,10 @@ export function verdict(report: AnyReport): string {
   const shared = sharedPlanned(report).length + sharedFailed(report).length;
   if (open === 0 && unread === 0 && accountsFailed === 0 && otherErrors.length === 0 && shared === 0) {
     if (summary.vpcs === 0) return "OK: nothing left to fix (no VPC in scope).";
-    return `OK: every VPC is compliant or exempt (${summary.compliant + summary.remediated} covered, ${summary.exempt} exempt).`;
+    const notOwned = summary.notOwned
+      ? `, ${summary.notOwned} owned by other accounts, whose runs cover them`
+      : "";
+    return `OK: every VPC is compliant or exempt (${summary.compliant + summary.remediated} covered, ${summary.exempt} exempt${notOwned}).`;
   }
   const parts = [];
   if (summary.wouldRemediate)

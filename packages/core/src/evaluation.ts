@@ -124,6 +124,7 @@ type EvaluationRule = (context: VpcContext) => VpcEvaluation | undefined;
  * a traffic type the policy requires) are new rules here, not new branches in the planner.
  */
 const RULES: readonly EvaluationRule[] = [
+  notOwned,
   exemptDefaultVpc,
   exemptByException,
   s3Coverage,
@@ -138,6 +139,8 @@ const RULES: readonly EvaluationRule[] = [
  * - compliant: a qualifying flow log exists (see {@link flowLogQualifies}); for one flowlog-guard
  *   created, its log group must also exist with enough retention.
  * - exempt: a valid, unexpired exception, or a default VPC when `includeDefaultVpcs` is false.
+ * - not-owned: the VPC belongs to another account (shared through AWS RAM); that account's run covers
+ *   it, so it needs nothing here and is neither compliant nor non-compliant for this account.
  * - non-compliant: everything else, with the needs that fix it.
  *
  * @example
@@ -171,6 +174,18 @@ function decided(
   flowLogIds = context.qualifying.map((flowLog) => flowLog.flowLogId),
 ): VpcEvaluation {
   return { status, reason, exception: context.exception ?? null, flowLogIds, needs };
+}
+
+/**
+ * A VPC another account owns and shares through AWS RAM: the participant sees it in DescribeVpcs but
+ * can neither see nor create its flow logs, so it is never acted on. Decided first: no exception,
+ * default-VPC setting or missing flow log can make flowlog-guard act on another account's VPC.
+ */
+function notOwned(context: VpcContext): VpcEvaluation | undefined {
+  const { ownerId } = context.vpc;
+  if (!ownerId || ownerId === context.facts.account) return undefined;
+  const reason = `shared by account ${ownerId} through AWS RAM; the owner's run covers it`;
+  return { status: "not-owned", reason, exception: null, flowLogIds: [], needs: [] };
 }
 
 function exemptDefaultVpc(context: VpcContext): VpcEvaluation | undefined {

@@ -10,6 +10,7 @@ import {
   paginateDescribeInternetGateways,
   paginateDescribeVpcs,
   type Tag,
+  type Vpc,
 } from "@aws-sdk/client-ec2";
 import { GetRoleCommand, GetRolePolicyCommand } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
@@ -72,6 +73,21 @@ export function tagsToRecord(tags: readonly Tag[] | undefined): Record<string, s
   const record: Record<string, string> = {};
   for (const tag of tags ?? []) if (tag.Key !== undefined) record[tag.Key] = tag.Value ?? "";
   return record;
+}
+
+/**
+ * A DescribeVpcs entry reduced to what the evaluation reads, with its owner: a VPC shared through
+ * AWS RAM carries the owner's `OwnerId` (see {@link VpcFacts.ownerId}). Undefined for an entry with no id.
+ */
+export function toVpcFacts(vpc: Vpc, internetFacing: ReadonlySet<string>): VpcFacts | undefined {
+  if (!vpc.VpcId) return undefined;
+  return {
+    vpcId: vpc.VpcId,
+    isDefault: vpc.IsDefault ?? false,
+    tags: tagsToRecord(vpc.Tags),
+    internetFacing: internetFacing.has(vpc.VpcId),
+    ...(vpc.OwnerId ? { ownerId: vpc.OwnerId } : {}),
+  };
 }
 
 export function toFlowLogFacts(flowLog: FlowLog): FlowLogFacts {
@@ -156,13 +172,8 @@ export async function readRegionInventory(
     vpcFilter ? { Filters: vpcFilter } : {},
   )) {
     for (const vpc of page.Vpcs ?? []) {
-      if (!vpc.VpcId) continue;
-      vpcs.push({
-        vpcId: vpc.VpcId,
-        isDefault: vpc.IsDefault ?? false,
-        tags: tagsToRecord(vpc.Tags),
-        internetFacing: internetFacing.has(vpc.VpcId),
-      });
+      const facts = toVpcFacts(vpc, internetFacing);
+      if (facts) vpcs.push(facts);
     }
   }
 

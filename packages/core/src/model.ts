@@ -7,6 +7,12 @@ export interface VpcFacts {
   tags: Record<string, string>;
   /** An internet gateway is attached: such VPCs are remediated first. */
   internetFacing: boolean;
+  /**
+   * The account that owns the VPC (DescribeVpcs `OwnerId`). A VPC shared through AWS RAM shows in a
+   * participant's DescribeVpcs with the owner's id; only the owner can see or create its flow logs.
+   * Undefined when DescribeVpcs gave none: treated as owned by the account being remediated.
+   */
+  ownerId?: string;
 }
 
 /** A VPC-level flow log, reduced from DescribeFlowLogs. */

@@ -200,6 +200,7 @@ function mergeReports(
       wouldRemediate: sum("wouldRemediate"),
       nonCompliant: sum("nonCompliant"),
       exempt: sum("exempt"),
+      notOwned: sum("notOwned"),
       failed: sum("failed"),
       changes: sum("changes"),
       regionsFailed: sum("regionsFailed"),

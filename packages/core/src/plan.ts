@@ -112,7 +112,8 @@ export const VpcPlanSchema = z.object({
   isDefault: z.boolean(),
   internetFacing: z.boolean(),
   production: z.boolean(),
-  status: z.enum(["compliant", "non-compliant", "exempt"]),
+  /** not-owned: another account owns the VPC (AWS RAM sharing); never acted on here. */
+  status: z.enum(["compliant", "non-compliant", "exempt", "not-owned"]),
   /** Why the VPC has this status, in words an operator can act on. */
   reason: z.string(),
   exception: ExceptionVerdictSchema.nullable(),

@@ -9,6 +9,8 @@ export type VpcStatus =
   | "compliant"
   | "non-compliant"
   | "exempt"
+  /** Another account owns the VPC (shared through AWS RAM): its run covers it; never acted on here. */
+  | "not-owned"
   | "remediated"
   | "would-remediate"
   | "failed";
@@ -70,6 +72,8 @@ export interface RunReport {
     wouldRemediate: number;
     nonCompliant: number;
     exempt: number;
+    /** VPCs other accounts own and share with this one (AWS RAM): counted apart, never acted on. */
+    notOwned: number;
     failed: number;
     changes: number;
     /** Regions that could not be read (each also in `errors`). */
@@ -239,6 +243,7 @@ function summarize(input: ReportInput, vpcs: VpcReport[], records: ChangeRecord[
     wouldRemediate: count("would-remediate"),
     nonCompliant: count("non-compliant"),
     exempt: count("exempt"),
+    notOwned: count("not-owned"),
     failed: count("failed"),
     changes: records.filter((record) => record.outcome === "applied").length,
     regionsFailed: regions("read-failed"),

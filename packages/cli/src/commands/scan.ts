@@ -13,7 +13,8 @@ export const registerScan: RegisterCommand = (program, wire) => {
     .addHelpText(
       "after",
       `
-Statuses: compliant, non-compliant (with the actions fix-all would take), exempt. Shared changes
+Statuses: compliant, non-compliant (with the actions fix-all would take), exempt, not-owned (a VPC
+another account shares through AWS RAM: its owner's run covers it; never acted on). Shared changes
 (delivery role, its trust and policy, shared log groups) are listed as planned actions too; a
 drifted delivery role makes the VPCs that use it non-compliant.
 

@@ -117,7 +117,15 @@ export function findingOf(vpc: VpcReport, now: string, createdAt: string = now):
   };
 }
 
-/** `--format asff`: every VPC of the report as an ASFF finding (what `--security-hub` imports). */
+/**
+ * A VPC this account reports on: every one but those another account owns (AWS RAM). Security Hub's
+ * EC2.6 judges a VPC in its owner's account, whose own run imports the finding.
+ */
+export function reportsFindingFor(vpc: Pick<VpcReport, "status">): boolean {
+  return vpc.status !== "not-owned";
+}
+
+/** `--format asff`: every VPC of the report this account owns, as an ASFF finding (what `--security-hub` imports). */
 export function buildFindings(report: EvidenceReport, now: string): AsffFinding[] {
-  return report.vpcs.map((vpc) => findingOf(vpc, now));
+  return report.vpcs.filter(reportsFindingFor).map((vpc) => findingOf(vpc, now));
 }

@@ -22,10 +22,32 @@ export interface Totals {
   remediated: number;
   nonCompliant: number;
   exempt: number;
+  /** VPCs another account owns and shares (AWS RAM): neither compliant nor not, for this account. */
+  notOwned: number;
   failed: number;
 }
 
-/** A VPC an auditor must read about: not compliant, failed, or exempt, with the reason. */
+/** Columns of the totals tables in the Markdown and HTML reports, and one row's cells. */
+export const TOTAL_HEADER = [
+  "VPCs",
+  "Compliant",
+  "Remediated",
+  "Non-compliant",
+  "Exempt",
+  "Not owned",
+  "Failed",
+];
+export const totalCells = (t: Totals) => [
+  t.vpcs,
+  t.compliant,
+  t.remediated,
+  t.nonCompliant,
+  t.exempt,
+  t.notOwned,
+  t.failed,
+];
+
+/** A VPC an auditor must read about: not compliant, failed, exempt or not owned, with the reason. */
 export interface Finding {
   account: string;
   region: string;
@@ -50,6 +72,12 @@ export interface ComplianceSummary {
 /** Non-compliant in the report sense: would-remediate (dry run) counts as non-compliant. */
 export const NEEDS_ATTENTION: readonly VpcStatus[] = ["non-compliant", "would-remediate", "failed"];
 
+/**
+ * Listed with their reason although nothing is wrong for this account: exempt VPCs (an exception or
+ * the default-VPC setting) and not-owned ones (the owner account's run covers them).
+ */
+const ACCOUNTED_APART: readonly VpcStatus[] = ["exempt", "not-owned"];
+
 function totalsOf(vpcs: readonly VpcReport[]): Totals {
   const count = (...statuses: VpcStatus[]) => vpcs.filter((vpc) => statuses.includes(vpc.status)).length;
   return {
@@ -58,6 +86,7 @@ function totalsOf(vpcs: readonly VpcReport[]): Totals {
     remediated: count("remediated"),
     nonCompliant: count("non-compliant", "would-remediate"),
     exempt: count("exempt"),
+    notOwned: count("not-owned"),
     failed: count("failed"),
   };
 }
@@ -70,7 +99,8 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
 
 /**
  * The facts a compliance report states, in the order an auditor reads them: scope, totals per account
- * and per region, then every VPC that is not compliant or is exempt (with why), then the change records.
+ * and per region, then every VPC that is not compliant, exempt or not owned (with why), then the
+ * change records.
  */
 export function summarizeCompliance(report: EvidenceReport): ComplianceSummary {
   const vpcs = report.vpcs;
@@ -78,7 +108,7 @@ export function summarizeCompliance(report: EvidenceReport): ComplianceSummary {
     .filter(Boolean)
     .sort();
   const findings = vpcs
-    .filter((vpc) => NEEDS_ATTENTION.includes(vpc.status) || vpc.status === "exempt")
+    .filter((vpc) => NEEDS_ATTENTION.includes(vpc.status) || ACCOUNTED_APART.includes(vpc.status))
     .map((vpc) => ({
       account: vpc.account,
       region: vpc.region,

@@ -8,7 +8,8 @@ import {
   findingCells,
   policyInForce,
   summarizeCompliance,
-  type Totals,
+  TOTAL_HEADER,
+  totalCells,
 } from "./compliance-summary.ts";
 import { EVIDENCED_CONTROLS } from "./controls.ts";
 import { verdictOf } from "./markdown.ts";
@@ -32,9 +33,6 @@ function table(caption: string, header: string[], rows: (string | number | undef
   return `<table class="${cls}"><caption>${esc(caption)}</caption><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
-const TOTAL_HEADER = ["VPCs", "Compliant", "Remediated", "Non-compliant", "Exempt", "Failed"];
-const totalCells = (t: Totals) => [t.vpcs, t.compliant, t.remediated, t.nonCompliant, t.exempt, t.failed];
-
 const STYLE = `
 :root{--ok:#1a7f37;--bad:#cf222e;--warn:#9a6700;--ink:#1f2328;--muted:#59636e;--line:#d1d9e0}
 *{box-sizing:border-box}body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);margin:0 auto;max-width:72rem;padding:2rem}
@@ -55,6 +53,7 @@ function cards(summary: ComplianceSummary): string {
     ["Compliant", t.compliant + t.remediated],
     ["Non-compliant", t.nonCompliant],
     ["Exempt", t.exempt],
+    ["Not owned", t.notOwned],
     ["Failed", t.failed],
     ["Changes", summary.changes.length],
   ];
@@ -73,7 +72,7 @@ export function renderHtml(report: EvidenceReport, context: EvidenceContext): st
     summary.findings.length === 0
       ? "<p>None.</p>"
       : table(
-          "Every VPC that is not compliant, failed, or is exempt",
+          "Every VPC that is not compliant, failed, exempt, or owned by another account",
           [...FINDING_COLUMNS],
           summary.findings.map(findingCells),
           "findings",
@@ -123,7 +122,7 @@ ${table(
   ["Account", "Region", ...TOTAL_HEADER],
   summary.byRegion.map((t) => [t.account, t.region, ...totalCells(t)]),
 )}
-<h2>Non-compliant and exempt VPCs</h2>
+<h2>Non-compliant, exempt and not-owned VPCs</h2>
 ${findings}
 <h2>Change records of this run</h2>
 ${changes}

@@ -8,7 +8,8 @@ import {
   findingCells,
   policyInForce,
   summarizeCompliance,
-  type Totals,
+  TOTAL_HEADER,
+  totalCells,
 } from "./compliance-summary.ts";
 import { EVIDENCED_CONTROLS } from "./controls.ts";
 
@@ -28,9 +29,6 @@ function table(header: string[], rows: (string | number | undefined)[][]): strin
     ...rows.map((row) => `| ${row.map(md).join(" | ")} |`),
   ];
 }
-
-const TOTAL_HEADER = ["VPCs", "Compliant", "Remediated", "Non-compliant", "Exempt", "Failed"];
-const totalCells = (t: Totals) => [t.vpcs, t.compliant, t.remediated, t.nonCompliant, t.exempt, t.failed];
 
 /** The verdict line of a report: what an auditor wants first. */
 export function verdictOf(summary: ComplianceSummary): string {
@@ -81,7 +79,7 @@ export function renderMarkdown(report: EvidenceReport, context: EvidenceContext)
       summary.byRegion.map((t) => [t.account, t.region, ...totalCells(t)]),
     ),
     "",
-    "## Non-compliant and exempt VPCs",
+    "## Non-compliant, exempt and not-owned VPCs",
     "",
     ...(summary.findings.length === 0
       ? ["None."]

@@ -6,7 +6,13 @@ import {
 import type { AwsClients } from "../aws-clients.ts";
 import { awsErrorName } from "../errors.ts";
 import { realSleep, type Sleep } from "../retry.ts";
-import { type AsffFinding, FINDING_GENERATOR_ID, findingOf, productArnOf } from "./asff.ts";
+import {
+  type AsffFinding,
+  FINDING_GENERATOR_ID,
+  findingOf,
+  productArnOf,
+  reportsFindingFor,
+} from "./asff.ts";
 import type { EvidenceReport } from "./compliance-summary.ts";
 
 /** BatchImportFindings takes at most 100 findings per call. */
@@ -115,6 +121,7 @@ export async function importToSecurityHub(
       const existing = new Map((await activeFindings(clients, scope)).map((f) => [f.Id, f]));
       const current = report.vpcs
         .filter((vpc) => vpc.account === scope.account && vpc.region === scope.region)
+        .filter(reportsFindingFor)
         .map((vpc) => {
           const id = findingOf(vpc, options.now).Id;
           return findingOf(vpc, options.now, existing.get(id)?.CreatedAt ?? options.now);
