@@ -132,7 +132,7 @@ describe("scan --format markdown", () => {
       "## Controls evidenced",
       "## Totals per account",
       "## Totals per region",
-      "## Non-compliant and exempt VPCs",
+      "## Non-compliant, exempt and not-owned VPCs",
       "## Change records of this run",
     ])
       expect(md).toContain(heading);
