@@ -153,12 +153,4 @@ describe("S3 destination (moto)", () => {
     expect(back.summary).toMatchObject({ remediated: 0, failed: 0 });
     expect((await allFlowLogs(region)).length).toBe(flowLogs.length);
   });
-
-  it("resourceType Subnet, not implemented by the engine yet, is refused before any AWS call", async () => {
-    const pool = testPool();
-    await expect(run(pool, { regions: ["eu-west-1"], policy: { resourceType: "Subnet" } })).rejects.toThrow(
-      "Subnet is not implemented by the engine yet",
-    );
-    expect(pool.counter.total).toBe(0);
-  });
 });

@@ -36,6 +36,8 @@ export const ChangeRecordSchema = z.object({
   /** The region of the change; IAM changes are global and say so. */
   region: z.string(),
   vpcId: z.string().nullable(),
+  /** Subnet mode: the subnet a flow log was attached to (`vpcId` is its VPC); absent otherwise. */
+  subnetId: z.string().optional(),
   action: z.enum([
     "create-role",
     "update-role-trust",
@@ -60,9 +62,14 @@ export const ChangeRecordSchema = z.object({
 });
 export type ChangeRecord = z.infer<typeof ChangeRecordSchema>;
 
-export function changeRecordId(runId: string, actionKey: string, vpcId: string | null): string {
+export function changeRecordId(
+  runId: string,
+  actionKey: string,
+  vpcId: string | null,
+  subnetId?: string,
+): string {
   return createHash("sha256")
-    .update(`${runId}|${actionKey}|${vpcId ?? ""}`)
+    .update(`${runId}|${actionKey}|${vpcId ?? ""}${subnetId ? `|${subnetId}` : ""}`)
     .digest("hex")
     .slice(0, 32);
 }
@@ -73,7 +80,7 @@ export function newChangeRecord(
   const { actionKey, ...rest } = fields;
   return ChangeRecordSchema.parse({
     schemaVersion: CHANGE_RECORD_SCHEMA_VERSION,
-    recordId: changeRecordId(fields.trigger.runId, actionKey, fields.vpcId),
+    recordId: changeRecordId(fields.trigger.runId, actionKey, fields.vpcId, fields.subnetId),
     ...rest,
     product: { name: PRODUCT_NAME, version: PRODUCT_VERSION },
   });

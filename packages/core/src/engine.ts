@@ -78,17 +78,6 @@ export interface RunOptions {
 }
 
 /**
- * Settings the schema accepts (a public contract) but the engine cannot honour yet: refused before any
- * AWS call, so that a run never does something other than what was asked.
- */
-export function refuseUnimplementedSettings(policy: Pick<Policy, "resourceType">): void {
-  if (policy.resourceType !== "Subnet") return;
-  const problem =
-    "resourceType (FLOWLOG_GUARD_RESOURCE_TYPE): Subnet is not implemented by the engine yet; use VPC " +
-    "(the default: a VPC flow log covers every subnet in the VPC, and is what Security Hub EC2.6 checks)";
-  throw new ConfigError(`Invalid flowlog-guard settings, nothing was changed:\n  - ${problem}`, [problem]);
-}
-
 /**
  * With KMS keys configured, a run whose regions are not all given a key is refused before any AWS
  * call: CloudWatch Logs takes only a key of the log group's own region, so the run would fail there.
@@ -115,7 +104,6 @@ export function refuseUncoveredKmsRegions(
  * report.summary.nonCompliant;
  */
 export async function runRemediation(options: RunOptions): Promise<RunReport> {
-  refuseUnimplementedSettings(options.policy);
   refuseUncoveredKmsRegions(options.policy, options.regions);
   const started = Date.now();
   const now = options.now ?? (() => new Date());

@@ -1,7 +1,7 @@
 import type { Policy } from "./config.ts";
 import { type ExceptionVerdict, evaluateException } from "./exceptions.ts";
 import { renderLogGroupName } from "./log-group-template.ts";
-import type { FlowLogFacts, LogGroupFacts, RegionInventory, VpcFacts } from "./model.ts";
+import type { FlowLogFacts, LogGroupFacts, RegionInventory, SubnetFacts, VpcFacts } from "./model.ts";
 import type { VpcPlan } from "./plan.ts";
 import { describeMissingCoverage, evaluateS3Coverage } from "./s3-coverage.ts";
 
@@ -22,8 +22,11 @@ export type VpcNeed =
   | { kind: "log-group"; logGroupName: string }
   /** The log group keeps events for less than the policy asks: raise its retention. */
   | { kind: "retention"; logGroupName: string; retentionInDays: number }
-  /** The VPC has no qualifying flow log: create one. */
-  | { kind: "flow-log"; destination: FlowLogDestination };
+  /**
+   * The VPC has no qualifying flow log: create one. With `subnetId` (Subnet mode): the subnet has none,
+   * nor has its VPC: create a subnet-level flow log.
+   */
+  | { kind: "flow-log"; destination: FlowLogDestination; subnetId?: string };
 
 /** What the evaluation decides for one VPC, without deciding how to fix it. */
 export interface VpcEvaluation {
@@ -34,14 +37,30 @@ export interface VpcEvaluation {
   /** Flow logs that already make (or, once repaired, will make) the VPC compliant. */
   flowLogIds: string[];
   needs: VpcNeed[];
+  /** Subnet mode only: each subnet of the VPC, judged on its own (see {@link evaluateVpc}). */
+  subnets?: SubnetEvaluation[];
+}
+
+/** What the evaluation decides for one subnet in Subnet mode; its needs are also in its VPC's. */
+export interface SubnetEvaluation {
+  subnetId: string;
+  status: VpcEvaluation["status"];
+  reason: string;
+  exception: ExceptionVerdict | null;
+  /** Flow logs that cover the subnet: its own, or its VPC's. */
+  flowLogIds: string[];
+  needs: VpcNeed[];
 }
 
 /** The facts of one region of one account that a VPC is evaluated against, indexed for lookups. */
 export interface RegionFacts {
   account: string;
   region: string;
+  /** Flow logs by the resource they are attached to: a VPC id (or, in Subnet mode, a subnet id). */
   flowLogsByVpc: ReadonlyMap<string, readonly FlowLogFacts[]>;
   logGroups: ReadonlyMap<string, LogGroupFacts>;
+  /** Subnet mode: the subnets of each VPC, by subnet id. */
+  subnetsByVpc: ReadonlyMap<string, readonly SubnetFacts[]>;
 }
 
 /** Indexes a region's inventory by VPC and by log group name. */
@@ -53,7 +72,13 @@ export function indexRegionFacts(account: string, inventory: RegionInventory): R
     flowLogsByVpc.set(flowLog.resourceId, list);
   }
   const logGroups = new Map(inventory.logGroups.map((group) => [group.name, group]));
-  return { account, region: inventory.region, flowLogsByVpc, logGroups };
+  const subnetsByVpc = new Map<string, SubnetFacts[]>();
+  for (const subnet of inventory.subnets ?? []) {
+    const list = subnetsByVpc.get(subnet.vpcId) ?? [];
+    list.push(subnet);
+    subnetsByVpc.set(subnet.vpcId, list);
+  }
+  return { account, region: inventory.region, flowLogsByVpc, logGroups, subnetsByVpc };
 }
 
 /**
@@ -107,6 +132,8 @@ export function evidenceOf(
 /** Everything one rule of the evaluation looks at. */
 interface VpcContext {
   vpc: VpcFacts;
+  /** Subnet mode: the subnet being judged (its own flow logs and tags); `vpc` is its VPC. */
+  subnet?: SubnetFacts;
   facts: RegionFacts;
   policy: Policy;
   flowLogs: readonly FlowLogFacts[];
@@ -148,10 +175,22 @@ const RULES: readonly EvaluationRule[] = [
  * evaluation.needs; // [{ kind: "delivery-role" }, { kind: "log-group", ... }, { kind: "flow-log", ... }]
  */
 export function evaluateVpc(vpc: VpcFacts, facts: RegionFacts, policy: Policy, now: Date): VpcEvaluation {
-  const exception = evaluateException(vpc.tags, now, policy.maxExceptionDays);
-  const flowLogs = facts.flowLogsByVpc.get(vpc.vpcId) ?? [];
-  const context: VpcContext = {
+  const evaluation = applyRules(RULES, contextOf(vpc, undefined, facts, policy, now));
+  return policy.resourceType === "Subnet" ? evaluateSubnets(vpc, evaluation, facts, policy, now) : evaluation;
+}
+
+function contextOf(
+  vpc: VpcFacts,
+  subnet: SubnetFacts | undefined,
+  facts: RegionFacts,
+  policy: Policy,
+  now: Date,
+): VpcContext {
+  const exception = evaluateException((subnet ?? vpc).tags, now, policy.maxExceptionDays);
+  const flowLogs = facts.flowLogsByVpc.get(subnet?.subnetId ?? vpc.vpcId) ?? [];
+  return {
     vpc,
+    ...(subnet ? { subnet } : {}),
     facts,
     policy,
     flowLogs,
@@ -159,11 +198,103 @@ export function evaluateVpc(vpc: VpcFacts, facts: RegionFacts, policy: Policy, n
     exception,
     note: exceptionNote(exception),
   };
-  for (const rule of RULES) {
+}
+
+function applyRules(rules: readonly EvaluationRule[], context: VpcContext): VpcEvaluation {
+  for (const rule of rules) {
     const evaluation = rule(context);
     if (evaluation) return evaluation;
   }
   return missingCoverage(context);
+}
+
+/**
+ * The rules a subnet is judged by (Subnet mode, when its VPC has no qualifying flow log): the VPC's,
+ * except the default-VPC one (that is the VPC's decision).
+ */
+const SUBNET_RULES: readonly EvaluationRule[] = RULES.filter((rule) => rule !== exemptDefaultVpc);
+
+/**
+ * Subnet mode. A VPC whose own evaluation needs no new flow log (exempt, covered by a qualifying VPC
+ * flow log, or flowlog-guard's VPC flow log under repair) keeps that evaluation, and each subnet
+ * follows it: no subnet flow log is ever planned where the VPC has one. Otherwise each subnet is judged
+ * by its own flow logs and exception tags; the VPC is compliant when every subnet is covered or
+ * exempt (an exempt subnet does not make it non-compliant), and needs what its subnets need.
+ */
+function evaluateSubnets(
+  vpc: VpcFacts,
+  vpcLevel: VpcEvaluation,
+  facts: RegionFacts,
+  policy: Policy,
+  now: Date,
+): VpcEvaluation {
+  const subnets = facts.subnetsByVpc.get(vpc.vpcId) ?? [];
+  if (!vpcLevel.needs.some((need) => need.kind === "flow-log")) {
+    const subnetReason = `VPC ${vpc.vpcId} is ${vpcLevel.status}: ${vpcLevel.reason}`;
+    const followVpc = (subnet: SubnetFacts): SubnetEvaluation => ({
+      subnetId: subnet.subnetId,
+      status: vpcLevel.status,
+      reason:
+        vpcLevel.status === "compliant" ? `covered by the VPC's flow log: ${vpcLevel.reason}` : subnetReason,
+      exception: null,
+      flowLogIds: vpcLevel.status === "exempt" ? [] : [...vpcLevel.flowLogIds],
+      needs: [],
+    });
+    return { ...vpcLevel, subnets: subnets.map(followVpc) };
+  }
+  const judged = subnets.map((subnet) =>
+    evaluateSubnet(contextOf(vpc, subnet, facts, policy, now), vpcLevel),
+  );
+  return rollUpSubnets(vpcLevel, judged);
+}
+
+/** One subnet of a VPC without a qualifying flow log: the VPC's rules, applied to the subnet's facts. */
+function evaluateSubnet(context: VpcContext, vpcLevel: VpcEvaluation): SubnetEvaluation {
+  const subnetId = context.subnet?.subnetId ?? "";
+  const evaluation = applyRules(SUBNET_RULES, context);
+  const needs = evaluation.needs.map(
+    (need): VpcNeed => (need.kind === "flow-log" ? { ...need, subnetId } : need),
+  );
+  const uncovered = needs.some((need) => need.kind === "flow-log");
+  const reason = uncovered
+    ? `subnet: ${evaluation.reason}; VPC ${context.vpc.vpcId}: ${vpcLevel.reason}`
+    : evaluation.reason;
+  const { status, exception, flowLogIds } = evaluation;
+  return { subnetId, status, reason, exception, flowLogIds, needs };
+}
+
+/** A VPC judged by its subnets: its status, reason and flow logs, and the union of their needs. */
+function rollUpSubnets(vpcLevel: VpcEvaluation, subnets: SubnetEvaluation[]): VpcEvaluation {
+  const open = subnets.filter((subnet) => subnet.status === "non-compliant");
+  const exempt = subnets.filter((subnet) => subnet.status === "exempt");
+  const needs = new Map<string, VpcNeed>();
+  for (const need of subnets.flatMap((subnet) => subnet.needs)) {
+    const key = need.kind === "flow-log" ? `flow-log:${need.subnetId}` : JSON.stringify(need);
+    if (!needs.has(key)) needs.set(key, need);
+  }
+  const exemptNote =
+    exempt.length > 0 ? `; ${exempt.length} exempt (${ids(exempt)}), not counted against the VPC` : "";
+  let reason: string;
+  if (subnets.length === 0) {
+    reason =
+      "no VPC flow log and no subnets, so nothing to log yet (Subnet mode: a new subnet is covered when it is created)";
+  } else if (open.length === 0) {
+    reason = `every subnet is covered by its own flow log (${subnets.length - exempt.length} of ${subnets.length})${exemptNote}`;
+  } else {
+    reason = `${open.length} of ${subnets.length} subnets have no qualifying flow log, nor has the VPC (${vpcLevel.reason}): ${ids(open)}${exemptNote}`;
+  }
+  return {
+    status: open.length > 0 ? "non-compliant" : "compliant",
+    reason,
+    exception: vpcLevel.exception,
+    flowLogIds: [...new Set(subnets.flatMap((subnet) => subnet.flowLogIds))],
+    needs: [...needs.values()],
+    subnets,
+  };
+}
+
+function ids(subnets: readonly SubnetEvaluation[]): string {
+  return subnets.map((subnet) => subnet.subnetId).join(", ");
 }
 
 function decided(

@@ -8,6 +8,7 @@ import {
   type FlowLog,
   paginateDescribeFlowLogs,
   paginateDescribeInternetGateways,
+  paginateDescribeSubnets,
   paginateDescribeVpcs,
   type Tag,
   type Vpc,
@@ -18,7 +19,14 @@ import type { AwsClients } from "./aws-clients.ts";
 import type { Policy } from "./config.ts";
 import { isNoSuchEntity } from "./errors.ts";
 import { logGroupTemplatePrefix, renderLogGroupName } from "./log-group-template.ts";
-import type { FlowLogFacts, LogGroupFacts, RegionInventory, RoleFacts, VpcFacts } from "./model.ts";
+import type {
+  FlowLogFacts,
+  LogGroupFacts,
+  RegionInventory,
+  RoleFacts,
+  SubnetFacts,
+  VpcFacts,
+} from "./model.ts";
 import { DELIVERY_POLICY_NAME, MANAGED_TAG } from "./naming.ts";
 import { type PolicyDocument, parsePolicyDocument } from "./policy-documents.ts";
 
@@ -107,20 +115,54 @@ export function toFlowLogFacts(flowLog: FlowLog): FlowLogFacts {
   };
 }
 
-/** Reads the VPC-level flow logs of a region (all of them, or those of `vpcIds`), 1000 a page. */
-export async function readFlowLogs(clients: AwsClients, vpcIds?: readonly string[]): Promise<FlowLogFacts[]> {
-  const filters: Filter[] | undefined = vpcIds ? [{ Name: "resource-id", Values: [...vpcIds] }] : undefined;
+/** Resource-id filter values per DescribeFlowLogs request (EC2 caps the values of a filter; 200 is safe). */
+const RESOURCE_IDS_PER_REQUEST = 200;
+
+/**
+ * Reads the flow logs of a region attached to VPCs (and, with `subnets`, to subnets): all of them, or
+ * those attached to `resourceIds` (VPC or subnet ids), 1000 a page.
+ */
+export async function readFlowLogs(
+  clients: AwsClients,
+  resourceIds?: readonly string[],
+  options: { subnets?: boolean } = {},
+): Promise<FlowLogFacts[]> {
+  const prefixes = options.subnets ? ["vpc-", "subnet-"] : ["vpc-"];
+  const requests: (Filter[] | undefined)[] = [];
+  if (!resourceIds) requests.push(undefined);
+  for (let start = 0; resourceIds && start < resourceIds.length; start += RESOURCE_IDS_PER_REQUEST) {
+    requests.push([
+      { Name: "resource-id", Values: resourceIds.slice(start, start + RESOURCE_IDS_PER_REQUEST) },
+    ]);
+  }
   const flowLogs: FlowLogFacts[] = [];
-  const pages = paginateDescribeFlowLogs(
-    { client: clients.ec2, pageSize: 1000 },
-    filters ? { Filter: filters } : {},
-  );
-  for await (const page of pages) {
-    for (const flowLog of page.FlowLogs ?? []) {
-      if (flowLog.ResourceId?.startsWith("vpc-")) flowLogs.push(toFlowLogFacts(flowLog));
+  for (const filters of requests) {
+    const input = filters ? { Filter: filters } : {};
+    for await (const page of paginateDescribeFlowLogs({ client: clients.ec2, pageSize: 1000 }, input)) {
+      for (const flowLog of page.FlowLogs ?? []) {
+        const id = flowLog.ResourceId ?? "";
+        if (prefixes.some((prefix) => id.startsWith(prefix))) flowLogs.push(toFlowLogFacts(flowLog));
+      }
     }
   }
   return flowLogs;
+}
+
+/**
+ * Reads a region's subnets (all, or those of `vpcIds`), with their VPC and tags: one DescribeSubnets
+ * call per page of 1000, never one per VPC. Only Subnet mode reads them.
+ */
+export async function readSubnets(clients: AwsClients, vpcIds?: readonly string[]): Promise<SubnetFacts[]> {
+  const input = vpcIds ? { Filters: [{ Name: "vpc-id", Values: [...vpcIds] }] } : {};
+  const subnets: SubnetFacts[] = [];
+  for await (const page of paginateDescribeSubnets({ client: clients.ec2, pageSize: 1000 }, input)) {
+    for (const subnet of page.Subnets ?? []) {
+      if (subnet.SubnetId && subnet.VpcId) {
+        subnets.push({ subnetId: subnet.SubnetId, vpcId: subnet.VpcId, tags: tagsToRecord(subnet.Tags) });
+      }
+    }
+  }
+  return subnets.sort((a, b) => a.subnetId.localeCompare(b.subnetId));
 }
 
 /** Reads log groups by name prefix, 50 a page (the API's largest). */
@@ -143,8 +185,9 @@ export async function readLogGroups(clients: AwsClients, prefix: string): Promis
 
 /**
  * Reads what the planner needs about one region: VPCs, their flow logs, which have an internet
- * gateway, and the log groups the template can produce. With `vpcIds`, only those VPCs (an event).
- * Pages are reduced to small facts as they arrive, so memory stays flat as the estate grows.
+ * gateway, and the log groups the template can produce; in Subnet mode also the subnets and their
+ * flow logs. With `vpcIds`, only those VPCs (an event). Pages are reduced to small facts as they
+ * arrive, so memory stays flat as the estate grows.
  */
 export async function readRegionInventory(
   clients: AwsClients,
@@ -152,8 +195,34 @@ export async function readRegionInventory(
 ): Promise<RegionInventory> {
   const { accountId, policy, vpcIds } = options;
   const region = clients.region;
-  const vpcFilter: Filter[] | undefined = vpcIds ? [{ Name: "vpc-id", Values: [...vpcIds] }] : undefined;
+  const vpcs = await readVpcs(clients, vpcIds);
+  const subnetMode = policy.resourceType === "Subnet";
+  const subnets = subnetMode && vpcs.length > 0 ? await readSubnets(clients, vpcIds) : undefined;
+  // An event reads the flow logs of its VPCs and of their subnets; a full run reads them all.
+  const resourceIds = vpcIds && subnets ? [...vpcIds, ...subnets.map((s) => s.subnetId)] : vpcIds;
+  const flowLogs = vpcs.length > 0 ? await readFlowLogs(clients, resourceIds, { subnets: subnetMode }) : [];
+  const withSubnets = subnets ? { subnets } : {};
+  // An S3 destination uses no log group: none read (its service policy grants no log-group action).
+  if (policy.destinationType === "s3") return { region, vpcs, flowLogs, logGroups: [], ...withSubnets };
+  const prefix =
+    vpcIds && vpcIds.length === 1
+      ? renderLogGroupName(policy.logGroupName, { vpcId: vpcIds[0]!, region, accountId })
+      : logGroupTemplatePrefix(policy.logGroupName, { region, accountId });
+  // Our own flow logs may write to groups outside the template (it may have changed): read those too.
+  const outside = new Set(
+    flowLogs
+      .filter((f) => f.managed && f.logGroupName && !f.logGroupName.startsWith(prefix))
+      .map((f) => f.logGroupName!),
+  );
+  const logGroups = vpcs.length > 0 ? await readLogGroups(clients, prefix) : [];
+  for (const name of outside) {
+    logGroups.push(...(await readLogGroups(clients, name)).filter((group) => group.name === name));
+  }
+  return { region, vpcs, flowLogs, logGroups, ...withSubnets };
+}
 
+/** The region's VPCs (all, or `vpcIds`), each marked internet-facing when an internet gateway is attached. */
+async function readVpcs(clients: AwsClients, vpcIds: readonly string[] | undefined): Promise<VpcFacts[]> {
   const internetFacing = new Set<string>();
   const gatewayFilter = vpcIds ? { Filters: [{ Name: "attachment.vpc-id", Values: [...vpcIds] }] } : {};
   for await (const page of paginateDescribeInternetGateways(
@@ -165,36 +234,15 @@ export async function readRegionInventory(
         if (attachment.VpcId) internetFacing.add(attachment.VpcId);
     }
   }
-
+  const vpcFilter = vpcIds ? { Filters: [{ Name: "vpc-id", Values: [...vpcIds] }] } : {};
   const vpcs: VpcFacts[] = [];
-  for await (const page of paginateDescribeVpcs(
-    { client: clients.ec2, pageSize: 1000 },
-    vpcFilter ? { Filters: vpcFilter } : {},
-  )) {
+  for await (const page of paginateDescribeVpcs({ client: clients.ec2, pageSize: 1000 }, vpcFilter)) {
     for (const vpc of page.Vpcs ?? []) {
       const facts = toVpcFacts(vpc, internetFacing);
       if (facts) vpcs.push(facts);
     }
   }
-
-  const flowLogs = vpcs.length > 0 ? await readFlowLogs(clients, vpcIds) : [];
-  const prefix =
-    vpcIds && vpcIds.length === 1
-      ? renderLogGroupName(policy.logGroupName, { vpcId: vpcIds[0]!, region, accountId })
-      : logGroupTemplatePrefix(policy.logGroupName, { region, accountId });
-  // Our own flow logs may write to groups outside the template (it may have changed): read those too.
-  const outside = new Set(
-    flowLogs
-      .filter((f) => f.managed && f.logGroupName && !f.logGroupName.startsWith(prefix))
-      .map((f) => f.logGroupName!),
-  );
-  // An S3 destination uses no log group: none read (its service policy grants no log-group action).
-  if (policy.destinationType === "s3") return { region, vpcs, flowLogs, logGroups: [] };
-  const logGroups = vpcs.length > 0 ? await readLogGroups(clients, prefix) : [];
-  for (const name of outside) {
-    logGroups.push(...(await readLogGroups(clients, name)).filter((group) => group.name === name));
-  }
-  return { region, vpcs, flowLogs, logGroups };
+  return vpcs;
 }
 
 /** Regions enabled for the account (DescribeRegions without AllRegions: opted-in and default ones). */

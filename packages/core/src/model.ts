@@ -15,7 +15,17 @@ export interface VpcFacts {
   ownerId?: string;
 }
 
-/** A VPC-level flow log, reduced from DescribeFlowLogs. */
+/**
+ * A subnet, reduced from DescribeSubnets (read only when `resourceType` is `Subnet`): its VPC, and its
+ * tags (the exception tags work on a subnet as on a VPC).
+ */
+export interface SubnetFacts {
+  subnetId: string;
+  vpcId: string;
+  tags: Record<string, string>;
+}
+
+/** A VPC-level (or, in Subnet mode, subnet-level) flow log, reduced from DescribeFlowLogs. */
 export interface FlowLogFacts {
   flowLogId: string;
   resourceId: string;
@@ -48,8 +58,13 @@ export interface RoleFacts {
 export interface RegionInventory {
   region: string;
   vpcs: VpcFacts[];
-  /** VPC-level flow logs only (resource ids starting `vpc-`). */
+  /**
+   * VPC-level flow logs (resource ids starting `vpc-`), and in Subnet mode subnet-level ones too
+   * (`subnet-`); `resourceId` tells them apart.
+   */
   flowLogs: FlowLogFacts[];
+  /** The region's subnets (of the VPCs read): only when the policy's `resourceType` is `Subnet`. */
+  subnets?: SubnetFacts[];
   /** Log groups whose names the policy's template can produce (by prefix). */
   logGroups: LogGroupFacts[];
 }

@@ -4,6 +4,16 @@ const PolicyDocumentSchema = z.object({ Version: z.literal("2012-10-17"), Statem
 
 const base = { key: z.string(), reason: z.string() };
 
+/** A subnet that gets a subnet-level flow log (Subnet mode), with its VPC. */
+export const SubnetTargetSchema = z.object({ subnetId: z.string(), vpcId: z.string() });
+export type SubnetTarget = z.infer<typeof SubnetTargetSchema>;
+
+/**
+ * Subnet mode: the 1 to 300 subnets this CreateFlowLogs call attaches flow logs to (ResourceType
+ * Subnet), each with its VPC; `vpcIds` then lists those VPCs. Absent: the flow logs go on `vpcIds`.
+ */
+const subnets = z.array(SubnetTargetSchema).min(1).max(300).optional();
+
 /** One change flowlog-guard will make. Actions are unique by `key` within a plan. */
 export const ActionSchema = z.discriminatedUnion("kind", [
   z.object({
@@ -62,6 +72,7 @@ export const ActionSchema = z.discriminatedUnion("kind", [
     trafficType: z.enum(["REJECT", "ALL"]),
     maxAggregationInterval: z.union([z.literal(60), z.literal(600)]),
     logFormat: z.string().optional(),
+    subnets,
   }),
   z.object({
     kind: z.literal("create-s3-flow-log"),
@@ -77,6 +88,7 @@ export const ActionSchema = z.discriminatedUnion("kind", [
     trafficType: z.enum(["REJECT", "ALL"]),
     maxAggregationInterval: z.union([z.literal(60), z.literal(600)]),
     logFormat: z.string().optional(),
+    subnets,
   }),
 ]);
 export type Action = z.infer<typeof ActionSchema>;
@@ -105,6 +117,21 @@ export const ExceptionVerdictSchema = z.union([
   }),
 ]);
 
+/** A subnet of a VPC in Subnet mode: judged on its own, covered by its own flow log or its VPC's. */
+export const SubnetPlanSchema = z.object({
+  subnetId: z.string(),
+  /** The subnet's Name tag. */
+  name: z.string().optional(),
+  status: z.enum(["compliant", "non-compliant", "exempt"]),
+  reason: z.string(),
+  exception: ExceptionVerdictSchema.nullable(),
+  /** Flow logs that cover the subnet: its own, or its VPC's. */
+  flowLogIds: z.array(z.string()),
+  /** Keys of the plan's actions this subnet needs (its flow log, and the log group that takes it). */
+  actionKeys: z.array(z.string()),
+});
+export type SubnetPlan = z.infer<typeof SubnetPlanSchema>;
+
 export const VpcPlanSchema = z.object({
   account: z.string(),
   region: z.string(),
@@ -127,6 +154,8 @@ export const VpcPlanSchema = z.object({
   destination: z.string().optional(),
   /** That log group's retention; absent when it never expires events or is not a log group. */
   retentionDays: z.number().optional(),
+  /** Subnet mode only: the VPC's subnets. */
+  subnets: z.array(SubnetPlanSchema).optional(),
 });
 export type VpcPlan = z.infer<typeof VpcPlanSchema>;
 

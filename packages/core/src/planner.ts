@@ -4,6 +4,7 @@ import {
   evidenceOf,
   type FlowLogDestination,
   indexRegionFacts,
+  type SubnetEvaluation,
   type VpcEvaluation,
   type VpcEvidence,
   type VpcNeed,
@@ -12,7 +13,7 @@ import { kmsKeyForRegion } from "./kms-keys.ts";
 import { isSharedLogGroupTemplate } from "./log-group-template.ts";
 import type { AccountInventory, RegionInventory, VpcFacts } from "./model.ts";
 import { DELIVERY_POLICY_NAME, deliveryRoleArn } from "./naming.ts";
-import type { Action, Plan, VpcPlan } from "./plan.ts";
+import type { Action, Plan, SubnetPlan, SubnetTarget, VpcPlan } from "./plan.ts";
 import {
   deliveryRolePermissionsPolicy,
   deliveryRoleTrustPolicy,
@@ -93,6 +94,8 @@ interface EvaluatedVpc {
   base: Pick<VpcPlan, "account" | "region" | "vpcId" | "isDefault" | "internetFacing" | "production">;
   evaluation: VpcEvaluation;
   evidence: VpcEvidence;
+  /** Subnet mode: Name tags of the VPC's subnets, by subnet id. */
+  subnetNames: ReadonlyMap<string, string>;
 }
 
 interface EvaluatedRegion {
@@ -120,6 +123,11 @@ function evaluateRegion(
       },
       evaluation,
       evidence: evidenceOf(vpc, facts, evaluation, policy),
+      subnetNames: new Map(
+        (facts.subnetsByVpc.get(vpc.vpcId) ?? []).flatMap((subnet) =>
+          subnet.tags.Name ? [[subnet.subnetId, subnet.tags.Name] as const] : [],
+        ),
+      ),
     };
   });
   return { region: inventory.region, vpcs };
@@ -133,21 +141,32 @@ function planRegion(
 ): { vpcs: VpcPlan[]; actions: Action[]; roleNeeded: boolean } {
   const logGroups = planLogGroupActions(evaluated, policy);
   const flowLogs = planFlowLogActions(evaluated, policy, roleArn);
-  const keysOf = (need: VpcNeed, vpcId: string): string[] => {
-    if (need.kind === "delivery-role") return [];
-    if (need.kind === "flow-log") return [flowLogs.keyByVpc.get(vpcId)!];
-
-    return logGroupActionsFor(need, evaluated.region, policy).map((action) => action.key);
+  const keysOf = (needs: readonly VpcNeed[], vpcId: string): string[] => {
+    const keys = needs.flatMap((need) => {
+      if (need.kind === "delivery-role") return [];
+      if (need.kind === "flow-log") return [flowLogs.keyByResource.get(need.subnetId ?? vpcId)!];
+      return logGroupActionsFor(need, evaluated.region, policy).map((action) => action.key);
+    });
+    return [...new Set(keys)];
+  };
+  const subnetPlan = (subnet: SubnetEvaluation, vpc: EvaluatedVpc): SubnetPlan => {
+    const name = vpc.subnetNames.get(subnet.subnetId);
+    const { subnetId, status, reason, exception, flowLogIds, needs } = subnet;
+    const actionKeys = keysOf(needs, vpc.base.vpcId);
+    return { subnetId, ...(name ? { name } : {}), status, reason, exception, flowLogIds, actionKeys };
   };
   const vpcs = evaluated.vpcs.map(
-    ({ base, evaluation, evidence }): VpcPlan => ({
-      ...base,
-      exception: evaluation.exception,
-      flowLogIds: evaluation.flowLogIds,
-      actionKeys: evaluation.needs.flatMap((need) => keysOf(need, base.vpcId)),
-      status: evaluation.status,
-      reason: evaluation.reason,
-      ...evidence,
+    (vpc): VpcPlan => ({
+      ...vpc.base,
+      exception: vpc.evaluation.exception,
+      flowLogIds: vpc.evaluation.flowLogIds,
+      actionKeys: keysOf(vpc.evaluation.needs, vpc.base.vpcId),
+      status: vpc.evaluation.status,
+      reason: vpc.evaluation.reason,
+      ...vpc.evidence,
+      ...(vpc.evaluation.subnets
+        ? { subnets: vpc.evaluation.subnets.map((subnet) => subnetPlan(subnet, vpc)) }
+        : {}),
     }),
   );
   const roleNeeded = evaluated.vpcs.some(({ evaluation }) =>
@@ -209,86 +228,110 @@ function planLogGroupActions(evaluated: EvaluatedRegion, policy: Policy): LogGro
   return [...byKey.values()].map(({ action, vpcIds }) => ({ ...action, vpcIds }));
 }
 
+/** What a new flow log is attached to: a VPC, or (Subnet mode) a subnet of a VPC. */
+interface FlowLogResource {
+  resourceId: string;
+  vpcId: string;
+  subnetId?: string | undefined;
+}
+
 /**
- * The VPCs waiting for a flow log, as CreateFlowLogs actions: one per destination and 300 VPCs
- * (VPCs share a destination when the template has no `{vpcId}`, and always with S3).
+ * The VPCs (or, in Subnet mode, subnets) waiting for a flow log, as CreateFlowLogs actions: one per
+ * destination and 300 resources (resources share a destination when the template has no `{vpcId}`,
+ * always with S3, and in Subnet mode the subnets of one VPC share the VPC's log group).
  */
 function planFlowLogActions(
   evaluated: EvaluatedRegion,
   policy: Policy,
   roleArn: string,
-): { actions: Action[]; keyByVpc: Map<string, string> } {
-  const pending = new Map<string, { destination: FlowLogDestination; vpcIds: string[] }>();
+): { actions: Action[]; keyByResource: Map<string, string> } {
+  const pending = new Map<string, { destination: FlowLogDestination; resources: FlowLogResource[] }>();
   for (const { base, evaluation } of evaluated.vpcs) {
     for (const need of evaluation.needs) {
       if (need.kind !== "flow-log") continue;
-      const { destination } = need;
-      const id = destination.type === "s3" ? `s3:${destination.logDestination}` : destination.logGroupName;
-      const entry = pending.get(id) ?? { destination, vpcIds: [] };
-      entry.vpcIds.push(base.vpcId);
+      const { destination, subnetId } = need;
+      const where = destination.type === "s3" ? `s3:${destination.logDestination}` : destination.logGroupName;
+      const id = `${subnetId ? "subnet" : "vpc"}:${where}`;
+      const entry = pending.get(id) ?? { destination, resources: [] };
+      entry.resources.push({ resourceId: subnetId ?? base.vpcId, vpcId: base.vpcId, subnetId });
       pending.set(id, entry);
     }
   }
   const actions: Action[] = [];
-  const keyByVpc = new Map<string, string>();
-  for (const { destination, vpcIds } of pending.values()) {
-    for (let start = 0; start < vpcIds.length; start += MAX_FLOW_LOG_BATCH) {
-      const batch = vpcIds.slice(start, start + MAX_FLOW_LOG_BATCH);
+  const keyByResource = new Map<string, string>();
+  for (const { destination, resources } of pending.values()) {
+    for (let start = 0; start < resources.length; start += MAX_FLOW_LOG_BATCH) {
+      const batch = resources.slice(start, start + MAX_FLOW_LOG_BATCH);
       const batchIndex = start / MAX_FLOW_LOG_BATCH;
       const action = flowLogAction(destination, batch, batchIndex, evaluated.region, policy, roleArn);
       actions.push(action);
-      for (const vpcId of batch) keyByVpc.set(vpcId, action.key);
+      for (const resource of batch) keyByResource.set(resource.resourceId, action.key);
     }
   }
-  return { actions, keyByVpc };
+  return { actions, keyByResource };
 }
 
-/** One CreateFlowLogs call for a batch of VPCs that share a destination. */
+/** One CreateFlowLogs call for a batch of VPCs (or subnets) that share a destination. */
 function flowLogAction(
   destination: FlowLogDestination,
-  batch: string[],
+  batch: FlowLogResource[],
   batchIndex: number,
   region: string,
   policy: Policy,
   roleArn: string,
 ): Action {
   const { trafficType, maxAggregationInterval, logFormat } = policy;
-  const reason =
-    batch.length === 1
-      ? `VPC ${batch[0]} has no qualifying flow log`
-      : `${batch.length} VPCs have no qualifying flow log`;
+  const target = batchTarget(batch);
+  const first = batch[0]!.resourceId;
+  const common = { reason: target.reason, region, vpcIds: target.vpcIds, ...target.subnets };
+  const options = { trafficType, maxAggregationInterval, ...(logFormat ? { logFormat } : {}) };
   if (destination.type === "s3") {
     const { fileFormat, hiveCompatiblePartitions, perHourPartition } = policy;
     return {
       kind: "create-s3-flow-log",
-      key: `s3-flow-log:${region}:${batch[0]}`,
-      reason,
-      region,
-      vpcIds: batch,
+      key: `${target.keyPrefix}s3-flow-log:${region}:${first}`,
+      ...common,
       logDestination: destination.logDestination,
       fileFormat,
       hiveCompatiblePartitions,
       perHourPartition,
-      trafficType,
-      maxAggregationInterval,
-      ...(logFormat ? { logFormat } : {}),
+      ...options,
     };
   }
   const { logGroupName } = destination;
   return {
     kind: "create-flow-log",
     key: isSharedLogGroupTemplate(policy.logGroupName)
-      ? `flow-log:${region}:${logGroupName}:${batchIndex}`
-      : `flow-log:${region}:${batch[0]}`,
-    reason,
-    region,
-    vpcIds: batch,
+      ? `${target.keyPrefix}flow-log:${region}:${logGroupName}:${batchIndex}`
+      : `${target.keyPrefix}flow-log:${region}:${first}`,
+    ...common,
     logGroupName,
     roleArn,
-    trafficType,
-    maxAggregationInterval,
-    ...(logFormat ? { logFormat } : {}),
+    ...options,
   };
+}
+
+/** How a batch is named in its action: its VPCs, its subnets (Subnet mode), and why. */
+function batchTarget(batch: readonly FlowLogResource[]): {
+  vpcIds: string[];
+  subnets: { subnets?: SubnetTarget[] };
+  keyPrefix: string;
+  reason: string;
+} {
+  const vpcIds = [...new Set(batch.map((resource) => resource.vpcId))];
+  const subnets = batch.flatMap(({ subnetId, vpcId }) => (subnetId ? [{ subnetId, vpcId }] : []));
+  if (subnets.length === 0) {
+    const reason =
+      batch.length === 1
+        ? `VPC ${vpcIds[0]} has no qualifying flow log`
+        : `${batch.length} VPCs have no qualifying flow log`;
+    return { vpcIds, subnets: {}, keyPrefix: "", reason };
+  }
+  const reason =
+    subnets.length === 1
+      ? `subnet ${subnets[0]!.subnetId} of VPC ${subnets[0]!.vpcId} has no qualifying flow log, nor has its VPC`
+      : `${subnets.length} subnets of ${vpcIds.length} VPC(s) have no qualifying flow log, nor have their VPCs`;
+  return { vpcIds, subnets: { subnets }, keyPrefix: "subnet-", reason };
 }
 
 /** Actions that make the delivery role exist with the expected trust and inline policy. */

@@ -1,6 +1,6 @@
 import type { ChangeRecord, PublishResult } from "./change-records.ts";
 import type { ExecutionResult } from "./executor/index.ts";
-import type { Plan, VpcPlan } from "./plan.ts";
+import type { Plan, SubnetPlan, VpcPlan } from "./plan.ts";
 
 export type RunMode = "scan" | "dry-run" | "fix";
 
@@ -40,6 +40,23 @@ export interface VpcReport {
   changes: ChangeRecord[];
   /** What fix-all does or would do for this VPC. */
   actions: PlannedActionSummary[];
+  /**
+   * Subnet mode only (absent with `resourceType` VPC): every subnet of the VPC, covered by its own
+   * flow log or by its VPC's. The VPC is compliant when each is covered or exempt.
+   */
+  subnets?: SubnetReport[];
+}
+
+/** A subnet in a Subnet-mode report. `subnetId`, `status` and `flowLogIds` are a public contract. */
+export interface SubnetReport {
+  subnetId: string;
+  /** The subnet's Name tag, when it has one. */
+  name?: string;
+  status: VpcStatus;
+  reason: string;
+  /** Flow logs that cover the subnet: its own (created by this run too), or its VPC's. */
+  flowLogIds: string[];
+  exception: SubnetPlan["exception"];
 }
 
 export interface ReportError {
@@ -106,8 +123,10 @@ export interface RunReport {
 }
 
 function targetOf(action: Plan["actions"][number]): string {
-  if (action.kind === "create-flow-log") return `flow log -> ${action.logGroupName}`;
-  if (action.kind === "create-s3-flow-log") return `flow log -> ${action.logDestination}`;
+  const what =
+    "subnets" in action && action.subnets ? `subnet flow logs (${action.subnets.length})` : "flow log";
+  if (action.kind === "create-flow-log") return `${what} -> ${action.logGroupName}`;
+  if (action.kind === "create-s3-flow-log") return `${what} -> ${action.logDestination}`;
   return "logGroupName" in action ? action.logGroupName : action.roleName;
 }
 
@@ -177,7 +196,13 @@ function reportVpc(vpc: VpcPlan, plan: Plan, records: readonly ChangeRecord[]): 
       const action = actionsByKey.get(key);
       return action ? [{ kind: action.kind, target: targetOf(action), reason: action.reason }] : [];
     }),
+    ...(vpc.subnets ? { subnets: vpc.subnets.map(reportSubnet) } : {}),
   };
+}
+
+function reportSubnet(subnet: SubnetPlan): SubnetReport {
+  const { subnetId, name, status, reason, flowLogIds, exception } = subnet;
+  return { subnetId, ...(name ? { name } : {}), status, reason, flowLogIds: [...flowLogIds], exception };
 }
 
 /** The status a non-compliant VPC ends with: would-remediate (dry run), remediated, or failed. */
@@ -188,31 +213,73 @@ function judgeVpc(
   execution: ExecutionResult | undefined,
 ): { report: VpcReport; errors: ReportError[] } {
   if (vpc.status !== "non-compliant") return { report, errors: [] };
-  if (mode === "dry-run") return { report: { ...report, status: "would-remediate" }, errors: [] };
+  const subnets = report.subnets && vpc.subnets ? judgeSubnets(report.subnets, vpc, mode, execution) : {};
+  if (mode === "dry-run") return { report: { ...report, ...subnets, status: "would-remediate" }, errors: [] };
   // Nothing flowlog-guard can do (e.g. its own flow log still reports FAILED delivery): say so.
   if (mode === "scan" || !execution || vpc.actionKeys.length === 0) return { report, errors: [] };
 
-  const flowLogIds = [...report.flowLogIds];
-  const problems: string[] = [];
-  for (const key of vpc.actionKeys) {
-    const outcome = execution.outcomes.get(key);
-    const own = outcome?.perVpc?.get(vpc.vpcId);
-    const status = own?.status ?? outcome?.status;
-    if (own?.flowLogId && !flowLogIds.includes(own.flowLogId)) flowLogIds.push(own.flowLogId);
-    if (!outcome || status === "failed" || status === "skipped") {
-      problems.push(`${key}: ${own?.error ?? outcome?.error ?? "not executed"}`);
-    }
+  // Outcomes are kept per VPC, or per subnet for subnet flow logs.
+  const resources = [vpc.vpcId, ...(vpc.subnets ?? []).map((subnet) => subnet.subnetId)];
+  const settled = settledKeys(vpc.actionKeys, resources, execution);
+  const flowLogIds = [...new Set([...report.flowLogIds, ...settled.flowLogIds])];
+  const problems = settled.problems;
+  if (problems.length === 0) {
+    return { report: { ...report, ...subnets, flowLogIds, status: "remediated" }, errors: [] };
   }
-  if (problems.length === 0) return { report: { ...report, flowLogIds, status: "remediated" }, errors: [] };
   return {
     report: {
       ...report,
+      ...subnets,
       flowLogIds,
       status: "failed",
       reason: `${vpc.reason}; remediation failed: ${problems.join("; ")}`,
     },
     errors: problems.map((message) => ({ scope: "vpc", region: vpc.region, vpcId: vpc.vpcId, message })),
   };
+}
+
+/** What became of a VPC's (or subnet's) actions: flow logs made, and each problem as `key: error`. */
+function settledKeys(
+  actionKeys: readonly string[],
+  resourceIds: readonly string[],
+  execution: ExecutionResult,
+): { flowLogIds: string[]; problems: string[] } {
+  const flowLogIds: string[] = [];
+  const problems: string[] = [];
+  for (const key of actionKeys) {
+    const outcome = execution.outcomes.get(key);
+    const own = resourceIds.flatMap((id) => outcome?.perVpc?.get(id) ?? []);
+    const entries = own.length > 0 ? own : [outcome];
+    for (const entry of entries) {
+      if (entry && "flowLogId" in entry && entry.flowLogId) flowLogIds.push(entry.flowLogId);
+      if (!entry || entry.status === "failed" || entry.status === "skipped") {
+        problems.push(`${key}: ${entry?.error ?? "not executed"}`);
+      }
+    }
+  }
+  return { flowLogIds, problems };
+}
+
+/** Subnet mode: each non-compliant subnet's final status, judged like its VPC. */
+function judgeSubnets(
+  reports: readonly SubnetReport[],
+  vpc: VpcPlan,
+  mode: RunMode,
+  execution: ExecutionResult | undefined,
+): { subnets: SubnetReport[] } {
+  const plans = new Map((vpc.subnets ?? []).map((subnet) => [subnet.subnetId, subnet]));
+  const subnets = reports.map((report): SubnetReport => {
+    const plan = plans.get(report.subnetId);
+    if (report.status !== "non-compliant" || !plan) return report;
+    if (mode === "dry-run") return { ...report, status: "would-remediate" };
+    if (mode === "scan" || !execution || plan.actionKeys.length === 0) return report;
+    const settled = settledKeys(plan.actionKeys, [plan.subnetId], execution);
+    const flowLogIds = [...new Set([...report.flowLogIds, ...settled.flowLogIds])];
+    if (settled.problems.length === 0) return { ...report, flowLogIds, status: "remediated" };
+    const reason = `${report.reason}; remediation failed: ${settled.problems.join("; ")}`;
+    return { ...report, flowLogIds, status: "failed", reason };
+  });
+  return { subnets };
 }
 
 /** One error for every record the ledger bus did not take: how many, where, and each cause once. */

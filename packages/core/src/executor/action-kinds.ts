@@ -30,7 +30,7 @@ export async function runAction(context: ActionContext, action: Action): Promise
   const handler = handlerOf(action);
   const blocker = handler.blockedBy?.(context, action);
   if (blocker !== undefined) {
-    context.state.skip(action, blocker, handler.vpcIdsOf?.(action));
+    context.state.skip(action, blocker, handler.resourceIdsOf?.(action));
     return;
   }
   await handler.run(context, action);
@@ -41,6 +41,6 @@ export function skipForTimeLimit(context: ActionContext, action: Action): void {
   context.state.skip(
     action,
     "not started: the run stopped before its time limit",
-    handlerOf(action).vpcIdsOf?.(action),
+    handlerOf(action).resourceIdsOf?.(action),
   );
 }

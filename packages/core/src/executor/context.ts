@@ -2,6 +2,7 @@ import type { AwsClients } from "../aws-clients.ts";
 import type { Logger, Trigger } from "../change-records.ts";
 import type { Action, ActionKind, Plan } from "../plan.ts";
 import type { Sleep } from "../retry.ts";
+import type { FlowLogAction, FlowLogTarget } from "./flow-log-targets.ts";
 import type { RunState } from "./run-state.ts";
 
 /** What every action handler gets: the plan's account, the run's state, and its injected I/O. */
@@ -25,8 +26,9 @@ export interface DeliveryRoleState {
 
 /** A flow log this run created, waiting for the region's read-back. */
 export interface CreatedFlowLog {
-  action: Extract<Action, { kind: "create-flow-log" | "create-s3-flow-log" }>;
-  vpcId: string;
+  action: FlowLogAction;
+  /** What it is attached to: a VPC, or a subnet and its VPC. */
+  target: FlowLogTarget;
   flowLogId: string;
 }
 
@@ -47,8 +49,12 @@ export interface ActionHandler<A extends Action = Action> {
   scope: "account" | "region";
   /** Why the action cannot run (a dependency failed), or undefined when it can. */
   blockedBy?: (context: ActionContext, action: A) => string | undefined;
-  /** VPCs the action settles one by one (create-flow-log), so a skip covers each of them. */
-  vpcIdsOf?: (action: A) => readonly string[];
+  /**
+   * Resources (VPCs, or subnets in Subnet mode) the action settles one by one (create-flow-log), so a
+   * skip covers each of them; `narrowTo` keeps only some of them (a further pass).
+   */
+  resourceIdsOf?: (action: A) => readonly string[];
+  narrowTo?: (action: A, resourceIds: readonly string[]) => A;
   run: (context: ActionContext, action: A) => Promise<void>;
   /** Runs once a region's actions are done (read-back of what the region created). */
   finishRegion?: (context: ActionContext) => Promise<void>;

@@ -21,18 +21,28 @@ import {
   type ReadBack,
   verdictsOf,
 } from "./flow-log-outcomes.ts";
+import {
+  type FlowLogAction,
+  narrowFlowLogAction,
+  resourceIdsOf,
+  resourceTypeOf,
+  siteOf,
+  subnetFields,
+  targetsOf,
+} from "./flow-log-targets.ts";
 import { logGroupActionKey } from "./log-group.ts";
 
 type CreateFlowLog = Extract<Action, { kind: "create-flow-log" }>;
 
 /**
- * CreateFlowLogs for a batch of VPCs that share a log group, retried while a new delivery role
- * propagates. Flow logs it creates are settled only after the region's read-back (`finishRegion`):
+ * CreateFlowLogs for a batch of VPCs (or, in Subnet mode, subnets) that share a log group, retried
+ * while a new delivery role propagates. Flow logs it creates are settled only after the region's read-back (`finishRegion`):
  * applied when seen, failed when not; VPCs refused or already covered are settled right away.
  */
 export const createFlowLog: ActionHandler<CreateFlowLog> = {
   scope: "region",
-  vpcIdsOf: (action) => action.vpcIds,
+  resourceIdsOf,
+  narrowTo: narrowFlowLogAction,
   blockedBy: (context, action) => {
     if (context.role.problem !== undefined) return context.role.problem;
     const failure = context.state.failureOf(logGroupActionKey(action.region, action.logGroupName));
@@ -45,23 +55,24 @@ export const createFlowLog: ActionHandler<CreateFlowLog> = {
 };
 
 /**
- * Settles each VPC of a flow-log action by its CreateFlowLogs verdict: created ones wait for the
- * region's read-back, already covered ones are unchanged, refused ones failed (`explain` adds the fix).
+ * Settles each VPC (or subnet) of a flow-log action by its CreateFlowLogs verdict, keyed by resource
+ * id: created ones wait for the region's read-back, already covered ones are unchanged, refused ones
+ * failed (`explain` adds the fix).
  */
 export function settleVerdicts(
   context: ActionContext,
-  action: CreatedFlowLog["action"],
+  action: FlowLogAction,
   verdicts: ReadonlyMap<string, BatchVerdict>,
   explain: (error: string) => string = (error) => error,
 ): void {
-  for (const vpcId of action.vpcIds) {
-    const verdict = verdicts.get(vpcId) ?? {
+  for (const target of targetsOf(action)) {
+    const verdict = verdicts.get(target.resourceId) ?? {
       kind: "failed",
-      error: "CreateFlowLogs did not answer for this VPC",
+      error: `CreateFlowLogs did not answer for ${target.resourceId}`,
     };
-    const site = { region: action.region, vpcId, target: { type: "flow-log" as const, id: vpcId } };
+    const site = siteOf(action, target, target.resourceId);
     const made = madeByThisRun(verdict);
-    if (made) context.created.push({ action, vpcId, flowLogId: made });
+    if (made) context.created.push({ action, target, flowLogId: made });
     else if (verdict.kind === "exists") {
       context.state.settleVpc(action, site, { status: "unchanged", flowLogId: verdict.flowLogId });
     } else if (verdict.kind === "failed") {
@@ -72,19 +83,20 @@ export function settleVerdicts(
 }
 
 /**
- * One CreateFlowLogs call for VPCs, tagged as flowlog-guard's and as this run's, its answer or error
- * as a reply. The caller gives the destination and the ClientToken (same on every retry of the same
- * request).
+ * One CreateFlowLogs call for VPCs (or subnets: `ResourceType`), tagged as flowlog-guard's and as this
+ * run's, its answer or error as a reply. The caller gives the destination and the ClientToken (same on
+ * every retry of the same request).
  */
 export async function sendCreateFlowLogsRequest(
   context: Pick<ActionContext, "clients" | "trigger">,
-  input: Omit<CreateFlowLogsRequest, "ResourceType" | "TagSpecifications">,
+  input: Omit<CreateFlowLogsRequest, "ResourceType" | "TagSpecifications"> & {
+    ResourceType: "VPC" | "Subnet";
+  },
 ): Promise<CreateFlowLogsReply> {
   try {
     const response = await context.clients.ec2.send(
       new CreateFlowLogsCommand({
         ...input,
-        ResourceType: "VPC",
         TagSpecifications: [{ ResourceType: "vpc-flow-log", Tags: creationTags(context.trigger.runId) }],
       }),
     );
@@ -107,7 +119,7 @@ async function createWithIamRetry(
     const verdict = verdicts.get(vpcId);
     return verdict?.kind === "failed" && isIamPropagationError(verdict.error);
   };
-  let remaining = [...action.vpcIds];
+  let remaining = resourceIdsOf(action);
   try {
     await retryWithBackoff(
       async () => {
@@ -137,7 +149,7 @@ async function createWithIamRetry(
     );
   } catch (error) {
     // A VPC the calls never answered for fails with what stopped them (a VPC still refused keeps AWS's words).
-    for (const vpcId of action.vpcIds) {
+    for (const vpcId of resourceIdsOf(action)) {
       if (!verdicts.has(vpcId)) {
         const retryable = isRetryableError(error) || isIamPropagationError(describeError(error));
         verdicts.set(vpcId, { kind: "failed", error: describeError(error), retryable });
@@ -196,6 +208,7 @@ async function sendCreateFlowLogs(
   ]);
   return sendCreateFlowLogsRequest(context, {
     ResourceIds: vpcIds,
+    ResourceType: resourceTypeOf(action),
     TrafficType: action.trafficType,
     LogDestinationType: "cloud-watch-logs",
     LogGroupName: action.logGroupName,
@@ -235,8 +248,8 @@ async function readBackCreated(context: ActionContext): Promise<void> {
     } catch (error) {
       readBack = { kind: "failed", error: describeError(error), retryable: isRetryableError(error) };
     }
-    for (const { action, vpcId, flowLogId } of chunk) {
-      const site = { region: action.region, vpcId, target: { type: "flow-log" as const, id: flowLogId } };
+    for (const { action, target, flowLogId } of chunk) {
+      const site = siteOf(action, target, flowLogId);
       const result = classifyReadBack(flowLogId, readBack);
       context.state.settleVpc(
         action,
@@ -253,6 +266,7 @@ async function readBackCreated(context: ActionContext): Promise<void> {
                 logGroupName: action.logGroupName,
                 deliverLogsPermissionArn: action.roleArn,
                 maxAggregationInterval: action.maxAggregationInterval,
+                ...subnetFields(target),
               },
             },
       );

@@ -60,7 +60,7 @@ export async function executePlan(plan: Plan, options: ExecutorOptions): Promise
 }
 
 function workItems(action: Action): number {
-  return handlerOf(action).vpcIdsOf && "vpcIds" in action ? action.vpcIds.length : 1;
+  return handlerOf(action).resourceIdsOf?.(action).length ?? 1;
 }
 
 /** One pass: account-wide actions in plan order, then each region's pipeline, four regions at once. */

@@ -18,11 +18,12 @@ export function retryableWork(
   for (const action of actions) {
     const outcome = outcomes.get(action.key);
     if (!outcome) continue;
-    const perVpc = handlerOf(action).vpcIdsOf ? outcome.perVpc : undefined;
-    if (perVpc && "vpcIds" in action) {
-      const vpcIds = action.vpcIds.filter((vpcId) => worthAnotherPass(perVpc.get(vpcId)));
-      anyRetryable ||= vpcIds.some((vpcId) => perVpc.get(vpcId)?.retryable === true);
-      if (vpcIds.length > 0) again.push({ ...action, vpcIds } as Action);
+    const handler = handlerOf(action);
+    const perVpc = handler.resourceIdsOf ? outcome.perVpc : undefined;
+    if (perVpc && handler.resourceIdsOf && handler.narrowTo) {
+      const ids = handler.resourceIdsOf(action).filter((id) => worthAnotherPass(perVpc.get(id)));
+      anyRetryable ||= ids.some((id) => perVpc.get(id)?.retryable === true);
+      if (ids.length > 0) again.push(handler.narrowTo(action, ids));
     } else if (worthAnotherPass(outcome)) {
       anyRetryable ||= outcome.retryable === true;
       again.push(action);

@@ -8,6 +8,8 @@ export interface ChangeSite {
   /** The change's region; "global" for IAM. */
   region: string;
   vpcId: string | null;
+  /** Subnet mode: the subnet a flow log is attached to (the record names it and its VPC). */
+  subnetId?: string;
   target: ChangeRecord["target"];
 }
 
@@ -61,10 +63,13 @@ export class RunState {
     this.write(action, site, settlement);
   }
 
-  /** Settles one VPC of a per-VPC action (create-flow-log); the action's status follows its VPCs. */
+  /**
+   * Settles one VPC (or, in Subnet mode, one subnet: `site.subnetId`) of a per-VPC action
+   * (create-flow-log); the action's status follows its VPCs.
+   */
   settleVpc(action: Action, site: ChangeSite & { vpcId: string }, settlement: Settlement): void {
     const outcome = this.perVpcOutcome(action);
-    outcome.perVpc.set(site.vpcId, {
+    outcome.perVpc.set(site.subnetId ?? site.vpcId, {
       status: settlement.status,
       flowLogId: "flowLogId" in settlement ? settlement.flowLogId : undefined,
       error: "error" in settlement ? settlement.error : undefined,
@@ -113,7 +118,7 @@ export class RunState {
   }
 
   private write(action: Action, site: ChangeSite, settlement: Settlement): void {
-    const deferKey = `${action.key}|${site.vpcId ?? ""}`;
+    const deferKey = `${action.key}|${site.vpcId ?? ""}|${site.subnetId ?? ""}`;
     this.deferred.delete(deferKey);
     if (settlement.status === "failed" && settlement.retryable && this.deferRetryableFailures) {
       this.deferred.set(deferKey, { action, site, settlement });

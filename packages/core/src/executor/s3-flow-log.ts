@@ -7,6 +7,13 @@ import { sameS3Destination } from "../s3-destination.ts";
 import type { ActionContext, ActionHandler, CreatedFlowLog } from "./context.ts";
 import { createBatch, type FlowLogRequest, sendCreateFlowLogsRequest, settleVerdicts } from "./flow-log.ts";
 import { type CreateFlowLogsReply, classifyReadBack, type ReadBack } from "./flow-log-outcomes.ts";
+import {
+  narrowFlowLogAction,
+  resourceIdsOf,
+  resourceTypeOf,
+  siteOf,
+  subnetFields,
+} from "./flow-log-targets.ts";
 
 type CreateS3FlowLog = Extract<Action, { kind: "create-s3-flow-log" }>;
 
@@ -18,7 +25,8 @@ type CreateS3FlowLog = Extract<Action, { kind: "create-s3-flow-log" }>;
  */
 export const createS3FlowLog: ActionHandler<CreateS3FlowLog> = {
   scope: "region",
-  vpcIdsOf: (action) => action.vpcIds,
+  resourceIdsOf,
+  narrowTo: narrowFlowLogAction,
   run: async (context, action) => {
     const request: FlowLogRequest = {
       send: (vpcIds) => sendCreateS3FlowLogs(context, action, vpcIds),
@@ -27,10 +35,10 @@ export const createS3FlowLog: ActionHandler<CreateS3FlowLog> = {
     };
     let verdicts: Awaited<ReturnType<typeof createBatch>>;
     try {
-      verdicts = await createBatch(context.clients, request, [...action.vpcIds]);
+      verdicts = await createBatch(context.clients, request, resourceIdsOf(action));
     } catch (error) {
       verdicts = new Map(
-        action.vpcIds.map((vpcId) => [
+        resourceIdsOf(action).map((vpcId) => [
           vpcId,
           { kind: "failed", error: describeError(error), retryable: isRetryableError(error) },
         ]),
@@ -70,6 +78,7 @@ async function sendCreateS3FlowLogs(
   ]);
   return sendCreateFlowLogsRequest(context, {
     ResourceIds: vpcIds,
+    ResourceType: resourceTypeOf(action),
     TrafficType: action.trafficType,
     LogDestinationType: "s3",
     LogDestination: action.logDestination,
@@ -152,8 +161,8 @@ async function readBackS3FlowLogs(context: ActionContext): Promise<void> {
     } catch (error) {
       readBack = { kind: "failed", error: describeError(error), retryable: isRetryableError(error) };
     }
-    for (const { action, vpcId, flowLogId } of chunk) {
-      const site = { region: action.region, vpcId, target: { type: "flow-log" as const, id: flowLogId } };
+    for (const { action, target, flowLogId } of chunk) {
+      const site = siteOf(action, target, flowLogId);
       const result = classifyReadBack(flowLogId, readBack);
       const seen = byId.get(flowLogId);
       const mismatch = seen ? s3ReadBackMismatch(seen, action) : undefined;
@@ -176,6 +185,7 @@ async function readBackS3FlowLogs(context: ActionContext): Promise<void> {
           hiveCompatiblePartitions: action.hiveCompatiblePartitions,
           perHourPartition: action.perHourPartition,
           maxAggregationInterval: action.maxAggregationInterval,
+          ...subnetFields(target),
         },
       });
     }
