@@ -37,7 +37,8 @@ const POLICY_FLAG_HELP: Record<keyof Policy, string> = {
   fileFormat: "with s3: plain-text or parquet (default: plain-text)",
   hiveCompatiblePartitions: "with s3: true or false, Hive-compatible S3 prefixes for Athena (default: false)",
   perHourPartition: "with s3: true or false, one partition per hour instead of per day (default: false)",
-  resourceType: "what a new flow log covers: VPC (default; Subnet is reserved and refused by runs for now)",
+  resourceType:
+    "what a new flow log covers: VPC (default) or Subnet (each subnet not covered by a VPC flow log gets its own)",
 };
 
 /** The values of each enum field: accepted in any case (`--traffic-type all`), named in errors. */
