@@ -8,7 +8,7 @@ import {
   type Trigger,
 } from "./change-records.ts";
 import type { Policy } from "./config.ts";
-import { describeError } from "./errors.ts";
+import { ConfigError, describeError } from "./errors.ts";
 import { type ExecutionResult, executePlan } from "./executor/index.ts";
 import {
   type AccountIdentity,
