@@ -122,7 +122,7 @@ export const SubnetPlanSchema = z.object({
   subnetId: z.string(),
   /** The subnet's Name tag. */
   name: z.string().optional(),
-  status: z.enum(["compliant", "non-compliant", "exempt"]),
+  status: z.enum(["compliant", "non-compliant", "exempt", "not-owned"]),
   reason: z.string(),
   exception: ExceptionVerdictSchema.nullable(),
   /** Flow logs that cover the subnet: its own, or its VPC's. */
