@@ -1,13 +1,8 @@
 import { createHash } from "node:crypto";
-import {
-  DescribeEventBusCommand,
-  PutEventsCommand,
-  type PutEventsRequestEntry,
-} from "@aws-sdk/client-eventbridge";
+import { DescribeEventBusCommand } from "@aws-sdk/client-eventbridge";
 import { z } from "zod";
 import type { AwsClients } from "./aws-clients.ts";
 import { ConfigError, describeError } from "./errors.ts";
-import { realSleep, type Sleep } from "./retry.ts";
 import { PRODUCT_NAME, PRODUCT_VERSION } from "./version.ts";
 
 /** EventBridge `Source` and `DetailType` of change records: a public contract for rules and archives. */
@@ -101,8 +96,6 @@ export interface Logger {
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 
-const PUT_EVENTS_BATCH = 10;
-
 /**
  * Fails, before anything is changed, when the ledger bus does not exist or cannot be described, so that
  * a run never makes changes whose records it cannot deliver. `clients` are those of the bus's region.
@@ -118,63 +111,4 @@ export async function checkLedgerBus(clients: AwsClients, bus: string): Promise<
       `${clients.region}, or deploy the stack), or drop --ledger-bus (FLOWLOG_GUARD_LEDGER_BUS, ledgerBus)`;
     throw new ConfigError(`${problem}; nothing was changed`, [problem], { cause: error });
   }
-}
-
-/**
- * Sends change records to the ledger bus, 10 per PutEvents call, retrying entries EventBridge
- * refused. Every record also goes to the structured log; one that still cannot be delivered is
- * logged as an error with its full content and returned in `undelivered`: never silently dropped.
- */
-export async function publishChangeRecords(
-  clients: AwsClients,
-  bus: string | undefined,
-  records: readonly ChangeRecord[],
-  options: { log?: Logger; sleep?: Sleep; attempts?: number } = {},
-): Promise<PublishResult> {
-  const log = options.log ?? silentLogger;
-  const sleep = options.sleep ?? realSleep;
-  for (const record of records) log.info("change record", { changeRecord: record });
-  const result: PublishResult = { bus, published: 0, undelivered: [] };
-  if (records.length === 0) return result;
-  // No bus configured: the records live in the run's report and the structured log only.
-  if (!bus) return result;
-  for (let start = 0; start < records.length; start += PUT_EVENTS_BATCH) {
-    let pending = records.slice(start, start + PUT_EVENTS_BATCH);
-    let lastErrors = new Map<string, string>();
-    for (let attempt = 1; pending.length > 0 && attempt <= (options.attempts ?? 4); attempt++) {
-      if (attempt > 1) await sleep(200 * 2 ** attempt);
-      const entries: PutEventsRequestEntry[] = pending.map((record) => ({
-        Source: CHANGE_RECORD_SOURCE,
-        DetailType: CHANGE_RECORD_DETAIL_TYPE,
-        Detail: JSON.stringify(record),
-        EventBusName: bus,
-        Time: new Date(record.time),
-      }));
-      try {
-        const response = await clients.events.send(new PutEventsCommand({ Entries: entries }));
-        const failed: ChangeRecord[] = [];
-        lastErrors = new Map();
-        (response.Entries ?? []).forEach((entry, index) => {
-          const record = pending[index];
-          if (!record) return;
-          if (entry.EventId && !entry.ErrorCode) result.published++;
-          else {
-            failed.push(record);
-            lastErrors.set(record.recordId, `${entry.ErrorCode ?? "Unknown"}: ${entry.ErrorMessage ?? ""}`);
-          }
-        });
-        // A response with fewer entries than sent leaves the rest undelivered: send them again.
-        failed.push(...pending.slice(response.Entries?.length ?? 0));
-        pending = failed;
-      } catch (error) {
-        lastErrors = new Map(pending.map((record) => [record.recordId, describeError(error)]));
-      }
-    }
-    for (const record of pending) {
-      const error = lastErrors.get(record.recordId) ?? "not delivered";
-      result.undelivered.push({ recordId: record.recordId, error });
-      log.error("change record not delivered to the ledger bus", { bus, error, changeRecord: record });
-    }
-  }
-  return result;
 }

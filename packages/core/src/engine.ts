@@ -1,9 +1,9 @@
 import type { ClientPool } from "./aws-clients.ts";
 import {
+  type ChangeRecord,
   checkLedgerBus,
   type Logger,
   type PublishResult,
-  publishChangeRecords,
   silentLogger,
   type Trigger,
 } from "./change-records.ts";
@@ -17,6 +17,7 @@ import {
   readRegionInventory,
 } from "./inventory.ts";
 import { kmsKeyCoverageProblems } from "./kms-keys.ts";
+import { LedgerPublisher } from "./ledger-publisher.ts";
 import type { RegionInventory, VpcFacts } from "./model.ts";
 import type { Plan } from "./plan.ts";
 import { planRemediation } from "./planner.ts";
@@ -45,7 +46,11 @@ export interface RunOptions {
   regionConcurrency?: number;
   /** Actions in flight at once per region. */
   concurrency?: number;
-  /** Checked before each region starts; true stops the run cleanly (Lambda time limit). */
+  /**
+   * Checked before each region and each change starts, and while CreateFlowLogs waits for a new role
+   * to propagate; true stops the run cleanly (Lambda time limit, Ctrl-C): changes in flight finish,
+   * their records are published, and what was not started is reported.
+   */
   shouldStop?: () => boolean;
   /**
    * Called in `fix` mode once the plan is made and before the first change (confirmation prompts,
@@ -60,10 +65,15 @@ export interface RunOptions {
   requireLedgerBus?: boolean;
   /**
    * Until when (epoch ms) work that failed for a retryable reason (throttling, 5xx, dropped
-   * connections) gets further passes, with backoff. Absent: one pass (the CLI's --deadline, the
-   * Lambda's remaining time).
+   * connections) gets further passes, with backoff; no retry waits past it, the IAM-propagation
+   * retry included. Absent: one pass (the CLI's --deadline, the Lambda's remaining time).
    */
   deadline?: number | undefined;
+  /**
+   * Each change record as it is written (besides the run's own ledger bus): organization runs and
+   * member events publish them centrally while the run goes on.
+   */
+  onRecord?: (record: ChangeRecord) => void;
   /** Called as regions finish and changes are made (progress bars). */
   onProgress?: (progress: {
     regionsDone: number;
@@ -204,7 +214,10 @@ async function readRegions(
   return { inventories, outcomes };
 }
 
-/** Fix mode: applies the plan, then publishes its change records to the ledger bus. */
+/**
+ * Fix mode: applies the plan, publishing its change records to the ledger bus as they are written
+ * (batched; see `LedgerPublisher`), and flushes the rest once the run stops, even when it throws.
+ */
 async function applyPlan(
   plan: Plan,
   options: RunOptions,
@@ -213,31 +226,38 @@ async function applyPlan(
   progress: RunProgress,
 ): Promise<{ execution: ExecutionResult; publish: PublishResult }> {
   const log = options.log ?? silentLogger;
-  const execution = await executePlan(plan, {
-    clientsFor: (region) => options.pool.clientsFor(region),
-    homeRegion,
-    trigger: options.trigger,
-    now,
-    sleep: options.sleep,
-    iamPropagationTimeoutMs: options.iamPropagationTimeoutMs,
-    concurrency: options.concurrency,
-    shouldStop: options.shouldStop,
-    deadline: options.deadline,
-    onPass: (pass, work) => log.info("further pass", { pass, work }),
-    onRecord: (_record, records) => progress.report(records),
+  const bus = options.policy.ledgerBus;
+  const ledger = new LedgerPublisher({
+    clients: options.pool.clientsFor(bus ? ledgerRegionOf(bus, homeRegion) : homeRegion),
+    bus,
     log,
+    sleep: options.sleep,
   });
+  let execution: ExecutionResult;
+  try {
+    execution = await executePlan(plan, {
+      clientsFor: (region) => options.pool.clientsFor(region),
+      homeRegion,
+      trigger: options.trigger,
+      now,
+      sleep: options.sleep,
+      iamPropagationTimeoutMs: options.iamPropagationTimeoutMs,
+      concurrency: options.concurrency,
+      shouldStop: options.shouldStop,
+      deadline: options.deadline,
+      onPass: (pass, work) => log.info("further pass", { pass, work }),
+      onRecord: (record, records) => {
+        ledger.add(record);
+        options.onRecord?.(record);
+        progress.report(records);
+      },
+      log,
+    });
+  } finally {
+    await ledger.flush();
+  }
   progress.report(execution.records.length);
-  const ledgerRegion = options.policy.ledgerBus
-    ? ledgerRegionOf(options.policy.ledgerBus, homeRegion)
-    : homeRegion;
-  const publish = await publishChangeRecords(
-    options.pool.clientsFor(ledgerRegion),
-    options.policy.ledgerBus,
-    execution.records,
-    { log, sleep: options.sleep },
-  );
-  return { execution, publish };
+  return { execution, publish: await ledger.close() };
 }
 
 /** With `requireLedgerBus`, a `fix` run whose ledger bus is missing stops before it changes anything. */

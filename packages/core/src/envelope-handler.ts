@@ -6,17 +6,27 @@ import { type EventHandlerDeps, type EventHandlingResult, handleCloudTrailEvent 
 export interface EnvelopeItemOutcome {
   via: EnvelopeKind[];
   sqsMessageId?: string;
-  /** `handled`/`ignored` as for one event; `failed`: a VPC could not be fixed; `refused`: bad event. */
-  outcome: "handled" | "ignored" | "failed" | "refused";
+  /**
+   * `handled`/`ignored` as for one event; `failed`: a VPC could not be fixed, or the time limit cut
+   * the event's run short; `refused`: bad event; `not-started`: the time limit came before it.
+   */
+  outcome: "handled" | "ignored" | "failed" | "refused" | "not-started";
   result?: EventHandlingResult;
   /** Why it was refused, or what went wrong. */
   error?: string;
 }
 
-/** True when a handled event left a VPC unfixed: the event should be kept for another try. */
+/**
+ * True when a handled event left a VPC unfixed, or a region unread because the time limit came
+ * first: the event should be kept for another try.
+ */
 export function leftFailures(result: EventHandlingResult): boolean {
-  return (result.report?.summary.failed ?? 0) > 0;
+  const summary = result.report?.summary;
+  return (summary?.failed ?? 0) > 0 || (summary?.regionsRemaining ?? 0) > 0;
 }
+
+/** Why an event of a batch was not started: the batch's time limit came first. */
+export const EVENT_NOT_STARTED = "not started: the time limit came first; the event is kept for another try";
 
 /**
  * Handles every event inside an envelope (see `unwrapEvents`), one after another, each exactly as
@@ -38,6 +48,10 @@ export async function handleUnwrapped(
   const outcomes: EnvelopeItemOutcome[] = [];
   for (const item of items) {
     const meta = { via: item.via, ...(item.sqsMessageId ? { sqsMessageId: item.sqsMessageId } : {}) };
+    if (deps.shouldStop?.()) {
+      outcomes.push({ ...meta, outcome: "not-started", error: EVENT_NOT_STARTED });
+      continue;
+    }
     try {
       const result = await handleCloudTrailEvent(item.event, deps);
       outcomes.push({ ...meta, outcome: leftFailures(result) ? "failed" : result.status, result });

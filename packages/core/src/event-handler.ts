@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { AccountPools } from "./account-pools.ts";
 import type { ClientPool } from "./aws-clients.ts";
-import { type Logger, publishChangeRecords } from "./change-records.ts";
+import type { Logger } from "./change-records.ts";
 import {
   actorArnOf,
   type CloudTrailActor,
@@ -12,6 +12,7 @@ import type { Policy } from "./config.ts";
 import { runRemediation } from "./engine.ts";
 import { EventValidationError } from "./errors.ts";
 import { type AccountIdentity, readAccountIdentity } from "./inventory.ts";
+import { LedgerPublisher } from "./ledger-publisher.ts";
 import { vpcOfLogGroup } from "./log-group-template.ts";
 import type { Membership } from "./organizations.ts";
 import type { RunReport } from "./report.ts";
@@ -55,6 +56,14 @@ export interface EventHandlerDeps {
   now?: () => Date;
   sleep?: Sleep;
   iamPropagationTimeoutMs?: number;
+  /**
+   * The stop-before-the-limit guard (the Lambda's remaining time minus a margin, Ctrl-C): true once
+   * no new change may start. Changes in flight finish, records are flushed, what was not started is
+   * reported (as failed VPCs, so the event is kept for another try).
+   */
+  shouldStop?: () => boolean;
+  /** The time limit (epoch ms): further passes and the IAM-propagation retry never wait past it. */
+  deadline?: number;
 }
 
 /** The role name in `arn:aws:sts::1:assumed-role/NAME/session` or `arn:aws:iam::1:role/path/NAME`. */
@@ -105,8 +114,10 @@ export async function handleCloudTrailEvent(
   if ("ignored" in scope) return ignore(scope.ignored);
   await waitOutCreateVpcGrace(event, deps);
 
-  // A member's records go to the central ledger with the central credentials (the member role cannot).
+  // A member's records go to the central ledger with the central credentials (the member role cannot),
+  // as they are written.
   const member = pool !== deps.pool;
+  const central = member ? centralLedger(deps, event.region) : undefined;
   const report = await runRemediation({
     policy: member ? { ...deps.policy, ledgerBus: undefined } : deps.policy,
     regions: scope.regions,
@@ -129,8 +140,11 @@ export async function handleCloudTrailEvent(
     ...(deps.iamPropagationTimeoutMs !== undefined
       ? { iamPropagationTimeoutMs: deps.iamPropagationTimeoutMs }
       : {}),
-  });
-  if (member) await publishCentrally(report, deps, event.region);
+    ...(deps.shouldStop ? { shouldStop: deps.shouldStop } : {}),
+    ...(deps.deadline !== undefined ? { deadline: deps.deadline } : {}),
+    ...(central ? { onRecord: (record) => central.add(record) } : {}),
+  }).finally(() => central?.flush());
+  if (central) await reportCentralPublishing(report, central);
   const missing = (scope.vpcIds ?? []).filter((id) => !report.vpcs.some((vpc) => vpc.vpcId === id));
   const warnings = missing.map(
     (id) =>
@@ -139,24 +153,24 @@ export async function handleCloudTrailEvent(
   return { status: "handled", reason: scope.why, event: summary, report, warnings };
 }
 
-async function publishCentrally(report: RunReport, deps: EventHandlerDeps, region: string): Promise<void> {
+function centralLedger(deps: EventHandlerDeps, region: string): LedgerPublisher {
   const bus = deps.policy.ledgerBus;
-  const records = [...report.vpcs.flatMap((vpc) => vpc.changes), ...report.sharedChanges];
-  const result = await publishChangeRecords(
-    deps.pool.clientsFor(bus ? ledgerRegionOf(bus, region) : region),
+  return new LedgerPublisher({
+    clients: deps.pool.clientsFor(bus ? ledgerRegionOf(bus, region) : region),
     bus,
-    records,
-    {
-      ...(deps.log ? { log: deps.log } : {}),
-      ...(deps.sleep ? { sleep: deps.sleep } : {}),
-    },
-  );
+    log: deps.log,
+    sleep: deps.sleep,
+  });
+}
+
+async function reportCentralPublishing(report: RunReport, central: LedgerPublisher): Promise<void> {
+  const result = await central.close();
   report.summary.recordsPublished = result.published;
   report.summary.recordsUndelivered = result.undelivered.length;
   for (const undelivered of result.undelivered)
     report.errors.push({
       scope: "ledger",
-      message: `change record ${undelivered.recordId} not delivered to ${bus}: ${undelivered.error}`,
+      message: `change record ${undelivered.recordId} not delivered to ${result.bus}: ${undelivered.error}`,
     });
 }
 

@@ -23,6 +23,7 @@ export * from "./flow-log-fields.ts";
 export * from "./guardrails.ts";
 export * from "./inventory.ts";
 export * from "./kms-keys.ts";
+export * from "./ledger-publisher.ts";
 export * from "./log-group-template.ts";
 export * from "./member-template.ts";
 export * from "./model.ts";

@@ -1,8 +1,8 @@
 import type { AccountPools } from "./account-pools.ts";
 import type { ClientPool } from "./aws-clients.ts";
-import { type ChangeRecord, publishChangeRecords } from "./change-records.ts";
 import { type RunOptions, requireLedgerBus, runRemediation } from "./engine.ts";
 import { awsErrorName, describeError } from "./errors.ts";
+import { LedgerPublisher } from "./ledger-publisher.ts";
 import { MEMBER_ROLE_NAME, memberRoleArn } from "./member-template.ts";
 import type { OrganizationAccount, SkippedAccount } from "./organizations.ts";
 import type { ReportError, RunReport } from "./report.ts";
@@ -82,7 +82,11 @@ const KIND_OF_SCOPE: Record<ReportError["scope"], AccountErrorKind> = {
  * The central account itself is worked on with the central credentials (no member role needed there:
  * this is how the management account is covered when the central deployment runs in it).
  */
-async function runAccount(options: OrganizationRunOptions, target: OrganizationAccount): Promise<RunReport> {
+async function runAccount(
+  options: OrganizationRunOptions,
+  target: OrganizationAccount,
+  ledger: LedgerPublisher,
+): Promise<RunReport> {
   const central = target.accountId === options.centralAccountId;
   const roleArn = memberRoleArn(
     options.partition,
@@ -98,6 +102,8 @@ async function runAccount(options: OrganizationRunOptions, target: OrganizationA
       : { identity: { accountId: target.accountId, partition: options.partition, callerArn: roleArn } }),
     homeRegion: options.homeRegion,
     onProgress: undefined,
+    // Published centrally as they are written: an account cut off keeps the records of what it changed.
+    onRecord: (record) => ledger.add(record),
   });
 }
 
@@ -105,7 +111,7 @@ async function runAccount(options: OrganizationRunOptions, target: OrganizationA
  * fix-all / scan across accounts: each account runs the single-account engine with its own
  * assumed-role clients, `accountConcurrency` at a time; an account that cannot be assumed or fails
  * is isolated in `errors` and the others go on. Change records (naming the member account and the
- * run) are published once, from the central account, to the ledger bus.
+ * run) are published from the central account to the ledger bus as they are written.
  */
 export async function runOrganization(options: OrganizationRunOptions): Promise<OrganizationReport> {
   const started = Date.now();
@@ -120,6 +126,7 @@ export async function runOrganization(options: OrganizationRunOptions): Promise<
         kind: "account-not-in-organization",
         message: skip.message,
       });
+  const ledger = centralLedger(options);
   let accountsDone = 0;
   let vpcsEvaluated = 0;
   let changes = 0;
@@ -130,7 +137,7 @@ export async function runOrganization(options: OrganizationRunOptions): Promise<
       options.memberRoleName ?? MEMBER_ROLE_NAME,
     );
     try {
-      const report = await runAccount(options, target);
+      const report = await runAccount(options, target, ledger);
       reports.push(report);
       for (const error of report.errors)
         errors.push({ ...error, account: target.accountId, kind: KIND_OF_SCOPE[error.scope] });
@@ -143,11 +150,7 @@ export async function runOrganization(options: OrganizationRunOptions): Promise<
     accountsDone++;
     options.onProgress?.({ accountsDone, accounts: options.targets.length, vpcsEvaluated, changes });
   });
-  const records = reports.flatMap((report) => [
-    ...report.vpcs.flatMap((vpc) => vpc.changes),
-    ...report.sharedChanges,
-  ]);
-  const published = await publishCentrally(options, records);
+  const published = await ledger.close();
   for (const undelivered of published.undelivered)
     errors.push({
       scope: "ledger",
@@ -158,14 +161,13 @@ export async function runOrganization(options: OrganizationRunOptions): Promise<
   return mergeReports(options, reports, errors, published, Date.now() - started);
 }
 
-async function publishCentrally(options: OrganizationRunOptions, records: ChangeRecord[]) {
+function centralLedger(options: OrganizationRunOptions): LedgerPublisher {
   const bus = options.policy.ledgerBus;
-  const clients = options.central.clientsFor(
-    bus ? ledgerRegionOf(bus, options.homeRegion) : options.homeRegion,
-  );
-  return publishChangeRecords(clients, bus, records, {
-    ...(options.log ? { log: options.log } : {}),
-    ...(options.sleep ? { sleep: options.sleep } : {}),
+  return new LedgerPublisher({
+    clients: options.central.clientsFor(bus ? ledgerRegionOf(bus, options.homeRegion) : options.homeRegion),
+    bus,
+    log: options.log,
+    sleep: options.sleep,
   });
 }
 

@@ -13,7 +13,7 @@ import {
   SCHEDULED_FIX_ALL_EVENT,
 } from "@flowlog-guard/core";
 import { z } from "zod";
-import { type Runtime, recordRunMetrics } from "./runtime.ts";
+import { type LambdaTimeContext, type Runtime, recordRunMetrics, timeLimitOf } from "./runtime.ts";
 
 /** A manual invocation: `aws lambda invoke --payload '{"regions":["eu-west-1"],"dryRun":true}'`. */
 const ManualInputSchema = z.strictObject({
@@ -69,7 +69,7 @@ export const STOP_MARGIN_MS = 90_000;
  * time limit and reports the regions that remain.
  */
 export function createFixAllHandler(runtime: Runtime) {
-  return async (event: unknown, context?: { getRemainingTimeInMillis(): number }): Promise<FixAllResult> => {
+  return async (event: unknown, context?: LambdaTimeContext): Promise<FixAllResult> => {
     const { input, scheduled } = parseFixAllInput(event);
     const homeRegion = process.env.AWS_REGION ?? "us-east-1";
     const regions =
@@ -86,9 +86,8 @@ export function createFixAllHandler(runtime: Runtime) {
       trigger: { kind: scheduled ? "schedule" : "fix-all", runId },
       pool: runtime.pool,
       regionConcurrency: 4,
-      shouldStop: () => (context ? context.getRemainingTimeInMillis() < STOP_MARGIN_MS : false),
       // Retryable failures get further passes while the function has time for them.
-      deadline: context ? Date.now() + context.getRemainingTimeInMillis() - STOP_MARGIN_MS : undefined,
+      ...timeLimitOf(context, STOP_MARGIN_MS),
       log: runtime.logger,
     });
     runtime.logger.info("fix-all report", { report });

@@ -22,7 +22,14 @@ function metricsOf(results: { outcome?: string; result?: EventHandlingResult }[]
   }, NONE);
 }
 
-import { type Runtime, recordRunMetrics } from "./runtime.ts";
+import { type LambdaTimeContext, type Runtime, recordRunMetrics, timeLimitOf } from "./runtime.ts";
+
+/**
+ * Margin kept before the remediate function's time limit (3 minutes): no new change starts, and the
+ * CreateFlowLogs retry while a new delivery role propagates stops, inside it, so that the changes in
+ * flight finish and every change record is on the ledger bus before Lambda ends the invocation.
+ */
+export const REMEDIATE_STOP_MARGIN_MS = 30_000;
 
 /** What the remediate Lambda returns for one event (also in its log): the outcome and the report's summary. */
 export type RemediateResult = Pick<EventHandlingResult, "status" | "reason" | "event"> & {
@@ -56,8 +63,11 @@ function summarise(result: EventHandlingResult): RemediateResult {
 }
 
 function failureError(result: EventHandlingResult): RemediationError {
+  const { summary, errors } = result.report!;
+  const remaining =
+    summary.regionsRemaining > 0 ? ` and ${summary.regionsRemaining} region(s) not started (time limit)` : "";
   return new RemediationError(
-    `${result.report!.summary.failed} VPC(s) could not be fixed: ${JSON.stringify(result.report!.errors)}`,
+    `${summary.failed} VPC(s) could not be fixed${remaining}: ${JSON.stringify(errors)}`,
     { action: "remediate", region: result.event.region },
   );
 }
@@ -68,13 +78,24 @@ function failureError(result: EventHandlingResult): RemediationError {
  * throws for an event it does not handle (EventValidationError) and when a VPC could not be fixed,
  * so that Lambda retries and the on-failure destination keeps it. An SQS batch: returns the messages
  * to retry (`batchItemFailures`); SQS's redrive policy moves them to the dead-letter queue in the end.
+ * `REMEDIATE_STOP_MARGIN_MS` before the time limit it starts no new change (nor event of a batch),
+ * flushes the change records of what it changed, and treats the work left as not done: it throws
+ * (one event) or returns the messages to retry (a batch), as for a failure.
  */
 export function createRemediateHandler(runtime: Runtime) {
-  return async (event: unknown): Promise<RemediateResult | RemediateBatchResult> => {
+  return async (
+    event: unknown,
+    context?: LambdaTimeContext,
+  ): Promise<RemediateResult | RemediateBatchResult> => {
     const items = unwrapEvents(event);
     const region = (items[0]?.event as { region?: unknown } | undefined)?.region;
     const identity = await runtime.identity(typeof region === "string" ? region : "us-east-1");
-    const deps = { ...runtime, identity, log: runtime.logger };
+    const deps = {
+      ...runtime,
+      identity,
+      log: runtime.logger,
+      ...timeLimitOf(context, REMEDIATE_STOP_MARGIN_MS),
+    };
     if (items.length === 1 && !items[0]!.sqsMessageId) {
       const result = await handleCloudTrailEvent(items[0]!.event, deps).catch((error: unknown) => {
         if (error instanceof EventValidationError)
@@ -94,7 +115,7 @@ export function createRemediateHandler(runtime: Runtime) {
       ...(result ? { result: summarise(result) } : {}),
     }));
     runtime.logger.info("events handled", { results });
-    const unfinished = outcomes.filter((o) => o.outcome === "failed" || o.outcome === "refused");
+    const unfinished = outcomes.filter((o) => ["failed", "refused", "not-started"].includes(o.outcome));
     const retry = unfinished.filter((o) => !o.sqsMessageId);
     if (retry.length > 0) {
       throw new RemediationError(

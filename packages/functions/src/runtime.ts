@@ -118,3 +118,25 @@ export function lazyHandler<E, R>(
     return (await handler)(event, context);
   };
 }
+
+/** What Lambda passes as the handler's context, as far as the time-limit guard needs it. */
+export interface LambdaTimeContext {
+  getRemainingTimeInMillis(): number;
+}
+
+/**
+ * The stop-before-the-limit guard of a handler: `shouldStop` turns true, and `deadline` (epoch ms)
+ * falls, `marginMs` before the function's time limit, so that changes in flight finish and their
+ * change records are flushed to the ledger bus while the function still runs. No context (a test, a
+ * script): no limit.
+ */
+export function timeLimitOf(
+  context: LambdaTimeContext | undefined,
+  marginMs: number,
+): { shouldStop?: () => boolean; deadline?: number } {
+  if (!context) return {};
+  return {
+    shouldStop: () => context.getRemainingTimeInMillis() < marginMs,
+    deadline: Date.now() + context.getRemainingTimeInMillis() - marginMs,
+  };
+}

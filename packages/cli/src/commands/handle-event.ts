@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import {
   type EnvelopeItemOutcome,
+  type EventHandlerDeps,
   type EventHandlingResult,
   handleCloudTrailEvent,
   handleUnwrapped,
@@ -12,7 +13,9 @@ import { UsageError } from "../errors.ts";
 import type { Io } from "../io.ts";
 import { addAwsOptions, addPolicyOptions, addReportOptions, resolveRunSettings } from "../options.ts";
 import { checkOutputTarget, emitReport } from "../output.ts";
+import { createProgress } from "../progress.ts";
 import { exitCodeOf, renderReport } from "../render.ts";
+import { watchInterrupts } from "./run.ts";
 
 function renderResult(result: EventHandlingResult, dryRun = false): string {
   const { event } = result;
@@ -30,7 +33,8 @@ export function renderOutcomes(outcomes: EnvelopeItemOutcome[], dryRun = false):
     .map((item, index) => {
       const how = `event ${index + 1} of ${outcomes.length} (via ${item.via.join(" > ") || "as given"}${item.sqsMessageId ? `, message ${item.sqsMessageId}` : ""})`;
       if (item.outcome === "refused") return `${how}\nREFUSED, nothing changed: ${item.error}\n`;
-      return `${how}\n${renderResult(item.result!, dryRun)}`;
+      if (!item.result) return `${how}\nNOT STARTED: ${item.error}\n`;
+      return `${how}\n${renderResult(item.result, dryRun)}`;
     })
     .join("\n");
 }
@@ -38,6 +42,7 @@ export function renderOutcomes(outcomes: EnvelopeItemOutcome[], dryRun = false):
 /** 2 when an event was refused, else 3 when one left a VPC unfixed or non-compliant, else 0. */
 export function exitCodeOfOutcomes(outcomes: EnvelopeItemOutcome[]): number {
   if (outcomes.some((item) => item.outcome === "refused")) return 2;
+  if (outcomes.some((item) => item.outcome === "not-started")) return 3;
   return Math.max(0, ...outcomes.map((item) => (item.result?.report ? exitCodeOf(item.result.report) : 0)));
 }
 
@@ -73,11 +78,30 @@ async function handleEvent(
   await checkOutputTarget(settings.output);
   const items = unwrapEvents(await readEvent(file, io));
   const dryRun = Boolean(options.dryRun);
+  // The remediate function's guard: Ctrl-C or --deadline stops new changes (and the wait for a new
+  // role); changes in flight finish and their records are published.
+  const signals = watchInterrupts(io, createProgress(false));
   const deps = {
     policy: settings.policy,
     pool: await createPoolFor(settings, io.env),
     mode: dryRun ? ("dry-run" as const) : ("fix" as const),
+    deadline: Date.now() + settings.deadlineMs,
+    shouldStop: () => signals.interrupted() || Date.now() >= deps.deadline,
   };
+  try {
+    return await handleItems(items, deps, settings, io, dryRun);
+  } finally {
+    signals.dispose();
+  }
+}
+
+async function handleItems(
+  items: ReturnType<typeof unwrapEvents>,
+  deps: EventHandlerDeps,
+  settings: ReturnType<typeof resolveRunSettings>,
+  io: Io,
+  dryRun: boolean,
+): Promise<number> {
   if (items.length === 1) {
     const result = await handleCloudTrailEvent(items[0]!.event, deps);
     await emitReport(result, settings, io, (r) => renderResult(r, dryRun), settings.policy);
@@ -100,12 +124,19 @@ export const registerHandleEvent: RegisterCommand = (program, wire) => {
     .description("Process one EventBridge CloudTrail event exactly as the remediate Lambda does")
     .argument("[file]", "file with one EventBridge event (JSON); - or nothing reads stdin")
     .option("--dry-run", "re-check and plan only, change nothing")
+    .option(
+      "--deadline <duration>",
+      "time limit, as the remediate function's: no change starts (nor the wait for a new delivery " +
+        "role goes on) past it, e.g. 90s, 2m (default: 15m; also FLOWLOG_GUARD_DEADLINE)",
+    )
     .addHelpText(
       "after",
       `
 The event is only a hint: the real state is read through the API before anything changes.
 Events flowlog-guard does not handle, malformed ones and failed calls are refused with the
 field named (exit 2) and change nothing. A VPC the event names that does not exist is a warning.
+Ctrl-C or --deadline stops it as the remediate function stops before its time limit: changes in
+flight finish, their change records are published, and what was not done is reported (exit 3).
 Give the event as it is, or in whatever wraps it: Lambda's on-failure invocation record
 (requestPayload), an SQS message or batch, an SNS notification, or a CloudTrail record from Event
 history (LookupEvents' CloudTrailEvent); every event inside is handled.

@@ -29,7 +29,10 @@ export interface FixSettings {
 }
 
 /** Ctrl-C / SIGTERM: the first stops new work (in-flight changes finish), the second exits at once. */
-function watchInterrupts(io: Io, progress: Progress): { interrupted: () => boolean; dispose: () => void } {
+export function watchInterrupts(
+  io: Io,
+  progress: Progress,
+): { interrupted: () => boolean; dispose: () => void } {
   let count = 0;
   const onSignal = () => {
     count++;

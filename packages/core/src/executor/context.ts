@@ -13,6 +13,10 @@ export interface RunContext {
   sleep: Sleep;
   log: Logger;
   iamPropagationTimeoutMs: number;
+  /** True once no new change may start (time limit, Ctrl-C); also ends the wait for a new role. */
+  shouldStop?: (() => boolean) | undefined;
+  /** The run's time limit (epoch ms): no retry waits past it (the IAM-propagation retry included). */
+  deadline?: number | undefined;
   /** What the role handlers learnt about the delivery role (shared by every region). */
   role: DeliveryRoleState;
 }

@@ -135,8 +135,9 @@ async function createWithIamRetry(
         if (first?.kind === "failed") throw new Error(first.error);
       },
       {
-        retryable: (error) => isIamPropagationError(describeError(error)),
-        timeoutMs: context.iamPropagationTimeoutMs,
+        // Never past the run's time limit: a Lambda cut off in this wait would lose its records.
+        retryable: (error) => isIamPropagationError(describeError(error)) && !context.shouldStop?.(),
+        timeoutMs: iamRetryBudgetMs(context),
         baseDelayMs: 2_000,
         sleep: context.sleep,
         onRetry: (_error, attempt, delay) =>
@@ -149,14 +150,37 @@ async function createWithIamRetry(
     );
   } catch (error) {
     // A VPC the calls never answered for fails with what stopped them (a VPC still refused keeps AWS's words).
+    const stopped = stoppedByTimeLimit(context) && isIamPropagationError(describeError(error));
     for (const vpcId of resourceIdsOf(action)) {
-      if (!verdicts.has(vpcId)) {
+      if (!verdicts.has(vpcId) || (stopped && refusedForNow(vpcId))) {
         const retryable = isRetryableError(error) || isIamPropagationError(describeError(error));
-        verdicts.set(vpcId, { kind: "failed", error: describeError(error), retryable });
+        const message = describeError(error);
+        verdicts.set(vpcId, {
+          kind: "failed",
+          error: stopped
+            ? `${TIME_LIMIT_STOP}, the delivery role was still propagating: ${message}`
+            : message,
+          retryable,
+        });
       }
     }
   }
   return verdicts;
+}
+
+/** Not started again: the run's time limit (or Ctrl-C) came first. */
+const TIME_LIMIT_STOP = "not created before the run's time limit";
+
+/** How long CreateFlowLogs may be retried while a new role propagates: its timeout, within the run's limit. */
+function iamRetryBudgetMs(context: ActionContext): number {
+  if (context.deadline === undefined) return context.iamPropagationTimeoutMs;
+  return Math.max(0, Math.min(context.iamPropagationTimeoutMs, context.deadline - Date.now()));
+}
+
+function stoppedByTimeLimit(context: ActionContext): boolean {
+  return (
+    context.shouldStop?.() === true || (context.deadline !== undefined && Date.now() >= context.deadline)
+  );
 }
 
 /** How one kind of flow log is requested, and how an existing one for a VPC is found. */

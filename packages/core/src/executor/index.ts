@@ -35,6 +35,8 @@ export async function executePlan(plan: Plan, options: ExecutorOptions): Promise
     sleep: options.sleep ?? realSleep,
     log,
     iamPropagationTimeoutMs: options.iamPropagationTimeoutMs ?? 120_000,
+    shouldStop: options.shouldStop,
+    deadline: options.deadline,
     role: { problem: undefined, createdByOtherRun: false },
   };
   state.deferRetryableFailures = options.deadline !== undefined;

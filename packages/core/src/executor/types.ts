@@ -18,8 +18,8 @@ export interface ExecutorOptions {
   /** Checked before each action starts; true skips the rest (Lambda time limit). */
   shouldStop?: (() => boolean) | undefined;
   /**
-   * Until when (epoch ms) work that failed for a retryable reason gets further passes, with backoff.
-   * Absent: one pass only.
+   * Until when (epoch ms) work that failed for a retryable reason gets further passes, with backoff;
+   * no wait goes past it (the IAM-propagation retry of CreateFlowLogs included). Absent: one pass only.
    */
   deadline?: number | undefined;
   /** Called when a further pass starts: its number and how much work it retries (progress, logs). */
