@@ -134,14 +134,7 @@ export async function handleCloudTrailEvent(
     pool,
     ...(scope.vpcIds ? { vpcIds: scope.vpcIds } : {}),
     ...(scope.ensureRole ? { ensureRole: true } : {}),
-    ...(deps.log ? { log: deps.log } : {}),
-    ...(deps.now ? { now: deps.now } : {}),
-    ...(deps.sleep ? { sleep: deps.sleep } : {}),
-    ...(deps.iamPropagationTimeoutMs !== undefined
-      ? { iamPropagationTimeoutMs: deps.iamPropagationTimeoutMs }
-      : {}),
-    ...(deps.shouldStop ? { shouldStop: deps.shouldStop } : {}),
-    ...(deps.deadline !== undefined ? { deadline: deps.deadline } : {}),
+    ...injectedRunOptions(deps),
     ...(central ? { onRecord: (record) => central.add(record) } : {}),
   }).finally(() => central?.flush());
   if (central) await reportCentralPublishing(report, central);
@@ -151,6 +144,19 @@ export async function handleCloudTrailEvent(
       `${id} does not exist in ${event.account}/${event.region} (deleted since, or never created): nothing to check`,
   );
   return { status: "handled", reason: scope.why, event: summary, report, warnings };
+}
+
+/** What the caller injected into every run: logger, clock, waits, the time-limit guard. */
+function injectedRunOptions(deps: EventHandlerDeps) {
+  const { log, now, sleep, iamPropagationTimeoutMs, shouldStop, deadline } = deps;
+  return {
+    ...(log ? { log } : {}),
+    ...(now ? { now } : {}),
+    ...(sleep ? { sleep } : {}),
+    ...(iamPropagationTimeoutMs !== undefined ? { iamPropagationTimeoutMs } : {}),
+    ...(shouldStop ? { shouldStop } : {}),
+    ...(deadline !== undefined ? { deadline } : {}),
+  };
 }
 
 function centralLedger(deps: EventHandlerDeps, region: string): LedgerPublisher {
