@@ -1,0 +1,143 @@
+import {
+  CHANGE_RECORD_DETAIL_TYPE,
+  CHANGE_RECORD_SOURCE,
+  type ChangeRecord,
+  createClientPool,
+  LedgerPublisher,
+  newChangeRecord,
+} from "@flowlog-guard/core";
+import { captureEvents } from "@flowlog-guard/emulator";
+import { afterEach, describe, expect, it } from "vitest";
+import { noSleep } from "./support/aws.ts";
+import { type FaultProxy, startFaultProxy } from "./support/fault-proxy.ts";
+
+const REGION = "eu-west-1";
+const BUS = "ledger";
+
+function aRecord(index: number): ChangeRecord {
+  return newChangeRecord({
+    actionKey: `log-group:${REGION}:/vpc/${index}`,
+    time: new Date().toISOString(),
+    account: "123456789012",
+    region: REGION,
+    vpcId: `vpc-${index}`,
+    action: "create-log-group",
+    target: { type: "log-group", id: `/vpc/${index}` },
+    before: null,
+    after: { logGroupName: `/vpc/${index}` },
+    reason: "no flow log",
+    trigger: { kind: "cli", runId: "run-ledger" },
+    outcome: "applied",
+  });
+}
+
+const captureLedger = () =>
+  captureEvents({
+    region: REGION,
+    bus: BUS,
+    pattern: { source: [CHANGE_RECORD_SOURCE], "detail-type": [CHANGE_RECORD_DETAIL_TYPE] },
+    name: "publisher-ledger",
+  });
+
+const idsOf = (events: Record<string, unknown>[]) =>
+  events.map((event) => (event.detail as ChangeRecord).recordId).sort();
+
+let proxy: FaultProxy | undefined;
+afterEach(async () => {
+  await proxy?.close();
+  proxy = undefined;
+});
+
+describe("LedgerPublisher: change records published as they are written", () => {
+  it("sends a full batch at once and the rest after the flush interval, before close(): 12 records, 2 calls", async () => {
+    const ledger = await captureLedger();
+    proxy = await startFaultProxy(process.env.AWS_ENDPOINT_URL!, []);
+    const pool = createClientPool({ apiRate: 0, endpoint: proxy.endpoint });
+    const publisher = new LedgerPublisher({
+      clients: pool.clientsFor(REGION),
+      bus: BUS,
+      flushIntervalMs: 300,
+    });
+    const records = Array.from({ length: 12 }, (_, index) => aRecord(index));
+    /** The records of each PutEvents request that reached the bus's endpoint so far. */
+    const sent = () =>
+      proxy!.log
+        .filter((entry) => entry.call.operation === "PutEvents")
+        .map((entry) =>
+          (JSON.parse(entry.call.body) as { Entries: { Detail: string }[] }).Entries.map(
+            (item) => (JSON.parse(item.Detail) as ChangeRecord).recordId,
+          ),
+        );
+    const waitForRequests = async (count: number) => {
+      for (const until = Date.now() + 60_000; sent().length < count && Date.now() < until; )
+        await new Promise((resolve) => setTimeout(resolve, 20));
+    };
+
+    for (const record of records.slice(0, 10)) publisher.add(record);
+    await waitForRequests(1);
+    for (const record of records.slice(10)) publisher.add(record);
+    await waitForRequests(2);
+
+    expect(sent()).toEqual([
+      records.slice(0, 10).map((record) => record.recordId),
+      records.slice(10).map((record) => record.recordId),
+    ]);
+    expect(await publisher.close()).toEqual({ bus: BUS, published: 12, undelivered: [] });
+    expect(pool.counter.count("EventBridge", "PutEvents")).toBe(2);
+    expect(idsOf(await ledger.drain())).toEqual(records.map((record) => record.recordId).sort());
+  });
+
+  it("sends again only the entries refused for a passing reason; a lasting refusal is reported, in full", async () => {
+    const ledger = await captureLedger();
+    const records = Array.from({ length: 10 }, (_, index) => aRecord(index));
+    const codes = new Map([
+      [2, "ThrottlingException"],
+      [5, "InternalFailure"],
+      [7, "NotAuthorizedForSourceException"],
+    ]);
+    const partialFailure = JSON.stringify({
+      FailedEntryCount: codes.size,
+      Entries: records.map((_, index) =>
+        codes.has(index)
+          ? { ErrorCode: codes.get(index), ErrorMessage: "refused" }
+          : { EventId: `e-${index}` },
+      ),
+    });
+    let putEvents = 0;
+    const bodies: string[] = [];
+    proxy = await startFaultProxy(process.env.AWS_ENDPOINT_URL!, [
+      (call) => {
+        if (call.operation !== "PutEvents") return undefined;
+        bodies.push(call.body);
+        return putEvents++ === 0
+          ? { kind: "respond", status: 200, contentType: "application/x-amz-json-1.1", body: partialFailure }
+          : undefined;
+      },
+    ]);
+    const logged: Record<string, unknown>[] = [];
+    const log = { info() {}, warn() {}, error: (_message: string, extra = {}) => logged.push(extra) };
+    const pool = createClientPool({ apiRate: 0, endpoint: proxy.endpoint });
+    const publisher = new LedgerPublisher({
+      clients: pool.clientsFor(REGION),
+      bus: BUS,
+      log,
+      sleep: noSleep,
+    });
+
+    for (const record of records) publisher.add(record);
+    const result = await publisher.close();
+
+    expect(bodies).toHaveLength(2);
+    const resent = (JSON.parse(bodies[1]!) as { Entries: { Detail: string }[] }).Entries.map(
+      (entry) => (JSON.parse(entry.Detail) as ChangeRecord).recordId,
+    );
+    expect(resent).toEqual([records[2]!.recordId, records[5]!.recordId]);
+    expect(idsOf(await ledger.drain())).toEqual(resent.sort());
+    expect(result).toEqual({
+      bus: BUS,
+      published: 9,
+      undelivered: [{ recordId: records[7]!.recordId, error: "NotAuthorizedForSourceException: refused" }],
+    });
+    expect(logged).toEqual([expect.objectContaining({ bus: BUS, changeRecord: records[7] })]);
+  });
+});
