@@ -1,6 +1,13 @@
 import { DeleteLogGroupCommand, PutRetentionPolicyCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { DeleteFlowLogsCommand, DescribeVpcsCommand } from "@aws-sdk/client-ec2";
-import { DeleteRolePolicyCommand, GetRolePolicyCommand } from "@aws-sdk/client-iam";
+import {
+  AttachRolePolicyCommand,
+  CreatePolicyCommand,
+  DeleteRolePolicyCommand,
+  GetRolePolicyCommand,
+  ListAttachedRolePoliciesCommand,
+  PutRolePermissionsBoundaryCommand,
+} from "@aws-sdk/client-iam";
 import {
   deliveryRolePermissionsPolicy,
   EventValidationError,
@@ -144,6 +151,39 @@ describe("events: CloudTrail -> EventBridge rules (core pattern data) -> remedia
       deliveryRolePermissionsPolicy(policy.logGroupName, "aws", "123456789012"),
     );
     expect(results[0]?.summary?.changes).toBe(1);
+  });
+
+  it("detaches a managed policy and removes a boundary put on the delivery role, from their IAM events", async () => {
+    const env = await setup();
+    await createVpc(env.pool, REGION);
+    await run(env.pool, { regions: [REGION] });
+    await env.deploy();
+    const iam = env.pool.clientsFor("us-east-1").iam;
+    const { Policy } = await iam.send(
+      new CreatePolicyCommand({
+        PolicyName: "platform-deny-logs",
+        PolicyDocument: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Deny", Action: "logs:*", Resource: "*" }],
+        }),
+      }),
+    );
+    const role = "flowlog-guard-delivery";
+    await iam.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: Policy!.Arn! }));
+    await iam.send(
+      new PutRolePermissionsBoundaryCommand({ RoleName: role, PermissionsBoundary: Policy!.Arn! }),
+    );
+
+    const results = await env.deliver(
+      fixture("iam-attach-role-policy-by-cloudformation"),
+      fixture("iam-put-role-permissions-boundary"),
+    );
+
+    // Both events match the IAM rule; the first repairs both drifts, the second finds nothing left.
+    expect(results.map((result) => result.summary?.changes)).toEqual([2, 0]);
+    expect(
+      (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role }))).AttachedPolicies,
+    ).toEqual([]);
   });
 
   it("does not match failed calls or events from other sources", async () => {

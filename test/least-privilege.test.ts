@@ -1,8 +1,12 @@
 import { CreateEventBusCommand } from "@aws-sdk/client-eventbridge";
 import {
+  AttachRolePolicyCommand,
   CreateAccessKeyCommand,
+  CreatePolicyCommand,
   CreateRoleCommand,
   CreateUserCommand,
+  type IAMClient,
+  PutRolePermissionsBoundaryCommand,
   PutUserPolicyCommand,
   UpdateAssumeRolePolicyCommand,
 } from "@aws-sdk/client-iam";
@@ -43,6 +47,36 @@ const IMPLICIT_ACTIONS = ["ec2:CreateTags", "logs:TagResource", "iam:TagRole", "
  * happen; the evaluator test below checks the call is allowed on a managed group.
  */
 const LOST_RESPONSE_ACTIONS = ["logs:ListTagsForResource"];
+
+/** Only a drifted delivery role calls for these (a wrong trust; a managed policy or a boundary on it). */
+const ROLE_DRIFT_ACTIONS = [
+  "iam:UpdateAssumeRolePolicy",
+  "iam:ListAttachedRolePolicies",
+  "iam:DetachRolePolicy",
+  "iam:DeleteRolePermissionsBoundary",
+];
+
+/** A managed policy attached to the delivery role and put as its boundary (both are removed by a run). */
+async function attachPolicyAndBoundary(iam: IAMClient, policyName: string): Promise<void> {
+  const { Policy } = await iam.send(
+    new CreatePolicyCommand({
+      PolicyName: policyName,
+      PolicyDocument: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Deny", Action: "logs:*", Resource: "*" }],
+      }),
+    }),
+  );
+  await iam.send(
+    new AttachRolePolicyCommand({ RoleName: "flowlog-guard-delivery", PolicyArn: Policy!.Arn! }),
+  );
+  await iam.send(
+    new PutRolePermissionsBoundaryCommand({
+      RoleName: "flowlog-guard-delivery",
+      PermissionsBoundary: Policy!.Arn!,
+    }),
+  );
+}
 
 /** moto ignores Resource (every non-S3 request is checked against "*") and Condition: widen both. */
 function asMotoCanEnforce(source: PolicyDocument, without?: string): PolicyDocument {
@@ -140,15 +174,17 @@ describe("least privilege: core's policy document is enough, and every action in
     const setup = testPool();
     await createVpc(setup, REGION);
     await setup.clientsFor(REGION).events.send(new CreateEventBusCommand({ Name: "ledger" }));
-    if (action === "iam:UpdateAssumeRolePolicy") {
-      // Only a drifted trust policy needs this call.
-      await setup.clientsFor(REGION).iam.send(
+    if (ROLE_DRIFT_ACTIONS.includes(action)) {
+      // Only a drifted role needs these calls: a wrong trust, a managed policy and a boundary.
+      const iam = setup.clientsFor(REGION).iam;
+      await iam.send(
         new CreateRoleCommand({
           RoleName: "flowlog-guard-delivery",
           Path: "/flowlog-guard/",
           AssumeRolePolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [] }),
         }),
       );
+      await attachPolicyAndBoundary(iam, "drift");
     }
     const runner = await runnerWith(asMotoCanEnforce(document, action));
     await setAuthEnforcement("0");
@@ -168,7 +204,10 @@ describe("least privilege: core's policy document is enough, and every action in
 describe("least privilege, judged by a real IAM evaluator with each call's real ARN and conditions", () => {
   const RUNNER = `arn:aws:iam::${ACCOUNT}:role/flowlog-guard-prod-FixAllRole-a1b2c3`;
 
-  /** Fix-all on a fresh account, again over a drifted delivery role, and one CloudTrail event. */
+  /**
+   * Fix-all on a fresh account, again over a drifted delivery role (trust, a managed policy, a
+   * boundary), and one CloudTrail event.
+   */
   async function everyCallTheEngineMakes() {
     const setup = testPool();
     await createVpc(setup, REGION);
@@ -200,6 +239,7 @@ describe("least privilege, judged by a real IAM evaluator with each call's real 
         }),
       }),
     );
+    await attachPolicyAndBoundary(setup.clientsFor(REGION).iam, "drift");
     await runOnce("lp-2");
     await handleCloudTrailEvent(fixture("ec2-create-vpc-root-console-v1.05", { [FIXTURE_VPC]: newVpc }), {
       policy,

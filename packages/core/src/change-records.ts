@@ -37,6 +37,8 @@ export const ChangeRecordSchema = z.object({
     "create-role",
     "update-role-trust",
     "put-role-policy",
+    "detach-role-policy",
+    "delete-role-permissions-boundary",
     "create-log-group",
     "put-retention-policy",
     "create-flow-log",

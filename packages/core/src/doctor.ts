@@ -14,6 +14,7 @@ import { checkKmsKeys } from "./doctor-kms.ts";
 import { checkS3Destination } from "./doctor-s3.ts";
 import { awsErrorName, describeError } from "./errors.ts";
 import { type AccountIdentity, readAccountIdentity, readDeliveryRole } from "./inventory.ts";
+import type { RoleFacts } from "./model.ts";
 import { simulationRequests } from "./permission-simulation.ts";
 import {
   deliveryRolePermissionsPolicy,
@@ -131,7 +132,26 @@ async function checkRole(
       fix: "run `flowlog-guard fix-all`: it restores the inline policy and records the change",
     };
   }
-  return ok(name, "exists, trust and inline policy as expected");
+  return (
+    attachmentProblem(name, role) ?? ok(name, "exists, trust and inline policy as expected, nothing attached")
+  );
+}
+
+/** A managed policy attached to the delivery role, or a boundary on it: either can deny delivery. */
+function attachmentProblem(name: string, role: RoleFacts): DoctorCheck | undefined {
+  const attached = role.attachedPolicyArns ?? [];
+  const boundary = role.permissionsBoundaryArn;
+  if (attached.length === 0 && !boundary) return undefined;
+  const parts = [
+    ...(attached.length > 0 ? [`managed policies attached: ${attached.join(", ")}`] : []),
+    ...(boundary ? [`permissions boundary: ${boundary}`] : []),
+  ];
+  return {
+    name,
+    status: "fail",
+    detail: `${parts.join("; ")} (flowlog-guard declares none: they can deny delivery)`,
+    fix: "run `flowlog-guard fix-all`: it detaches them from this role only (the policies stay) and records the change",
+  };
 }
 
 async function checkLedger(pool: ClientPool, homeRegion: string, policy: Policy): Promise<DoctorCheck> {

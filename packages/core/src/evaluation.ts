@@ -20,8 +20,12 @@ export type VpcNeed =
   | { kind: "delivery-role" }
   /** The log group does not exist: create it, with the policy's retention. */
   | { kind: "log-group"; logGroupName: string }
-  /** The log group keeps events for less than the policy asks: raise its retention. */
-  | { kind: "retention"; logGroupName: string; retentionInDays: number }
+  /**
+   * The log group keeps events for less than the policy asks: raise its retention. `null`: a group
+   * flowlog-guard manages never expires its events (an interrupted run left it without retention) and
+   * is younger than the policy's retention, so giving it that retention loses no event.
+   */
+  | { kind: "retention"; logGroupName: string; retentionInDays: number | null }
   /**
    * The VPC has no qualifying flow log: create one. With `subnetId` (Subnet mode): the subnet has none,
    * nor has its VPC: create a subnet-level flow log.
@@ -141,6 +145,7 @@ interface VpcContext {
   exception: ExceptionVerdict | undefined;
   /** Added to the reason of a VPC that is not exempt: an expired or invalid exception. */
   note: string;
+  now: Date;
 }
 
 /** A rule decides a VPC's evaluation, or passes (undefined) to the next rule. */
@@ -197,6 +202,7 @@ function contextOf(
     qualifying: flowLogs.filter(flowLogQualifies),
     exception,
     note: exceptionNote(exception),
+    now,
   };
 }
 
@@ -359,11 +365,14 @@ function ownFlowLog(context: VpcContext): VpcEvaluation | undefined {
         flowLog.managed && flowLog.flowLogStatus === "ACTIVE" && flowLog.deliverLogsStatus === "FAILED",
     );
   if (!ours) return undefined;
-  const group = ours.logGroupName ? logGroupNeeds(ours.logGroupName, context) : { needs: [], why: "" };
+  const group = ours.logGroupName
+    ? logGroupNeeds(ours.logGroupName, context)
+    : { needs: [], why: "", note: "" };
   const needs: VpcNeed[] = [{ kind: "delivery-role" }, ...group.needs];
   const failing = !flowLogQualifies(ours);
   if (group.needs.length === 0 && !failing) {
-    return decided(context, "compliant", `flow log ${describeFlowLog(ours)} is active${context.note}`, needs);
+    const reason = `flow log ${describeFlowLog(ours)} is active${group.note}${context.note}`;
+    return decided(context, "compliant", reason, needs);
   }
   const problem = failing
     ? `flowlog-guard's flow log ${ours.flowLogId} fails delivery (${ours.deliverLogsErrorMessage ?? "no message"}); repairing its role and log group`
@@ -379,28 +388,66 @@ function missingCoverage(context: VpcContext): VpcEvaluation {
     region: facts.region,
     accountId: facts.account,
   });
+  const group = logGroupNeeds(logGroupName, context);
   const needs: VpcNeed[] = [
     { kind: "delivery-role" },
-    ...logGroupNeeds(logGroupName, context).needs,
+    ...group.needs,
     { kind: "flow-log", destination: { type: "cloud-watch-logs", logGroupName } },
   ];
   const reason = describeMissingCoverage(context.flowLogs, facts.account);
-  return decided(context, "non-compliant", `${reason}${context.note}`, needs);
+  return decided(context, "non-compliant", `${reason}${group.note}${context.note}`, needs);
 }
 
+/** A log group's needs, why it has them, and what an operator should know about one left as it is. */
+interface LogGroupVerdict {
+  needs: VpcNeed[];
+  why: string;
+  /** Added to the VPC's reason: a managed group left without retention that is too old to repair. */
+  note: string;
+}
+
+const DAY_MS = 86_400_000;
+
 /** What a log group needs: to exist, and to keep events at least as long as the policy (never lowered). */
-function logGroupNeeds(name: string, context: VpcContext): { needs: VpcNeed[]; why: string } {
+function logGroupNeeds(name: string, context: VpcContext): LogGroupVerdict {
   const existing = context.facts.logGroups.get(name);
   const { retentionDays } = context.policy;
   if (!existing)
-    return { needs: [{ kind: "log-group", logGroupName: name }], why: `log group ${name} is missing` };
-  // A group that never expires its events keeps them long enough.
-  if (existing.retentionInDays === undefined || existing.retentionInDays >= retentionDays) {
-    return { needs: [], why: "" };
-  }
+    return {
+      needs: [{ kind: "log-group", logGroupName: name }],
+      why: `log group ${name} is missing`,
+      note: "",
+    };
+  if (existing.retentionInDays === undefined) return neverExpiringGroupNeeds(existing, context);
+  if (existing.retentionInDays >= retentionDays) return { needs: [], why: "", note: "" };
   return {
     needs: [{ kind: "retention", logGroupName: name, retentionInDays: existing.retentionInDays }],
     why: `log group ${name} keeps events ${existing.retentionInDays} days, less than ${retentionDays}`,
+    note: "",
+  };
+}
+
+/**
+ * A group that never expires its events keeps them long enough. A customer's is left alone. One
+ * flowlog-guard manages was left so by an interrupted run (CreateLogGroup done, PutRetentionPolicy
+ * not): giving it the policy's retention is not lowering it while the group is younger than that
+ * retention, since no event can be lost; an older one is left as it is, and the reason says why.
+ */
+function neverExpiringGroupNeeds(group: LogGroupFacts, context: VpcContext): LogGroupVerdict {
+  const { retentionDays } = context.policy;
+  if (group.managed !== true || group.creationTime === undefined) return { needs: [], why: "", note: "" };
+  const ageDays = Math.floor((context.now.getTime() - group.creationTime) / DAY_MS);
+  if (context.now.getTime() - group.creationTime < retentionDays * DAY_MS) {
+    return {
+      needs: [{ kind: "retention", logGroupName: group.name, retentionInDays: null }],
+      why: `managed log group ${group.name} never expires its events (a run was interrupted before setting its retention); it is ${ageDays} days old, so ${retentionDays}-day retention loses no event`,
+      note: "",
+    };
+  }
+  return {
+    needs: [],
+    why: "",
+    note: `; managed log group ${group.name} never expires its events and is ${ageDays} days old: left as it is, since ${retentionDays}-day retention would delete its events older than ${retentionDays} days (set it by hand if that is wanted)`,
   };
 }
 

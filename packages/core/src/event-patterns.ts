@@ -21,6 +21,9 @@ export const HANDLED_EVENTS = {
       "PutRolePolicy",
       "DetachRolePolicy",
       "UpdateAssumeRolePolicy",
+      // A managed policy or a permissions boundary on the delivery role can deny delivery: both are removed.
+      "AttachRolePolicy",
+      "PutRolePermissionsBoundary",
     ],
   },
 } as const;

@@ -1,5 +1,6 @@
 import {
   type DescribeLogGroupsCommandInput,
+  ListTagsForResourceCommand,
   paginateDescribeLogGroups,
 } from "@aws-sdk/client-cloudwatch-logs";
 import {
@@ -13,7 +14,12 @@ import {
   type Tag,
   type Vpc,
 } from "@aws-sdk/client-ec2";
-import { GetRoleCommand, GetRolePolicyCommand } from "@aws-sdk/client-iam";
+import {
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  paginateListAttachedRolePolicies,
+  type Role,
+} from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import type { AwsClients } from "./aws-clients.ts";
 import type { Policy } from "./config.ts";
@@ -43,9 +49,14 @@ export async function readAccountIdentity(clients: AwsClients): Promise<AccountI
   return { accountId: identity.Account ?? "", partition: callerArn.split(":")[1] || "aws", callerArn };
 }
 
-/** The delivery role and its inline policy. "Not found" is an answer; any other error is thrown. */
+/**
+ * The delivery role: its trust, its inline policy, the managed policies attached to it and its
+ * permissions boundary (flowlog-guard declares none of either: both can deny delivery). "Not found"
+ * is an answer; any other error is thrown. Read once per account and run (a role that does not exist
+ * yet costs one call).
+ */
 export async function readDeliveryRole(clients: AwsClients, roleName: string): Promise<RoleFacts> {
-  let role: { Arn?: string; AssumeRolePolicyDocument?: string } | undefined;
+  let role: Role | undefined;
   try {
     role = (await clients.iam.send(new GetRoleCommand({ RoleName: roleName }))).Role;
   } catch (error) {
@@ -55,9 +66,25 @@ export async function readDeliveryRole(clients: AwsClients, roleName: string): P
   const facts: RoleFacts = { exists: true };
   if (role?.Arn) facts.arn = role.Arn;
   if (role?.AssumeRolePolicyDocument) facts.trustPolicy = parsePolicyDocument(role.AssumeRolePolicyDocument);
+  const boundary = role?.PermissionsBoundary?.PermissionsBoundaryArn;
+  if (boundary) facts.permissionsBoundaryArn = boundary;
   const inline = await readInlinePolicy(clients, roleName, DELIVERY_POLICY_NAME);
   if (inline) facts.permissionsPolicy = inline;
+  facts.attachedPolicyArns = await readAttachedPolicyArns(clients, roleName);
   return facts;
+}
+
+/** ARNs of the managed policies attached to a role (ListAttachedRolePolicies, 1000 a page). */
+export async function readAttachedPolicyArns(clients: AwsClients, roleName: string): Promise<string[]> {
+  const arns: string[] = [];
+  const pages = paginateListAttachedRolePolicies(
+    { client: clients.iam, pageSize: 1000 },
+    { RoleName: roleName },
+  );
+  for await (const page of pages) {
+    for (const policy of page.AttachedPolicies ?? []) if (policy.PolicyArn) arns.push(policy.PolicyArn);
+  }
+  return arns;
 }
 
 /** An inline policy of a role, or undefined when the role has none by that name. */
@@ -176,6 +203,9 @@ export async function readLogGroups(clients: AwsClients, prefix: string): Promis
           name: group.logGroupName,
           retentionInDays: group.retentionInDays,
           kmsKeyId: group.kmsKeyId,
+          ...(group.creationTime !== undefined ? { creationTime: group.creationTime } : {}),
+          // DescribeLogGroups' `arn` ends in `:*`; tag calls take the ARN without it.
+          ...(group.arn ? { arn: group.arn.replace(/:\*$/, "") } : {}),
         });
       }
     }
@@ -218,6 +248,10 @@ export async function readRegionInventory(
   for (const name of outside) {
     logGroups.push(...(await readLogGroups(clients, name)).filter((group) => group.name === name));
   }
+  const templateNames = new Set(
+    vpcs.map((vpc) => renderLogGroupName(policy.logGroupName, { vpcId: vpc.vpcId, region, accountId })),
+  );
+  await readManagedTags(clients, logGroups, templateNames);
   return { region, vpcs, flowLogs, logGroups, ...withSubnets };
 }
 
@@ -243,6 +277,23 @@ async function readVpcs(clients: AwsClients, vpcIds: readonly string[] | undefin
     }
   }
   return vpcs;
+}
+
+/**
+ * Marks which never-expiring groups of the template flowlog-guard manages (its `managed` tag). Only
+ * those: a group with a retention needs no tag read, so a healthy estate costs no call here, and only
+ * names the template gives this region's VPCs, so customer groups elsewhere are never read.
+ */
+async function readManagedTags(
+  clients: AwsClients,
+  groups: LogGroupFacts[],
+  templateNames: ReadonlySet<string>,
+): Promise<void> {
+  for (const group of groups) {
+    if (group.retentionInDays !== undefined || !group.arn || !templateNames.has(group.name)) continue;
+    const { tags } = await clients.logs.send(new ListTagsForResourceCommand({ resourceArn: group.arn }));
+    group.managed = tags?.[MANAGED_TAG.key] === MANAGED_TAG.value;
+  }
 }
 
 /** Regions enabled for the account (DescribeRegions without AllRegions: opted-in and default ones). */

@@ -45,6 +45,15 @@ export interface LogGroupFacts {
   /** Undefined: the group never expires its events. */
   retentionInDays: number | undefined;
   kmsKeyId: string | undefined;
+  /** When the group was created, in milliseconds since the epoch. */
+  creationTime?: number;
+  /** The group's ARN, without the `:*` DescribeLogGroups appends. */
+  arn?: string;
+  /**
+   * Tagged `flowlog-guard:managed=true`. Read only for groups that never expire their events (the only
+   * case where it changes a decision); undefined when not read.
+   */
+  managed?: boolean;
 }
 
 export interface RoleFacts {
@@ -53,6 +62,10 @@ export interface RoleFacts {
   trustPolicy?: PolicyDocument;
   /** The inline delivery policy, when present. */
   permissionsPolicy?: PolicyDocument;
+  /** ARNs of managed policies attached to the role (declared state: none); undefined when not read. */
+  attachedPolicyArns?: string[];
+  /** ARN of the role's permissions boundary (declared state: none). */
+  permissionsBoundaryArn?: string;
 }
 
 export interface RegionInventory {

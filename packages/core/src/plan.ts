@@ -42,6 +42,22 @@ export const ActionSchema = z.discriminatedUnion("kind", [
     after: PolicyDocumentSchema,
   }),
   z.object({
+    kind: z.literal("detach-role-policy"),
+    ...base,
+    roleName: z.string(),
+    roleArn: z.string(),
+    /** The managed policy to detach from the delivery role (the policy itself is left untouched). */
+    policyArn: z.string(),
+  }),
+  z.object({
+    kind: z.literal("delete-role-permissions-boundary"),
+    ...base,
+    roleName: z.string(),
+    roleArn: z.string(),
+    /** The boundary seen when planning (the policy itself is left untouched). */
+    boundaryArn: z.string(),
+  }),
+  z.object({
     kind: z.literal("create-log-group"),
     ...base,
     region: z.string(),
@@ -55,7 +71,11 @@ export const ActionSchema = z.discriminatedUnion("kind", [
     region: z.string(),
     logGroupName: z.string(),
     retentionDays: z.number().int(),
-    /** Retention seen when planning; null when the group does not exist yet. */
+    /**
+     * Retention seen when planning; null when the group does not exist yet, or (with `newGroup`
+     * false) when a group flowlog-guard manages never expires its events and is younger than
+     * `retentionDays` (an interrupted run left it so; setting the retention loses no event).
+     */
     before: z.number().int().nullable(),
     /** The group is created by this plan, so it has no retention yet and setting one lowers nothing. */
     newGroup: z.boolean(),

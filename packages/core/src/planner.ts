@@ -11,7 +11,7 @@ import {
 } from "./evaluation.ts";
 import { kmsKeyForRegion } from "./kms-keys.ts";
 import { isSharedLogGroupTemplate } from "./log-group-template.ts";
-import type { AccountInventory, RegionInventory, VpcFacts } from "./model.ts";
+import type { AccountInventory, RegionInventory, RoleFacts, VpcFacts } from "./model.ts";
 import { DELIVERY_POLICY_NAME, deliveryRoleArn } from "./naming.ts";
 import type { Action, Plan, SubnetPlan, SubnetTarget, VpcPlan } from "./plan.ts";
 import {
@@ -27,6 +27,8 @@ const ACTION_ORDER: Record<Action["kind"], number> = {
   "create-role": 0,
   "update-role-trust": 1,
   "put-role-policy": 2,
+  "detach-role-policy": 2,
+  "delete-role-permissions-boundary": 2,
   "create-log-group": 3,
   "put-retention-policy": 4,
   "create-flow-log": 5,
@@ -183,7 +185,7 @@ function logGroupActionsFor(need: LogGroupNeed, region: string, policy: Policy):
   const name = need.logGroupName;
   const { retentionDays } = policy;
   const kmsKeyArn = kmsKeyForRegion(policy.kmsKeyArn, region);
-  const retention = (reason: string, before: number | null): LogGroupAction => ({
+  const retention = (reason: string, before: number | null, newGroup: boolean): LogGroupAction => ({
     kind: "put-retention-policy",
     key: `retention:${region}:${name}`,
     reason,
@@ -191,12 +193,16 @@ function logGroupActionsFor(need: LogGroupNeed, region: string, policy: Policy):
     logGroupName: name,
     retentionDays,
     before,
-    newGroup: before === null,
+    newGroup,
     vpcIds: [],
   });
+  if (need.kind === "retention" && need.retentionInDays === null) {
+    const why = `managed log group ${name} never expires its events (a run was interrupted before setting its retention) and is younger than ${retentionDays} days: it gets ${retentionDays}-day retention, which loses no event`;
+    return [retention(why, null, false)];
+  }
   if (need.kind === "retention") {
     const why = `log group ${name} keeps events ${need.retentionInDays} days, less than ${retentionDays}`;
-    return [retention(why, need.retentionInDays)];
+    return [retention(why, need.retentionInDays, false)];
   }
   return [
     {
@@ -208,7 +214,7 @@ function logGroupActionsFor(need: LogGroupNeed, region: string, policy: Policy):
       ...(kmsKeyArn ? { kmsKeyArn } : {}),
       vpcIds: [],
     },
-    retention(`new log group ${name} gets ${retentionDays}-day retention`, null),
+    retention(`new log group ${name} gets ${retentionDays}-day retention`, null, true),
   ];
 }
 
@@ -334,8 +340,45 @@ function batchTarget(batch: readonly FlowLogResource[]): {
   return { vpcIds, subnets: { subnets }, keyPrefix: "subnet-", reason };
 }
 
-/** Actions that make the delivery role exist with the expected trust and inline policy. */
+/**
+ * Actions that make the delivery role exist with the expected trust and inline policy, and with no
+ * managed policy attached and no permissions boundary (either can deny delivery).
+ */
 function planRoleActions(inventory: AccountInventory, policy: Policy, roleArn: string): Action[] {
+  return [
+    ...planRoleDocumentActions(inventory, policy, roleArn),
+    ...planRoleAttachmentActions(inventory.role, policy.roleName, roleArn),
+  ];
+}
+
+/**
+ * Detaches every managed policy from the delivery role and removes its boundary: flowlog-guard's own
+ * role, so this deletes nothing of the customer's (the policies themselves are left as they are).
+ */
+function planRoleAttachmentActions(role: RoleFacts, roleName: string, roleArn: string): Action[] {
+  const actions: Action[] = (role.attachedPolicyArns ?? []).map((policyArn) => ({
+    kind: "detach-role-policy",
+    key: `role-attached-policy:${roleName}:${policyArn}`,
+    reason: `managed policy ${policyArn} is attached to delivery role ${roleName}; flowlog-guard declares none (one can deny delivery). Detaching it leaves the policy itself as it is`,
+    roleName,
+    roleArn,
+    policyArn,
+  }));
+  if (role.permissionsBoundaryArn) {
+    actions.push({
+      kind: "delete-role-permissions-boundary",
+      key: `role-boundary:${roleName}`,
+      reason: `permissions boundary ${role.permissionsBoundaryArn} is set on delivery role ${roleName}; flowlog-guard declares none (it can deny delivery). Removing it leaves the policy itself as it is`,
+      roleName,
+      roleArn,
+      boundaryArn: role.permissionsBoundaryArn,
+    });
+  }
+  return actions;
+}
+
+/** Actions that make the delivery role exist with the expected trust and inline policy. */
+function planRoleDocumentActions(inventory: AccountInventory, policy: Policy, roleArn: string): Action[] {
   const actions: Action[] = [];
   const { accountId, partition, role } = inventory;
   const trust = deliveryRoleTrustPolicy(partition, accountId);

@@ -157,7 +157,7 @@ export function buildReport(input: ReportInput): RunReport {
     errors.push(...judged.errors);
     return judged.report;
   });
-  errors.push(...ledgerErrors(input.publish));
+  errors.push(...sharedChangeErrors(records), ...ledgerErrors(input.publish));
   return {
     mode,
     account: plan.account,
@@ -283,6 +283,17 @@ function judgeSubnets(
 }
 
 /** One error for every record the ledger bus did not take: how many, where, and each cause once. */
+/** A shared change (the delivery role, a shared log group) that failed: one error each, with its cause. */
+function sharedChangeErrors(records: readonly ChangeRecord[]): ReportError[] {
+  return records
+    .filter((record) => record.vpcId === null && record.outcome === "failed")
+    .map((record) => ({
+      scope: "account" as const,
+      region: record.region,
+      message: `${record.action} on ${record.target.id} failed: ${record.error ?? "no message"}`,
+    }));
+}
+
 function ledgerErrors(publish: PublishResult | undefined): ReportError[] {
   const undelivered = publish?.undelivered ?? [];
   if (undelivered.length === 0) return [];

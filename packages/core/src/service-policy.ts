@@ -131,10 +131,15 @@ function cloudWatchDeliveryStatements(options: ServicePolicyOptions): PolicyStat
     {
       Sid: "ManageDeliveryRole",
       Effect: "Allow",
+      // ListAttachedRolePolicies, DetachRolePolicy, DeleteRolePermissionsBoundary: a managed policy or a
+      // boundary put on the delivery role (both can deny delivery) is removed; on this role only.
       Action: [
         "iam:CreateRole",
+        "iam:DeleteRolePermissionsBoundary",
+        "iam:DetachRolePolicy",
         "iam:GetRole",
         "iam:GetRolePolicy",
+        "iam:ListAttachedRolePolicies",
         "iam:PutRolePolicy",
         "iam:TagRole",
         "iam:UpdateAssumeRolePolicy",

@@ -67,6 +67,16 @@ describe("parseCloudTrailEvent over the fixture set", () => {
     ],
     ["iam-update-assume-role-policy", { scope: "role", roleName: "flowlog-guard-delivery" }, {}],
     [
+      "iam-attach-role-policy-by-cloudformation",
+      { scope: "role", roleName: "flowlog-guard-delivery" },
+      { type: "AssumedRole", invokedBy: "cloudformation.amazonaws.com" },
+    ],
+    [
+      "iam-put-role-permissions-boundary",
+      { scope: "role", roleName: "flowlog-guard-delivery" },
+      { type: "IAMUser" },
+    ],
+    [
       "iam-delete-role-other-role",
       { scope: "role", roleName: "some-app-role" },
       { accountId: "123456789012" },
@@ -85,7 +95,7 @@ describe("parseCloudTrailEvent over the fixture set", () => {
 
   it("covers every fixture file", () => {
     const files = readdirSync(fixturesDir).filter((file) => file.endsWith(".json"));
-    expect(files.length).toBe(23);
+    expect(files.length).toBe(25);
     for (const file of files.filter((f) => !f.includes("failed"))) {
       expect(() => parseCloudTrailEvent(fixture(file.replace(".json", "")))).not.toThrow();
     }

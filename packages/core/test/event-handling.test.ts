@@ -27,6 +27,8 @@ describe("buildEventPatterns", () => {
       "PutRolePolicy",
       "DetachRolePolicy",
       "UpdateAssumeRolePolicy",
+      "AttachRolePolicy",
+      "PutRolePermissionsBoundary",
     ]);
   });
 

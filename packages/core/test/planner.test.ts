@@ -157,6 +157,60 @@ describe("planRemediation: VPC status and actions", () => {
   );
 });
 
+describe("planRemediation: a managed log group left never expiring (an interrupted run)", () => {
+  const DAY = 86_400_000;
+  const managedGroup = (ageDays: number, managed = true) =>
+    aLogGroup({ retentionInDays: undefined, managed, creationTime: NOW.getTime() - ageDays * DAY });
+
+  it.each([
+    { name: "managed, 0 days old", group: managedGroup(0), raised: true },
+    { name: "managed, 364 days old", group: managedGroup(364), raised: true },
+    {
+      name: "managed, 365 days old (events older than the retention would go)",
+      group: managedGroup(365),
+      raised: false,
+    },
+    { name: "managed, 900 days old", group: managedGroup(900), raised: false },
+    { name: "customer's (untagged), 1 day old", group: managedGroup(1, false), raised: false },
+    {
+      name: "tags not read",
+      group: aLogGroup({ retentionInDays: undefined, creationTime: NOW.getTime() }),
+      raised: false,
+    },
+  ])("$name -> retention planned: $raised", ({ group, raised }) => {
+    const { plan, vpc } = planOne(
+      anInventory({
+        role: healthyRole,
+        regions: [aRegion({ flowLogs: [aFlowLog({ managed: true })], logGroups: [group] })],
+      }),
+    );
+    const retention = plan.actions.filter((action) => action.kind === "put-retention-policy");
+    expect(
+      retention.map(({ before, newGroup, retentionDays }) => ({ before, newGroup, retentionDays })),
+    ).toEqual(raised ? [{ before: null, newGroup: false, retentionDays: 365 }] : []);
+    expect(vpc.status).toBe(raised ? "non-compliant" : "compliant");
+    if (raised) expect(vpc.reason).toContain("never expires its events");
+  });
+
+  it("says why an old managed group is left never expiring", () => {
+    const { vpc } = planOne(
+      anInventory({
+        role: healthyRole,
+        regions: [aRegion({ flowLogs: [aFlowLog({ managed: true })], logGroups: [managedGroup(400)] })],
+      }),
+    );
+    expect(vpc.reason).toContain("is 400 days old: left as it is");
+  });
+
+  it("gives the retention to a managed group whose flow log is still missing (CreateFlowLogs not reached)", () => {
+    const { plan, kinds } = planOne(
+      anInventory({ role: healthyRole, regions: [aRegion({ logGroups: [managedGroup(2)] })] }),
+    );
+    expect(kinds).toEqual(["put-retention-policy", "create-flow-log"]);
+    expect(plan.actions.find((a) => a.kind === "put-retention-policy")?.reason).toContain("loses no event");
+  });
+});
+
 describe("planRemediation: default VPCs and exceptions", () => {
   it.each([
     { includeDefaultVpcs: true, status: "non-compliant" },
@@ -210,6 +264,34 @@ describe("planRemediation: the delivery role", () => {
     expect(plan.actions.filter((a) => a.kind.includes("role")).map((a) => a.kind)).toEqual([
       "update-role-trust",
     ]);
+  });
+
+  it("detaches every managed policy and removes the boundary, recording which (declared state: none)", () => {
+    const deny = `arn:aws:iam::${ACCOUNT}:policy/deny-logs`;
+    const admin = "arn:aws:iam::aws:policy/AdministratorAccess";
+    const boundary = `arn:aws:iam::${ACCOUNT}:policy/developer-boundary`;
+    const drifted = { ...healthyRole, attachedPolicyArns: [deny, admin], permissionsBoundaryArn: boundary };
+    const { plan } = planOne(anInventory({ role: drifted }));
+    const roleActions = plan.actions.filter((a) => a.kind.includes("role"));
+    expect(roleActions).toEqual([
+      expect.objectContaining({
+        kind: "detach-role-policy",
+        policyArn: deny,
+        key: `role-attached-policy:flowlog-guard-delivery:${deny}`,
+      }),
+      expect.objectContaining({ kind: "detach-role-policy", policyArn: admin }),
+      expect.objectContaining({ kind: "delete-role-permissions-boundary", boundaryArn: boundary }),
+    ]);
+    expect(roleActions[0]!.reason).toContain("leaves the policy itself as it is");
+    expect(plan.vpcs[0]!.actionKeys.some((key) => key.startsWith("role"))).toBe(false);
+  });
+
+  it("plans no attachment change for a role with none (or one not read: a role created by this run)", () => {
+    for (const role of [{ ...healthyRole, attachedPolicyArns: [] }, healthyRole, { exists: false }]) {
+      const { plan } = planOne(anInventory({ role }));
+      expect(plan.actions.map((a) => a.kind)).not.toContain("detach-role-policy");
+      expect(plan.actions.map((a) => a.kind)).not.toContain("delete-role-permissions-boundary");
+    }
   });
 
   it("does not touch IAM when no VPC needs the role", () => {

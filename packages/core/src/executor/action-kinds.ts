@@ -2,7 +2,13 @@ import type { Action } from "../plan.ts";
 import type { ActionContext, ActionHandler, ActionHandlers } from "./context.ts";
 import { createFlowLog } from "./flow-log.ts";
 import { createLogGroup, putRetentionPolicy } from "./log-group.ts";
-import { createRole, putRolePolicy, updateRoleTrust } from "./role.ts";
+import {
+  createRole,
+  deleteRolePermissionsBoundary,
+  detachRolePolicy,
+  putRolePolicy,
+  updateRoleTrust,
+} from "./role.ts";
 import { createS3FlowLog } from "./s3-flow-log.ts";
 
 /**
@@ -13,6 +19,8 @@ export const ACTION_HANDLERS: ActionHandlers = {
   "create-role": createRole,
   "update-role-trust": updateRoleTrust,
   "put-role-policy": putRolePolicy,
+  "detach-role-policy": detachRolePolicy,
+  "delete-role-permissions-boundary": deleteRolePermissionsBoundary,
   "create-log-group": createLogGroup,
   "put-retention-policy": putRetentionPolicy,
   "create-flow-log": createFlowLog,

@@ -115,9 +115,10 @@ export const putRetentionPolicy: ActionHandler<PutRetention> = {
 };
 
 /**
- * The retention to record as "before": none for a group this run just created; otherwise the group's
- * current one, read right now so that a concurrent change is respected, or "unchanged" when it is
- * already as long as (or longer than) the policy's.
+ * The retention to record as "before": none for a group this run just created, or for a managed one
+ * left never expiring (null: never expire); otherwise the group's current one, read right now so that
+ * a concurrent change is respected, or "unchanged" when it is already as long as (or longer than) the
+ * policy's.
  */
 async function retentionBefore(
   context: ActionContext,
@@ -129,8 +130,11 @@ async function retentionBefore(
     (group) => group.name === action.logGroupName,
   );
   if (!current) throw new Error(`log group ${action.logGroupName} no longer exists`);
-  if (current.retentionInDays === undefined || current.retentionInDays >= action.retentionDays)
-    return "unchanged";
+  // A group that never expires is given a retention only when the plan found it managed and younger
+  // than the retention (see evaluation.ts): then no event can be lost.
+  if (current.retentionInDays === undefined)
+    return action.before === null && !action.newGroup ? null : "unchanged";
+  if (current.retentionInDays >= action.retentionDays) return "unchanged";
   return current.retentionInDays;
 }
 

@@ -1,10 +1,12 @@
 import {
   CreateRoleCommand,
+  DeleteRolePermissionsBoundaryCommand,
+  DetachRolePolicyCommand,
   GetRoleCommand,
   PutRolePolicyCommand,
   UpdateAssumeRolePolicyCommand,
 } from "@aws-sdk/client-iam";
-import { awsErrorName, describeError } from "../errors.ts";
+import { awsErrorName, describeError, isNoSuchEntity } from "../errors.ts";
 import { readInlinePolicy } from "../inventory.ts";
 import { createdByRun, creationTags } from "../naming.ts";
 import type { Action } from "../plan.ts";
@@ -12,7 +14,19 @@ import { type PolicyDocument, parsePolicyDocument, policyDocumentsEqual } from "
 import type { ActionContext, ActionHandler } from "./context.ts";
 import { type ChangeSite, failureOf } from "./run-state.ts";
 
-type RoleAction = Extract<Action, { kind: "create-role" | "update-role-trust" | "put-role-policy" }>;
+type RoleAction = Extract<
+  Action,
+  {
+    kind:
+      | "create-role"
+      | "update-role-trust"
+      | "put-role-policy"
+      | "detach-role-policy"
+      | "delete-role-permissions-boundary";
+  }
+>;
+type DetachRolePolicy = Extract<Action, { kind: "detach-role-policy" }>;
+type DeleteBoundary = Extract<Action, { kind: "delete-role-permissions-boundary" }>;
 
 function siteOf(action: RoleAction): ChangeSite {
   return {
@@ -122,3 +136,63 @@ async function ensureTrust(context: ActionContext, action: RoleAction, trust: Po
   );
   context.state.settle(action, siteOf(action), { status: "applied", before: current ?? null, after: trust });
 }
+
+/**
+ * Runs an action that removes an attachment from the delivery role. A failure is settled as failed
+ * but does not block flow logs: the role still has its trust and inline policy, and may deliver.
+ */
+function attachmentHandler<A extends DetachRolePolicy | DeleteBoundary>(
+  apply: (context: ActionContext, action: A) => Promise<void>,
+): ActionHandler<A> {
+  return {
+    scope: "account",
+    run: async (context, action) => {
+      try {
+        await apply(context, action);
+      } catch (error) {
+        context.state.settle(action, siteOf(action), failureOf(error));
+      }
+    },
+  };
+}
+
+/**
+ * DetachRolePolicy on the delivery role only; the managed policy itself is left untouched. "Not
+ * found" means it is detached already (by another run, or by hand): nothing to record.
+ */
+export const detachRolePolicy = attachmentHandler<DetachRolePolicy>(async (context, action) => {
+  try {
+    await context.clients.iam.send(
+      new DetachRolePolicyCommand({ RoleName: action.roleName, PolicyArn: action.policyArn }),
+    );
+  } catch (error) {
+    if (!isNoSuchEntity(error)) throw error;
+    context.state.settle(action, siteOf(action), { status: "unchanged" });
+    return;
+  }
+  context.state.settle(action, siteOf(action), {
+    status: "applied",
+    before: { attachedPolicyArn: action.policyArn },
+    after: { attachedPolicyArn: null },
+  });
+});
+
+/**
+ * DeleteRolePermissionsBoundary on the delivery role, after reading the role again (the call succeeds
+ * on a role without a boundary, so the read is what keeps a concurrent run from recording it twice).
+ */
+export const deleteRolePermissionsBoundary = attachmentHandler<DeleteBoundary>(async (context, action) => {
+  const iam = context.clients.iam;
+  const role = (await iam.send(new GetRoleCommand({ RoleName: action.roleName }))).Role;
+  const boundary = role?.PermissionsBoundary?.PermissionsBoundaryArn;
+  if (!boundary) {
+    context.state.settle(action, siteOf(action), { status: "unchanged" });
+    return;
+  }
+  await iam.send(new DeleteRolePermissionsBoundaryCommand({ RoleName: action.roleName }));
+  context.state.settle(action, siteOf(action), {
+    status: "applied",
+    before: { permissionsBoundaryArn: boundary },
+    after: { permissionsBoundaryArn: null },
+  });
+});
