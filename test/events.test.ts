@@ -1,12 +1,9 @@
 import { DeleteLogGroupCommand, PutRetentionPolicyCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { DeleteFlowLogsCommand, DescribeVpcsCommand } from "@aws-sdk/client-ec2";
 import {
-  AttachRolePolicyCommand,
-  CreatePolicyCommand,
   DeleteRolePolicyCommand,
   GetRolePolicyCommand,
   ListAttachedRolePoliciesCommand,
-  PutRolePermissionsBoundaryCommand,
 } from "@aws-sdk/client-iam";
 import {
   deliveryRolePermissionsPolicy,
@@ -17,7 +14,7 @@ import {
 import { createRemediateHandler, type RemediateResult } from "@flowlog-guard/functions/remediate-handler";
 import { createRuntime } from "@flowlog-guard/functions/runtime";
 import { describe, expect, it } from "vitest";
-import { createVpc, flowLogsOf, logGroup, run } from "./support/aws.ts";
+import { attachDenyPolicyAndBoundary, createVpc, flowLogsOf, logGroup, run } from "./support/aws.ts";
 import { deployRules, FIXTURE_FLOW_LOG, FIXTURE_VPC, fixture, putCloudTrailEvent } from "./support/events.ts";
 
 const REGION = "eu-west-1";
@@ -159,20 +156,7 @@ describe("events: CloudTrail -> EventBridge rules (core pattern data) -> remedia
     await run(env.pool, { regions: [REGION] });
     await env.deploy();
     const iam = env.pool.clientsFor("us-east-1").iam;
-    const { Policy } = await iam.send(
-      new CreatePolicyCommand({
-        PolicyName: "platform-deny-logs",
-        PolicyDocument: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [{ Effect: "Deny", Action: "logs:*", Resource: "*" }],
-        }),
-      }),
-    );
-    const role = "flowlog-guard-delivery";
-    await iam.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: Policy!.Arn! }));
-    await iam.send(
-      new PutRolePermissionsBoundaryCommand({ RoleName: role, PermissionsBoundary: Policy!.Arn! }),
-    );
+    await attachDenyPolicyAndBoundary(iam, "platform-deny-logs");
 
     const results = await env.deliver(
       fixture("iam-attach-role-policy-by-cloudformation"),
@@ -181,9 +165,10 @@ describe("events: CloudTrail -> EventBridge rules (core pattern data) -> remedia
 
     // Both events match the IAM rule; the first repairs both drifts, the second finds nothing left.
     expect(results.map((result) => result.summary?.changes)).toEqual([2, 0]);
-    expect(
-      (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role }))).AttachedPolicies,
-    ).toEqual([]);
+    const attached = await iam.send(
+      new ListAttachedRolePoliciesCommand({ RoleName: "flowlog-guard-delivery" }),
+    );
+    expect(attached.AttachedPolicies).toEqual([]);
   });
 
   it("does not match failed calls or events from other sources", async () => {

@@ -1,12 +1,8 @@
 import { CreateEventBusCommand } from "@aws-sdk/client-eventbridge";
 import {
-  AttachRolePolicyCommand,
   CreateAccessKeyCommand,
-  CreatePolicyCommand,
   CreateRoleCommand,
   CreateUserCommand,
-  type IAMClient,
-  PutRolePermissionsBoundaryCommand,
   PutUserPolicyCommand,
   UpdateAssumeRolePolicyCommand,
 } from "@aws-sdk/client-iam";
@@ -21,7 +17,14 @@ import {
 } from "@flowlog-guard/core";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { authorizationRequestsOf } from "./support/authorization.ts";
-import { createBucket, createVpc, flowLogsOf, noSleep, testPool } from "./support/aws.ts";
+import {
+  attachDenyPolicyAndBoundary,
+  createBucket,
+  createVpc,
+  flowLogsOf,
+  noSleep,
+  testPool,
+} from "./support/aws.ts";
 import { recordingPool } from "./support/call-recorder.ts";
 import { FIXTURE_VPC, fixture } from "./support/events.ts";
 import { decide } from "./support/iam-evaluator.ts";
@@ -55,28 +58,6 @@ const ROLE_DRIFT_ACTIONS = [
   "iam:DetachRolePolicy",
   "iam:DeleteRolePermissionsBoundary",
 ];
-
-/** A managed policy attached to the delivery role and put as its boundary (both are removed by a run). */
-async function attachPolicyAndBoundary(iam: IAMClient, policyName: string): Promise<void> {
-  const { Policy } = await iam.send(
-    new CreatePolicyCommand({
-      PolicyName: policyName,
-      PolicyDocument: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{ Effect: "Deny", Action: "logs:*", Resource: "*" }],
-      }),
-    }),
-  );
-  await iam.send(
-    new AttachRolePolicyCommand({ RoleName: "flowlog-guard-delivery", PolicyArn: Policy!.Arn! }),
-  );
-  await iam.send(
-    new PutRolePermissionsBoundaryCommand({
-      RoleName: "flowlog-guard-delivery",
-      PermissionsBoundary: Policy!.Arn!,
-    }),
-  );
-}
 
 /** moto ignores Resource (every non-S3 request is checked against "*") and Condition: widen both. */
 function asMotoCanEnforce(source: PolicyDocument, without?: string): PolicyDocument {
@@ -184,7 +165,7 @@ describe("least privilege: core's policy document is enough, and every action in
           AssumeRolePolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [] }),
         }),
       );
-      await attachPolicyAndBoundary(iam, "drift");
+      await attachDenyPolicyAndBoundary(iam, "drift");
     }
     const runner = await runnerWith(asMotoCanEnforce(document, action));
     await setAuthEnforcement("0");
@@ -239,7 +220,7 @@ describe("least privilege, judged by a real IAM evaluator with each call's real 
         }),
       }),
     );
-    await attachPolicyAndBoundary(setup.clientsFor(REGION).iam, "drift");
+    await attachDenyPolicyAndBoundary(setup.clientsFor(REGION).iam, "drift");
     await runOnce("lp-2");
     await handleCloudTrailEvent(fixture("ec2-create-vpc-root-console-v1.05", { [FIXTURE_VPC]: newVpc }), {
       policy,

@@ -1,5 +1,11 @@
 import { DescribeLogGroupsCommand, type LogGroup } from "@aws-sdk/client-cloudwatch-logs";
 import { CreateVpcCommand, DescribeFlowLogsCommand, type FlowLog } from "@aws-sdk/client-ec2";
+import {
+  AttachRolePolicyCommand,
+  CreatePolicyCommand,
+  type IAMClient,
+  PutRolePermissionsBoundaryCommand,
+} from "@aws-sdk/client-iam";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import {
   type ClientPool,
@@ -14,6 +20,27 @@ import {
 import { captureEvents, type EventCapture } from "@flowlog-guard/emulator";
 
 /** Builders and readers for integration tests: arrange state through the SDK, read it back after. */
+
+/**
+ * Drifts the delivery role as a platform pipeline might: a new deny-all-logs managed policy attached
+ * to it and put as its permissions boundary. Returns the policy's ARN.
+ */
+export async function attachDenyPolicyAndBoundary(iam: IAMClient, policyName: string): Promise<string> {
+  const { Policy } = await iam.send(
+    new CreatePolicyCommand({
+      PolicyName: policyName,
+      PolicyDocument: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Deny", Action: "logs:*", Resource: "*" }],
+      }),
+    }),
+  );
+  const arn = Policy!.Arn!;
+  const RoleName = "flowlog-guard-delivery";
+  await iam.send(new AttachRolePolicyCommand({ RoleName, PolicyArn: arn }));
+  await iam.send(new PutRolePermissionsBoundaryCommand({ RoleName, PermissionsBoundary: arn }));
+  return arn;
+}
 
 export function testPool(): ClientPool {
   return createClientPool({ apiRate: 0 });

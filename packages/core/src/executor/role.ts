@@ -37,11 +37,13 @@ function siteOf(action: RoleAction): ChangeSite {
 }
 
 /**
- * Runs a role action; a failure is settled as failed and makes the delivery role "not ready", which
- * skips every flow log of the run (they could not deliver).
+ * Runs a role action; a failure is settled as failed and, unless `blocksFlowLogs` is false, makes the
+ * delivery role "not ready", which skips every flow log of the run (they could not deliver). Removing
+ * an attachment does not block them: the role still has its trust and inline policy, and may deliver.
  */
 function roleHandler<A extends RoleAction>(
   apply: (context: ActionContext, action: A) => Promise<void>,
+  { blocksFlowLogs = true } = {},
 ): ActionHandler<A> {
   return {
     scope: "account",
@@ -50,7 +52,8 @@ function roleHandler<A extends RoleAction>(
         await apply(context, action);
       } catch (error) {
         const message = describeError(error);
-        context.role.problem ??= `delivery role ${action.roleName} is not ready: ${message}`;
+        if (blocksFlowLogs)
+          context.role.problem ??= `delivery role ${action.roleName} is not ready: ${message}`;
         context.state.settle(action, siteOf(action), failureOf(error));
       }
     },
@@ -138,61 +141,48 @@ async function ensureTrust(context: ActionContext, action: RoleAction, trust: Po
 }
 
 /**
- * Runs an action that removes an attachment from the delivery role. A failure is settled as failed
- * but does not block flow logs: the role still has its trust and inline policy, and may deliver.
- */
-function attachmentHandler<A extends DetachRolePolicy | DeleteBoundary>(
-  apply: (context: ActionContext, action: A) => Promise<void>,
-): ActionHandler<A> {
-  return {
-    scope: "account",
-    run: async (context, action) => {
-      try {
-        await apply(context, action);
-      } catch (error) {
-        context.state.settle(action, siteOf(action), failureOf(error));
-      }
-    },
-  };
-}
-
-/**
  * DetachRolePolicy on the delivery role only; the managed policy itself is left untouched. "Not
  * found" means it is detached already (by another run, or by hand): nothing to record.
  */
-export const detachRolePolicy = attachmentHandler<DetachRolePolicy>(async (context, action) => {
-  try {
-    await context.clients.iam.send(
-      new DetachRolePolicyCommand({ RoleName: action.roleName, PolicyArn: action.policyArn }),
-    );
-  } catch (error) {
-    if (!isNoSuchEntity(error)) throw error;
-    context.state.settle(action, siteOf(action), { status: "unchanged" });
-    return;
-  }
-  context.state.settle(action, siteOf(action), {
-    status: "applied",
-    before: { attachedPolicyArn: action.policyArn },
-    after: { attachedPolicyArn: null },
-  });
-});
+export const detachRolePolicy = roleHandler<DetachRolePolicy>(
+  async (context, action) => {
+    try {
+      await context.clients.iam.send(
+        new DetachRolePolicyCommand({ RoleName: action.roleName, PolicyArn: action.policyArn }),
+      );
+    } catch (error) {
+      if (!isNoSuchEntity(error)) throw error;
+      context.state.settle(action, siteOf(action), { status: "unchanged" });
+      return;
+    }
+    context.state.settle(action, siteOf(action), {
+      status: "applied",
+      before: { attachedPolicyArn: action.policyArn },
+      after: { attachedPolicyArn: null },
+    });
+  },
+  { blocksFlowLogs: false },
+);
 
 /**
  * DeleteRolePermissionsBoundary on the delivery role, after reading the role again (the call succeeds
  * on a role without a boundary, so the read is what keeps a concurrent run from recording it twice).
  */
-export const deleteRolePermissionsBoundary = attachmentHandler<DeleteBoundary>(async (context, action) => {
-  const iam = context.clients.iam;
-  const role = (await iam.send(new GetRoleCommand({ RoleName: action.roleName }))).Role;
-  const boundary = role?.PermissionsBoundary?.PermissionsBoundaryArn;
-  if (!boundary) {
-    context.state.settle(action, siteOf(action), { status: "unchanged" });
-    return;
-  }
-  await iam.send(new DeleteRolePermissionsBoundaryCommand({ RoleName: action.roleName }));
-  context.state.settle(action, siteOf(action), {
-    status: "applied",
-    before: { permissionsBoundaryArn: boundary },
-    after: { permissionsBoundaryArn: null },
-  });
-});
+export const deleteRolePermissionsBoundary = roleHandler<DeleteBoundary>(
+  async (context, action) => {
+    const iam = context.clients.iam;
+    const role = (await iam.send(new GetRoleCommand({ RoleName: action.roleName }))).Role;
+    const boundary = role?.PermissionsBoundary?.PermissionsBoundaryArn;
+    if (!boundary) {
+      context.state.settle(action, siteOf(action), { status: "unchanged" });
+      return;
+    }
+    await iam.send(new DeleteRolePermissionsBoundaryCommand({ RoleName: action.roleName }));
+    context.state.settle(action, siteOf(action), {
+      status: "applied",
+      before: { permissionsBoundaryArn: boundary },
+      after: { permissionsBoundaryArn: null },
+    });
+  },
+  { blocksFlowLogs: false },
+);
