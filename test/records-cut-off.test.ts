@@ -8,7 +8,11 @@ import {
 } from "@flowlog-guard/core";
 import { captureEvents } from "@flowlog-guard/emulator";
 import { createFixAllHandler, STOP_MARGIN_MS } from "@flowlog-guard/functions/fix-all-handler";
-import { createRemediateHandler, REMEDIATE_STOP_MARGIN_MS } from "@flowlog-guard/functions/remediate-handler";
+import {
+  createRemediateHandler,
+  REMEDIATE_STOP_MARGIN_MS,
+  type RemediateBatchResult,
+} from "@flowlog-guard/functions/remediate-handler";
 import { createRuntime } from "@flowlog-guard/functions/runtime";
 import { afterEach, describe, expect, it } from "vitest";
 import { createVpc, flowLogsOf } from "./support/aws.ts";
@@ -184,4 +188,35 @@ describe("#11 item 9: the records of a run cut off by its time limit match its c
     ]);
     expect(appliedChanges(records, runId)).toEqual(made);
   });
+
+  it("remediate, SQS batch: past its stop point no event is started; each message is returned for a retry", async () => {
+    const runtime = await createRuntime({ FLOWLOG_GUARD_LEDGER_BUS: LEDGER });
+    const vpcIds = [
+      await createVpc(runtime.pool, REGION),
+      await createVpc(runtime.pool, REGION, {}, "10.1.0.0/16"),
+    ];
+    const batch = {
+      Records: vpcIds.map((vpcId, index) => ({
+        messageId: `m-${index}`,
+        eventSource: "aws:sqs",
+        body: JSON.stringify(fixture("ec2-create-vpc-cloudformation", { [FIXTURE_VPC]: vpcId })),
+      })),
+    };
+    const writesBefore = writeCalls(runtime);
+    const context = { getRemainingTimeInMillis: () => REMEDIATE_STOP_MARGIN_MS - 1 };
+
+    const result = (await createRemediateHandler(runtime)(batch, context)) as RemediateBatchResult;
+
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: "m-0" }, { itemIdentifier: "m-1" }]);
+    expect(result.results.map((item) => item.outcome)).toEqual(["not-started", "not-started"]);
+    expect(writeCalls(runtime)).toBe(writesBefore);
+    for (const vpcId of vpcIds) expect(await flowLogsOf(runtime.pool, REGION, vpcId)).toHaveLength(0);
+  });
 });
+
+/** Calls that change something, made through the runtime's clients so far. */
+function writeCalls(runtime: { pool: { counter: { byOperation(): Record<string, number> } } }): number {
+  return Object.entries(runtime.pool.counter.byOperation())
+    .filter(([operation]) => /:(Create|Put|Update)/.test(operation))
+    .reduce((sum, [, count]) => sum + count, 0);
+}

@@ -5,6 +5,7 @@ import {
   type EventHandlingResult,
   handleCloudTrailEvent,
   handleUnwrapped,
+  leftFailures,
   unwrapEvents,
 } from "@flowlog-guard/core";
 import { EXIT_CODES_HELP, type RegisterCommand } from "../command.ts";
@@ -105,7 +106,8 @@ async function handleItems(
   if (items.length === 1) {
     const result = await handleCloudTrailEvent(items[0]!.event, deps);
     await emitReport(result, settings, io, (r) => renderResult(r, dryRun), settings.policy);
-    return result.report ? exitCodeOf(result.report) : 0;
+    // Work the time limit (--deadline, Ctrl-C) left undone is unfinished work: exit 3, as for a failure.
+    return result.report ? Math.max(exitCodeOf(result.report), leftFailures(result) ? 3 : 0) : 0;
   }
   const outcomes = await handleUnwrapped(items, deps);
   await emitReport(
