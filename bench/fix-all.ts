@@ -8,11 +8,13 @@
  *   npm run bench -- --vpcs 200 --regions 1 --sample 5
  *   npm run bench -- --vpcs 100 --regions 1 --aws-rates   with AWS's own rate buckets: about K/5 s
  *   npm run bench -- --skip-s3             without the S3-destination case (bench/s3-case.ts)
+ *   npm run bench -- --ledger              change records published to a ledger bus (PutEvents counted)
  */
 import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { CreateVpcCommand } from "@aws-sdk/client-ec2";
+import { CreateEventBusCommand } from "@aws-sdk/client-eventbridge";
 import { createClientPool, mapWithConcurrency, parsePolicy, runRemediation } from "@flowlog-guard/core";
 import { MOTO_ACCOUNT_ID, startMotoServer, useEmulatorEnv } from "@flowlog-guard/emulator";
 import { benchS3Case } from "./s3-case.ts";
@@ -24,6 +26,7 @@ const { values } = parseArgs({
     sample: { type: "string", default: "20" },
     "aws-rates": { type: "boolean", default: false },
     "skip-s3": { type: "boolean", default: false },
+    ledger: { type: "boolean", default: false },
   },
 });
 const awsRates = values["aws-rates"];
@@ -61,8 +64,10 @@ try {
   const pool = createClientPool(awsRates ? {} : { apiRate: 0 });
   const rssBefore = process.memoryUsage().rss;
   const started = performance.now();
+  // --ledger: a bus with no rule (moto then answers PutEvents at once; rules would deliver each entry).
+  const ledgerBus = values.ledger ? await createLedgerBus(pool) : undefined;
   const report = await runRemediation({
-    policy: parsePolicy({}),
+    policy: parsePolicy(ledgerBus ? { ledgerBus } : {}),
     regions,
     mode: "fix",
     trigger: { kind: "cli", runId: randomUUID() },
@@ -101,6 +106,19 @@ try {
     "peak RSS of this process",
     `${peakRssMb.toFixed(0)} MB (before the run: ${(rssBefore / 1048576).toFixed(0)} MB)`,
   );
+  if (ledgerBus) {
+    const putEvents = pool.counter.count("EventBridge", "PutEvents");
+    const records = summary.recordsPublished + summary.recordsUndelivered;
+    print(
+      "ledger: records / PutEvents calls",
+      `${records} / ${putEvents} (${(records / Math.max(1, putEvents)).toFixed(2)} records a call)`,
+    );
+    print("ledger PutEvents per remediated VPC", (putEvents / Math.max(1, summary.remediated)).toFixed(3));
+    print(
+      "API calls per remediated VPC, without PutEvents",
+      ((summary.apiCalls - putEvents) / Math.max(1, summary.remediated)).toFixed(3),
+    );
+  }
   console.log("API calls by operation:");
   for (const [operation, count] of Object.entries(pool.counter.byOperation()))
     console.log(`  ${operation.padEnd(30)} ${count}`);
@@ -194,4 +212,11 @@ function timeManualProcedure(vpcIds: string[], region: string, endpoint: string)
   }
   const seconds = (performance.now() - started) / 1000;
   return { vpcs: vpcIds.length, calls, perVpcSeconds: seconds / Math.max(1, vpcIds.length) };
+}
+
+async function createLedgerBus(pool: ReturnType<typeof createClientPool>): Promise<string> {
+  const created = await pool
+    .clientsFor(regions[0]!)
+    .events.send(new CreateEventBusCommand({ Name: `bench-ledger-${randomUUID().slice(0, 8)}` }));
+  return created.EventBusArn!;
 }
