@@ -225,26 +225,30 @@ export async function readRegionInventory(
 ): Promise<RegionInventory> {
   const { accountId, policy, vpcIds } = options;
   const region = clients.region;
-  const vpcs = await readVpcs(clients, vpcIds);
-  const subnetMode = policy.resourceType === "Subnet";
-  const subnets = subnetMode && vpcs.length > 0 ? await readSubnets(clients, vpcIds) : undefined;
-  // An event reads the flow logs of its VPCs and of their subnets; a full run reads them all.
-  const resourceIds = vpcIds && subnets ? [...vpcIds, ...subnets.map((s) => s.subnetId)] : vpcIds;
-  const flowLogs = vpcs.length > 0 ? await readFlowLogs(clients, resourceIds, { subnets: subnetMode }) : [];
-  const withSubnets = subnets ? { subnets } : {};
-  // An S3 destination uses no log group: none read (its service policy grants no log-group action).
-  if (policy.destinationType === "s3") return { region, vpcs, flowLogs, logGroups: [], ...withSubnets };
+  const found = await readVpcs(clients, vpcIds);
+  // A region without VPCs (most regions of most member accounts) needs no other read.
+  if (found.length === 0) return { region, vpcs: [], flowLogs: [], logGroups: [] };
   const prefix =
     vpcIds && vpcIds.length === 1
       ? renderLogGroupName(policy.logGroupName, { vpcId: vpcIds[0]!, region, accountId })
       : logGroupTemplatePrefix(policy.logGroupName, { region, accountId });
+  // An S3 destination uses no log group: none read (its service policy grants no log-group action).
+  const cloudWatch = policy.destinationType !== "s3";
+  // The reads are independent: side by side, a region is read in the time of its slowest one.
+  const [internetFacing, { flowLogs, subnets }, logGroups] = await Promise.all([
+    readInternetFacing(clients, vpcIds),
+    readFlowLogsAndSubnets(clients, policy, vpcIds),
+    cloudWatch ? readLogGroups(clients, prefix) : Promise.resolve([]),
+  ]);
+  const vpcs = found.map((vpc) => ({ ...vpc, internetFacing: internetFacing.has(vpc.vpcId) }));
+  const withSubnets = subnets ? { subnets } : {};
+  if (!cloudWatch) return { region, vpcs, flowLogs, logGroups: [], ...withSubnets };
   // Our own flow logs may write to groups outside the template (it may have changed): read those too.
   const outside = new Set(
     flowLogs
       .filter((f) => f.managed && f.logGroupName && !f.logGroupName.startsWith(prefix))
       .map((f) => f.logGroupName!),
   );
-  const logGroups = vpcs.length > 0 ? await readLogGroups(clients, prefix) : [];
   for (const name of outside) {
     logGroups.push(...(await readLogGroups(clients, name)).filter((group) => group.name === name));
   }
@@ -255,8 +259,22 @@ export async function readRegionInventory(
   return { region, vpcs, flowLogs, logGroups, ...withSubnets };
 }
 
-/** The region's VPCs (all, or `vpcIds`), each marked internet-facing when an internet gateway is attached. */
-async function readVpcs(clients: AwsClients, vpcIds: readonly string[] | undefined): Promise<VpcFacts[]> {
+/** The flow logs of a region's VPCs and, in Subnet mode, its subnets and theirs. */
+async function readFlowLogsAndSubnets(
+  clients: AwsClients,
+  policy: Policy,
+  vpcIds: readonly string[] | undefined,
+): Promise<{ flowLogs: FlowLogFacts[]; subnets?: SubnetFacts[] }> {
+  const subnetMode = policy.resourceType === "Subnet";
+  const subnets = subnetMode ? await readSubnets(clients, vpcIds) : undefined;
+  // An event reads the flow logs of its VPCs and of their subnets; a full run reads them all.
+  const resourceIds = vpcIds && subnets ? [...vpcIds, ...subnets.map((s) => s.subnetId)] : vpcIds;
+  const flowLogs = await readFlowLogs(clients, resourceIds, { subnets: subnetMode });
+  return subnets ? { flowLogs, subnets } : { flowLogs };
+}
+
+/** The VPCs (of `vpcIds`, or all) with an internet gateway attached. */
+async function readInternetFacing(clients: AwsClients, vpcIds?: readonly string[]): Promise<Set<string>> {
   const internetFacing = new Set<string>();
   const gatewayFilter = vpcIds ? { Filters: [{ Name: "attachment.vpc-id", Values: [...vpcIds] }] } : {};
   for await (const page of paginateDescribeInternetGateways(
@@ -268,11 +286,17 @@ async function readVpcs(clients: AwsClients, vpcIds: readonly string[] | undefin
         if (attachment.VpcId) internetFacing.add(attachment.VpcId);
     }
   }
+  return internetFacing;
+}
+
+/** The region's VPCs (all, or `vpcIds`); internet-facing is marked once the gateways are read. */
+async function readVpcs(clients: AwsClients, vpcIds: readonly string[] | undefined): Promise<VpcFacts[]> {
   const vpcFilter = vpcIds ? { Filters: [{ Name: "vpc-id", Values: [...vpcIds] }] } : {};
   const vpcs: VpcFacts[] = [];
+  const none = new Set<string>();
   for await (const page of paginateDescribeVpcs({ client: clients.ec2, pageSize: 1000 }, vpcFilter)) {
     for (const vpc of page.Vpcs ?? []) {
-      const facts = toVpcFacts(vpc, internetFacing);
+      const facts = toVpcFacts(vpc, none);
       if (facts) vpcs.push(facts);
     }
   }

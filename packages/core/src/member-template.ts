@@ -1,7 +1,12 @@
 import type { Policy } from "./config.ts";
 import { buildEventPatterns, IAM_EVENTS_REGION } from "./event-patterns.ts";
-import { MANAGED_TAG } from "./naming.ts";
-import type { PolicyDocument } from "./policy-documents.ts";
+import { DELIVERY_POLICY_NAME, DELIVERY_ROLE_DESCRIPTION, MANAGED_TAG } from "./naming.ts";
+import {
+  DELIVERY_ROLE_PATH,
+  deliveryRolePermissionsPolicy,
+  deliveryRoleTrustPolicy,
+  type PolicyDocument,
+} from "./policy-documents.ts";
 import { REGION_NAME_PATTERN } from "./regions.ts";
 import { servicePolicyDocument } from "./service-policy.ts";
 
@@ -213,10 +218,45 @@ function forwardingResources(policy: MemberTemplateOptions["policy"]) {
   };
 }
 
+const PARTITION = "${AWS::Partition}";
+const ACCOUNT = "${AWS::AccountId}";
+
+/**
+ * The flow-logs delivery role, exactly as a run would create it (name, path, trust, inline policy,
+ * description; tagged as managed): made once per account by the stack, so that an organization-wide
+ * run only reads it (GetRole, GetRolePolicy: its drift is still detected and repaired by the run)
+ * instead of creating it in every account. None for an S3 destination, which needs no role.
+ */
+function deliveryRoleResources(policy: MemberTemplateOptions["policy"]): CloudFormationTemplate["Resources"] {
+  if (policy.destinationType === "s3") return {};
+  return {
+    DeliveryRole: {
+      Type: "AWS::IAM::Role",
+      Condition: "CreateRoles",
+      Properties: {
+        RoleName: policy.roleName,
+        Path: DELIVERY_ROLE_PATH,
+        Description: DELIVERY_ROLE_DESCRIPTION,
+        AssumeRolePolicyDocument: substituted(deliveryRoleTrustPolicy(PARTITION, ACCOUNT)),
+        Policies: [
+          {
+            PolicyName: DELIVERY_POLICY_NAME,
+            PolicyDocument: substituted(
+              deliveryRolePermissionsPolicy(policy.logGroupName, PARTITION, ACCOUNT),
+            ),
+          },
+        ],
+        Tags: TAGS,
+      },
+    },
+  };
+}
+
 /**
  * The CloudFormation template (JSON) every member account gets, from a service-managed StackSet or
  * by hand (`flowlog-guard member-template`): the `flowlog-guard-member` role with exactly the service
- * policy scoped to that account, created once per account (in `RoleRegion`); and, where
+ * policy scoped to that account, and the flow-logs delivery role a run would otherwise create, both
+ * created once per account (in `RoleRegion`); and, where
  * `CentralEventBusArn` is set, rules on each region's default bus that forward the CloudTrail events
  * flowlog-guard handles to the central bus.
  *
@@ -248,6 +288,7 @@ export function buildMemberTemplate(options: MemberTemplateOptions): CloudFormat
           Tags: TAGS,
         },
       },
+      ...deliveryRoleResources(options.policy),
       ...forwardingResources(options.policy),
     },
     Outputs: {

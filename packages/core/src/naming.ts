@@ -26,6 +26,10 @@ export function createdByRun(
   return (tags ?? []).some((tag) => tag.Key === RUN_TAG_KEY && tag.Value === runId);
 }
 
+/** Description of the delivery role, whether a run or the member template creates it. */
+export const DELIVERY_ROLE_DESCRIPTION =
+  "Lets VPC Flow Logs deliver to CloudWatch Logs. Managed by flowlog-guard.";
+
 /** Name of the inline policy on the delivery role. */
 export const DELIVERY_POLICY_NAME = "flowlog-guard-delivery";
 

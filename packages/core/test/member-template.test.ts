@@ -3,6 +3,10 @@ import {
   buildMemberTemplate,
   CENTRAL_ROLE_PATH,
   type CloudFormationTemplate,
+  DELIVERY_POLICY_NAME,
+  DELIVERY_ROLE_DESCRIPTION,
+  deliveryRolePermissionsPolicy,
+  deliveryRoleTrustPolicy,
   type PolicyDocument,
   parsePolicy,
   policyDocumentsEqual,
@@ -57,6 +61,35 @@ describe("member template (what `flowlog-guard member-template` prints and the S
     const expected = servicePolicyDocument({ partition: "aws", accountId: "444455556666", policy });
     expect(policyDocumentsEqual(document, expected)).toBe(true);
     expect(JSON.stringify(document)).not.toContain("111122223333");
+  });
+
+  it("creates the delivery role exactly as a run would (so a run finds nothing to change), none for S3", () => {
+    const delivery = template.Resources.DeliveryRole!;
+    expect(delivery).toMatchObject({
+      Type: "AWS::IAM::Role",
+      Condition: "CreateRoles",
+      Properties: {
+        RoleName: "flowlog-guard-delivery",
+        Path: "/flowlog-guard/",
+        Description: DELIVERY_ROLE_DESCRIPTION,
+      },
+    });
+    const account = VALUES["AWS::AccountId"];
+    const trust = resolved(delivery.Properties.AssumeRolePolicyDocument, VALUES) as PolicyDocument;
+    expect(trust).toEqual(deliveryRoleTrustPolicy("aws", account));
+    const policies = resolved(delivery.Properties.Policies, VALUES) as {
+      PolicyName: string;
+      PolicyDocument: PolicyDocument;
+    }[];
+    expect(policies).toEqual([
+      {
+        PolicyName: DELIVERY_POLICY_NAME,
+        PolicyDocument: deliveryRolePermissionsPolicy(policy.logGroupName, "aws", account),
+      },
+    ]);
+    expect(JSON.stringify(policies)).toContain(`/org/flow-logs/${account}/vpc-*`);
+    const s3 = parsePolicy({ destinationType: "s3", logDestination: "arn:aws:s3:::central-log-archive" });
+    expect(buildMemberTemplate({ policy: s3 }).Resources.DeliveryRole).toBeUndefined();
   });
 
   it("follows the policy's destination: an S3 log-archive bucket gets the same statements as iam-policy", () => {

@@ -5,7 +5,13 @@ the documented AWS API in ways flowlog-guard depends on. Each fix says what AWS 
    subfolder"); moto looks the whole `bucket/prefix` up as a bucket name and refuses it.
 2. CreateFlowLogs `DestinationOptions` (FileFormat, HiveCompatiblePartitions, PerHourPartition) are
    returned by DescribeFlowLogs in AWS; moto drops them.
+3. An inline policy of a role made by CloudFormation (`AWS::IAM::Role` `Policies`) is returned by
+   GetRolePolicy as a JSON document in AWS; moto stores the template's object and returns its
+   Python repr.
 """
+import json
+
+from moto.iam.models import Role
 from moto.ec2.exceptions import FlowLogAlreadyExists
 from moto.ec2.models.flow_logs import FlowLogsBackend
 from moto.ec2.responses.flow_logs import FlowLogs as FlowLogsResponse
@@ -57,5 +63,15 @@ def create_flow_logs_response(self):
     return result
 
 
+_put_role_policy = Role.put_policy
+
+
+def put_role_policy(self, policy_name, policy_json):
+    if not isinstance(policy_json, str):
+        policy_json = json.dumps(policy_json)
+    return _put_role_policy(self, policy_name, policy_json)
+
+
 FlowLogsBackend.create_flow_logs = create_flow_logs
 FlowLogsResponse.create_flow_logs = create_flow_logs_response
+Role.put_policy = put_role_policy

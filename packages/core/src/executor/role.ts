@@ -8,7 +8,7 @@ import {
 } from "@aws-sdk/client-iam";
 import { awsErrorName, describeError, isNoSuchEntity } from "../errors.ts";
 import { readInlinePolicy } from "../inventory.ts";
-import { createdByRun, creationTags } from "../naming.ts";
+import { createdByRun, creationTags, DELIVERY_ROLE_DESCRIPTION } from "../naming.ts";
 import type { Action } from "../plan.ts";
 import { type PolicyDocument, parsePolicyDocument, policyDocumentsEqual } from "../policy-documents.ts";
 import type { ActionContext, ActionHandler } from "./context.ts";
@@ -68,7 +68,7 @@ export const createRole = roleHandler<Extract<Action, { kind: "create-role" }>>(
         RoleName: action.roleName,
         Path: action.path,
         AssumeRolePolicyDocument: JSON.stringify(action.trustPolicy),
-        Description: "Lets VPC Flow Logs deliver to CloudWatch Logs. Managed by flowlog-guard.",
+        Description: DELIVERY_ROLE_DESCRIPTION,
         Tags: creationTags(context.trigger.runId),
       }),
     );
