@@ -17,9 +17,11 @@ import {
   createAccountPools,
   createClientPool,
   createOrganizationsClient,
+  defaultRateLimit,
   mapWithConcurrency,
   type OrganizationReport,
   parsePolicy,
+  type RateLimit,
   resolveAccounts,
   runOrganization,
 } from "@flowlog-guard/core";
@@ -35,11 +37,14 @@ const { values } = parseArgs({
     "bucket-accounts": { type: "string", default: "10" },
     "bucket-vpcs": { type: "string", default: "30" },
     "bucket-concurrency": { type: "string", default: "2" },
+    /** AWS's bucket rates (simulated and client-side) times this: below 1, a slower clock for both. */
+    "bucket-time-scale": { type: "string", default: "0.25" },
     /** `calls` or `buckets`: one part only (iterate faster). */
     only: { type: "string" },
   },
 });
 const REGIONS = ["us-east-1", "eu-west-1"];
+type RateLimits = (service: string, operation: string) => RateLimit | undefined;
 const concurrency = Number(values["account-concurrency"]);
 const print = (label: string, value: unknown) => console.log(`${label.padEnd(52)} ${value}`);
 
@@ -69,7 +74,7 @@ async function buildOrganization(accounts: number, vpcs: number) {
 
 async function fixAllAccounts(
   central: ClientPool,
-  options: { endpoint?: string; awsRates: boolean; accountConcurrency: number },
+  options: { endpoint?: string; awsRates: boolean; accountConcurrency: number; rateLimits?: RateLimits },
 ) {
   const resolved = await resolveAccounts(createOrganizationsClient("us-east-1"), { accounts: "all" });
   const runId = randomUUID();
@@ -78,6 +83,7 @@ async function fixAllAccounts(
     homeRegion: "us-east-1",
     sessionName: runId,
     ...(options.awsRates ? {} : { apiRate: 0 }),
+    ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
   });
   const started = performance.now();
@@ -179,17 +185,27 @@ async function measureBuckets(motoEndpoint: string): Promise<void> {
     `\n2. per-account AWS token buckets (simulated in a proxy, keyed by account credentials and region)`,
   );
   await buildOrganization(bucketAccounts, bucketVpcs);
-  const buckets = tokenBuckets(AWS_BUCKETS, { perAccount: true });
+  const scale = Number(values["bucket-time-scale"]);
+  const scaled = (limit: RateLimit): RateLimit => ({
+    burst: limit.burst,
+    perSecond: limit.perSecond * scale,
+  });
+  const rateLimits: RateLimits = (service, operation) => scaled(defaultRateLimit(service, operation));
+  const simulated = Object.fromEntries(
+    Object.entries(AWS_BUCKETS).map(([api, limit]) => [api, scaled(limit)]),
+  );
+  const buckets = tokenBuckets(simulated, { perAccount: true });
   const proxy = await startFaultProxy(motoEndpoint, [buckets.rule]);
   try {
-    const bucketCentral = createClientPool({ endpoint: proxy.endpoint });
+    const bucketCentral = createClientPool({ endpoint: proxy.endpoint, rateLimits });
     const bucketConcurrency = Number(values["bucket-concurrency"]);
     const run = await fixAllAccounts(bucketCentral, {
       endpoint: proxy.endpoint,
       awsRates: true,
       accountConcurrency: bucketConcurrency,
+      rateLimits,
     });
-    const floor = bucketFloor(bucketAccounts, bucketVpcs, bucketConcurrency);
+    const floor = bucketFloor(simulated, bucketAccounts, bucketVpcs, bucketConcurrency);
     print(
       "accounts / VPCs remediated / failed",
       `${run.report.summary.accounts} / ${run.report.summary.remediated} / ${run.report.summary.failed}`,
@@ -201,6 +217,10 @@ async function measureBuckets(motoEndpoint: string): Promise<void> {
     );
     print("calls the buckets refused (wasted)", JSON.stringify(Object.fromEntries(buckets.refused)));
     print("SDK retries", run.report.summary.apiRetries);
+    print(
+      "calls per second the emulator served",
+      `${(run.report.summary.apiCalls / run.seconds).toFixed(1)} (AWS's rates x ${scale})`,
+    );
   } finally {
     await proxy.close();
   }
@@ -211,11 +231,16 @@ async function measureBuckets(motoEndpoint: string): Promise<void> {
  * buckets are per account and region, so the slowest (account, region) sets the floor per wave of
  * `concurrency` accounts.
  */
-function bucketFloor(accounts: number, vpcs: number, concurrency: number): number {
+function bucketFloor(
+  buckets: typeof AWS_BUCKETS,
+  accounts: number,
+  vpcs: number,
+  concurrency: number,
+): number {
   const perAccountRegion = vpcs + 1;
   const accountFloor = Math.max(
     ...["logs:CreateLogGroup", "logs:PutRetentionPolicy", "ec2:CreateFlowLogs"].map((api) => {
-      const bucket = AWS_BUCKETS[api]!;
+      const bucket = buckets[api]!;
       return Math.max(0, perAccountRegion - bucket.burst) / bucket.perSecond;
     }),
   );

@@ -3,6 +3,7 @@ import { memoize } from "@smithy/property-provider";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, Pluggable } from "@smithy/types";
 import { ApiCallCounter, type ClientPool, createClientPool } from "./aws-clients.ts";
 import { MEMBER_ROLE_NAME, memberRoleArn } from "./member-template.ts";
+import type { RateLimit } from "./rate-limiter.ts";
 
 /** Credentials are refreshed when less than this is left (the SDK's own margin is the same 5 minutes). */
 export const CREDENTIAL_REFRESH_MARGIN_MS = 300_000;
@@ -21,6 +22,8 @@ export interface AccountPoolsOptions {
   credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   /** As in createClientPool: 0 = no client-side limiting; absent = AWS's buckets, per account and region. */
   apiRate?: number;
+  /** As in createClientPool: each API's bucket instead of AWS's published ones. */
+  rateLimits?: (service: string, operation: string) => RateLimit | undefined;
   endpoint?: string;
   maxAttempts?: number;
   counter?: ApiCallCounter;
@@ -109,6 +112,7 @@ export function createAccountPools(options: AccountPoolsOptions): AccountPools {
           counter,
           credentials: memberCredentials(accountId, options, counter),
           ...(options.apiRate !== undefined ? { apiRate: options.apiRate } : {}),
+          ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
           ...(options.endpoint ? { endpoint: options.endpoint } : {}),
           ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
         });

@@ -11,7 +11,7 @@ import { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import { STSClient } from "@aws-sdk/client-sts";
 import { isThrottlingError } from "@smithy/core/retry";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
-import { RateLimiter } from "./rate-limiter.ts";
+import { type RateLimit, RateLimiter } from "./rate-limiter.ts";
 import type { Sleep } from "./retry.ts";
 import { PRODUCT_NAME, PRODUCT_VERSION } from "./version.ts";
 
@@ -217,13 +217,14 @@ function withRateLimit<T>(client: T, service: string, limiter: RateLimiter | und
     (next, context) => async (args) => {
       const operation = (context.commandName ?? "Unknown").replace(/Command$/, "");
       await limiter.acquire(service, operation);
+      const sent = Date.now();
       try {
         const result = await next(args);
-        limiter.observe(service, operation, "succeeded");
+        limiter.observe(service, operation, "succeeded", Date.now() - sent);
         return result;
       } catch (error) {
         if (isThrottlingError(error as Parameters<typeof isThrottlingError>[0])) {
-          limiter.observe(service, operation, "throttled");
+          limiter.observe(service, operation, "throttled", Date.now() - sent);
         }
         throw error;
       }
@@ -262,15 +263,17 @@ export interface ClientPool {
 /**
  * @param options.apiRate requests per second per API instead of AWS's buckets; 0 turns limiting off
  *   (benchmarks against moto). Absent: AWS's buckets (see `defaultRateLimit`).
+ * @param options.rateLimits each API's bucket instead of AWS's published ones (see `RateLimiter`).
  * @param options.limiterClock the limiter's clock and sleep (tests); default: the real ones.
  */
 export function createClientPool(
   options: Omit<CreateClientsOptions, "region" | "rateLimiter"> & {
     apiRate?: number;
+    rateLimits?: (service: string, operation: string) => RateLimit | undefined;
     limiterClock?: { now: () => number; sleep: Sleep };
   } = {},
 ): ClientPool {
-  const { apiRate, limiterClock, ...clientOptions } = options;
+  const { apiRate, rateLimits, limiterClock, ...clientOptions } = options;
   const counter = options.counter ?? new ApiCallCounter();
   const byRegion = new Map<string, AwsClients>();
   return {
@@ -281,7 +284,12 @@ export function createClientPool(
         const rateLimiter =
           apiRate === 0
             ? undefined
-            : new RateLimiter({ override: apiRate, now: limiterClock?.now, sleep: limiterClock?.sleep });
+            : new RateLimiter({
+                override: apiRate,
+                ...(rateLimits ? { limits: rateLimits } : {}),
+                now: limiterClock?.now,
+                sleep: limiterClock?.sleep,
+              });
         clients = createClients({ ...clientOptions, region, counter, rateLimiter });
         byRegion.set(region, clients);
       }

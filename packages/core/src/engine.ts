@@ -121,14 +121,15 @@ export async function runRemediation(options: RunOptions): Promise<RunReport> {
   const home = options.pool.clientsFor(homeRegion);
   await requireLedgerBus(options, homeRegion);
   const identity = options.identity ?? (await readAccountIdentity(home));
+  const progress = new RunProgress(options);
+  // The role and the regions are read side by side (an account's fixed cost is a few round trips).
   // An S3 destination has no delivery role: not read (its service policy grants no IAM action).
-  const role =
+  const [role, read] = await Promise.all([
     options.policy.destinationType === "s3"
       ? { exists: false }
-      : await readDeliveryRole(home, options.policy.roleName);
-  const progress = new RunProgress(options);
-
-  const read = await readRegions(options, identity.accountId, progress);
+      : readDeliveryRole(home, options.policy.roleName),
+    readRegions(options, identity.accountId, progress),
+  ]);
   const plan = planRemediation({ ...identity, role, regions: read.inventories }, options.policy, now(), {
     ensureRole: options.ensureRole ?? false,
   });

@@ -26,6 +26,18 @@ export function defaultRateLimit(service: string, operation: string): RateLimit 
 const MIN_RATE_SHARE = 0.05;
 /** Each call that succeeds gives back this share of the published rate (additive increase). */
 const RECOVERY_SHARE = 0.02;
+/**
+ * A throttle this soon (in seconds' worth of the published burst, at least 1 s) after the one before
+ * means AWS's bucket for the API really refills slower than published (other callers share it): the
+ * rate is halved. A lone throttle means only that AWS's bucket was empty when a call arrived (calls
+ * delayed in flight arrive bunched): the limiter drops its tokens to match, and keeps the rate.
+ */
+const REPEAT_WINDOW_MIN_MS = 1_000;
+/**
+ * The longest margin kept behind AWS's buckets. The margin only grows: a shrinking one would send
+ * calls closer together than the rate, into a bucket that has no token to spare.
+ */
+const MAX_MARGIN_MS = 1_000;
 
 class TokenBucket {
   private tokens: number;
@@ -34,6 +46,7 @@ class TokenBucket {
   private readonly now: () => number;
   /** The rate in force: the published one, lowered while AWS throttles and raised again as calls succeed. */
   perSecond: number;
+  private lastThrottle: number | undefined;
 
   constructor(limit: RateLimit, now: () => number) {
     this.limit = limit;
@@ -50,11 +63,19 @@ class TokenBucket {
     return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.perSecond) * 1000);
   }
 
-  /** AWS throttled a call: halve the rate (not below 5% of the published one) and drop the burst. */
-  throttled(): void {
+  /**
+   * AWS throttled a call: drop the burst (AWS's bucket is empty); when it throttled another call
+   * shortly before, also halve the rate (not below 5% of the published one). Returns true if halved.
+   */
+  throttled(): boolean {
     this.refill();
-    this.perSecond = Math.max(this.limit.perSecond * MIN_RATE_SHARE, this.perSecond / 2);
     this.tokens = Math.min(this.tokens, 0);
+    const now = this.now();
+    const window = Math.max(REPEAT_WINDOW_MIN_MS, (this.limit.burst / this.limit.perSecond) * 1000);
+    const repeated = this.lastThrottle !== undefined && now - this.lastThrottle <= window;
+    this.lastThrottle = now;
+    if (repeated) this.perSecond = Math.max(this.limit.perSecond * MIN_RATE_SHARE, this.perSecond / 2);
+    return repeated;
   }
 
   /** A call went through: raise the rate a little, up to the published one. */
@@ -81,19 +102,32 @@ export class RateLimiter {
   private waitedMs = 0;
   private throttles = 0;
   private readonly marginMs: number;
+  /** The longest any call took from token to answer (AWS got it in between), up to MAX_MARGIN_MS. */
+  private latencyMs = 0;
 
   /**
    * @param override requests per second for every API (0: no limiting), instead of AWS's buckets.
+   * @param limits the bucket of each API (undefined: not limited), instead of AWS's published ones
+   *   (an account with raised quotas; a benchmark that runs AWS's buckets on a slower clock).
    */
-  constructor(options: { override?: number; sleep?: Sleep; now?: () => number; marginMs?: number } = {}) {
+  constructor(
+    options: {
+      override?: number;
+      limits?: (service: string, operation: string) => RateLimit | undefined;
+      sleep?: Sleep;
+      now?: () => number;
+      marginMs?: number;
+    } = {},
+  ) {
     const { override } = options;
-    // AWS's bucket starts when our first call arrives, a little after ours did, so it is that much
-    // behind on every refill: a constant margin on each wait keeps us behind it. It shifts the calls,
-    // it does not slow the rate (waits are computed from the debt, not added up).
+    // We count a token when a call leaves; AWS counts it when the call arrives, up to one round trip
+    // later. A margin on each wait as long as the longest round trip seen (at least `marginMs`, at
+    // most 1 s) keeps us behind AWS's bucket. It shifts the calls, it does not slow the rate (waits
+    // are computed from the debt, not added up).
     this.marginMs = options.marginMs ?? 25;
     this.limitFor =
       override === undefined
-        ? defaultRateLimit
+        ? (options.limits ?? defaultRateLimit)
         : override === 0
           ? () => undefined
           : () => ({ perSecond: override, burst: Math.max(1, Math.round(override)) });
@@ -106,7 +140,7 @@ export class RateLimiter {
     return this.waitedMs;
   }
 
-  /** Times AWS throttled a call, each of which lowered that API's rate. */
+  /** Times AWS throttled a call: each dropped that API's burst; repeated ones also lowered its rate. */
   get slowdowns(): number {
     return this.throttles;
   }
@@ -117,13 +151,16 @@ export class RateLimiter {
   }
 
   /**
-   * Adapts to what AWS says: a throttled call halves that API's rate here (per account and region,
-   * as AWS's buckets are), and each call that succeeds raises it again towards the published rate,
-   * so sustained throttling becomes a slower run rather than failed calls.
+   * Adapts to what AWS says (per account and region, as AWS's buckets are): a throttled call empties
+   * that API's burst here, a throttle soon after another halves its rate, and each call that succeeds
+   * raises it again towards the published rate, so sustained throttling becomes a slower run rather
+   * than failed calls, while one throttle from calls that arrived bunched costs only the burst.
    */
-  observe(service: string, operation: string, outcome: "throttled" | "succeeded"): void {
+  observe(service: string, operation: string, outcome: "throttled" | "succeeded", latencyMs?: number): void {
     const bucket = this.bucketFor(service, operation);
     if (!bucket) return;
+    if (latencyMs !== undefined)
+      this.latencyMs = Math.min(MAX_MARGIN_MS, Math.max(latencyMs, this.latencyMs));
     if (outcome === "throttled") {
       this.throttles++;
       bucket.throttled();
@@ -134,10 +171,18 @@ export class RateLimiter {
     const bucket = this.bucketFor(service, operation);
     if (!bucket) return;
     const wait = bucket.take();
-    if (wait > 0) {
-      this.waitedMs += wait + this.marginMs;
-      await this.sleep(wait + this.marginMs);
+    if (wait <= 0) return;
+    const due = this.now() + wait;
+    // The margin is checked again on waking: answers that came back meanwhile (the burst's) may
+    // have shown longer round trips than were known when the wait began.
+    for (let left = wait + this.margin(); left > 0; left = due + this.margin() - this.now()) {
+      this.waitedMs += left;
+      await this.sleep(left);
     }
+  }
+
+  private margin(): number {
+    return Math.max(this.marginMs, Math.ceil(this.latencyMs));
   }
 
   private bucketFor(service: string, operation: string): TokenBucket | undefined {

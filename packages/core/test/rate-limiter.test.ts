@@ -54,6 +54,51 @@ describe("RateLimiter", () => {
     expect(calledAt).toEqual(Array.from({ length: 10 }, (_, index) => 225 + index * 200));
   });
 
+  it("waits at least as long as the API's recent round trips behind AWS's bucket, still at its rate", async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter({ ...clock, marginMs: 25 });
+    for (let i = 0; i < 5; i++) await limiter.acquire("Logs", "CreateLogGroup");
+    // Calls took 300 ms from token to answer: AWS may have counted them that much later than we did.
+    limiter.observe("Logs", "CreateLogGroup", "succeeded", 300);
+    const calledAt: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await limiter.acquire("Logs", "CreateLogGroup");
+      calledAt.push(clock.elapsed());
+    }
+    // The first call after the burst waits its 200 ms plus the 300 ms; the rate stays 5/s (the next
+    // call's token accrued meanwhile, so this one-at-a-time caller goes in pairs every 400 ms).
+    expect(calledAt).toEqual([500, 500, 900, 900, 1300]);
+  });
+
+  it("checks the margin again on waking: the burst's answers, back meanwhile, showed 300 ms round trips", async () => {
+    const clock = fakeClock();
+    let limiter: RateLimiter | undefined;
+    let answered = false;
+    const sleep = async (ms: number) => {
+      await clock.sleep(ms);
+      if (!answered) limiter?.observe("Logs", "CreateLogGroup", "succeeded", 300);
+      answered = true;
+    };
+    limiter = new RateLimiter({ now: clock.now, sleep, marginMs: 25 });
+    for (let i = 0; i < 6; i++) await limiter.acquire("Logs", "CreateLogGroup");
+    expect(clock.elapsed()).toBe(200 + 300);
+  });
+
+  it("keeps the longest round trip seen, up to 1 s: a margin that shrank would bunch calls", async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter({ ...clock, marginMs: 25 });
+    limiter.observe("Logs", "CreateLogGroup", "succeeded", 300);
+    limiter.observe("EC2", "DescribeVpcs", "succeeded", 10);
+    for (let i = 0; i < 6; i++) await limiter.acquire("Logs", "CreateLogGroup");
+    expect(clock.elapsed()).toBe(200 + 300);
+    limiter.observe("Logs", "CreateLogGroup", "succeeded", 5_000);
+    const before = clock.elapsed();
+    for (let i = 0; i < 10; i++) await limiter.acquire("EC2", "CreateFlowLogs"); // within its burst
+    for (let i = 0; i < 7; i++) await limiter.acquire("Logs", "CreateLogGroup");
+    expect(clock.elapsed() - before).toBeLessThanOrEqual(7 * 200 + 1_000);
+    expect(clock.elapsed() - before).toBeGreaterThanOrEqual(1_000);
+  });
+
   it.each([
     ["EC2", "CreateFlowLogs", 5, 50],
     ["EC2", "DescribeVpcs", 20, 100],
@@ -64,18 +109,37 @@ describe("RateLimiter", () => {
 });
 
 describe("RateLimiter adapts to throttling", () => {
-  it("halves an API's rate per throttle, not below 5% of AWS's, and leaves other APIs alone", () => {
+  it("halves an API's rate per repeated throttle, not below 5% of AWS's, and leaves other APIs alone", () => {
     const limiter = new RateLimiter({ ...fakeClock(), marginMs: 0 });
+    limiter.observe("Logs", "CreateLogGroup", "throttled");
+    // One throttle: AWS's bucket was empty (calls arrived bunched); the rate stays.
+    expect(limiter.rateOf("Logs", "CreateLogGroup")).toBe(5);
     limiter.observe("Logs", "CreateLogGroup", "throttled");
     expect(limiter.rateOf("Logs", "CreateLogGroup")).toBe(2.5);
     for (let i = 0; i < 10; i++) limiter.observe("Logs", "CreateLogGroup", "throttled");
     expect(limiter.rateOf("Logs", "CreateLogGroup")).toBeCloseTo(0.25);
     expect(limiter.rateOf("Logs", "PutRetentionPolicy")).toBe(5);
-    expect(limiter.slowdowns).toBe(11);
+    expect(limiter.slowdowns).toBe(12);
+  });
+
+  it("keeps the rate when throttles are further apart than the API's burst takes to refill (at least 1 s)", async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter({ ...clock, marginMs: 0 });
+    for (let i = 0; i < 3; i++) {
+      limiter.observe("Logs", "CreateLogGroup", "throttled");
+      await clock.sleep(1_001);
+    }
+    expect(limiter.rateOf("Logs", "CreateLogGroup")).toBe(5);
+    // CreateFlowLogs' burst of 50 refills in 10 s: a throttle 5 s after another halves its rate.
+    limiter.observe("EC2", "CreateFlowLogs", "throttled");
+    await clock.sleep(5_000);
+    limiter.observe("EC2", "CreateFlowLogs", "throttled");
+    expect(limiter.rateOf("EC2", "CreateFlowLogs")).toBe(2.5);
   });
 
   it("raises the rate again as calls succeed, up to AWS's published rate", () => {
     const limiter = new RateLimiter({ ...fakeClock(), marginMs: 0 });
+    limiter.observe("EC2", "CreateFlowLogs", "throttled");
     limiter.observe("EC2", "CreateFlowLogs", "throttled");
     expect(limiter.rateOf("EC2", "CreateFlowLogs")).toBe(2.5);
     for (let i = 0; i < 10; i++) limiter.observe("EC2", "CreateFlowLogs", "succeeded");
@@ -84,9 +148,19 @@ describe("RateLimiter adapts to throttling", () => {
     expect(limiter.rateOf("EC2", "CreateFlowLogs")).toBe(5);
   });
 
-  it("a throttle drops the burst: the next calls wait at the lowered rate", async () => {
+  it("a lone throttle drops the burst: the next calls wait at the published rate", async () => {
     const clock = fakeClock();
     const limiter = new RateLimiter({ ...clock, marginMs: 0 });
+    limiter.observe("Logs", "CreateLogGroup", "throttled");
+    for (let i = 0; i < 5; i++) await limiter.acquire("Logs", "CreateLogGroup");
+    // Five tokens at 5/s after the burst was dropped: one every 200 ms.
+    expect(clock.elapsed()).toBe(1_000);
+  });
+
+  it("repeated throttles drop the burst and halve the rate: the next calls wait at the lowered rate", async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter({ ...clock, marginMs: 0 });
+    limiter.observe("Logs", "CreateLogGroup", "throttled");
     limiter.observe("Logs", "CreateLogGroup", "throttled");
     for (let i = 0; i < 5; i++) await limiter.acquire("Logs", "CreateLogGroup");
     // Five tokens at 2.5/s after the burst was dropped: one every 400 ms.
