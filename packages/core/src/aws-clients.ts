@@ -217,14 +217,14 @@ function withRateLimit<T>(client: T, service: string, limiter: RateLimiter | und
     (next, context) => async (args) => {
       const operation = (context.commandName ?? "Unknown").replace(/Command$/, "");
       await limiter.acquire(service, operation);
-      const sent = Date.now();
+      const sent = limiter.clock();
       try {
         const result = await next(args);
-        limiter.observe(service, operation, "succeeded", Date.now() - sent);
+        limiter.observe(service, operation, "succeeded", limiter.clock() - sent);
         return result;
       } catch (error) {
         if (isThrottlingError(error as Parameters<typeof isThrottlingError>[0])) {
-          limiter.observe(service, operation, "throttled", Date.now() - sent);
+          limiter.observe(service, operation, "throttled", limiter.clock() - sent);
         }
         throw error;
       }

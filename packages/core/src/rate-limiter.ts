@@ -135,6 +135,11 @@ export class RateLimiter {
     this.now = options.now ?? Date.now;
   }
 
+  /** The limiter's clock (ms): round trips reported to `observe` are measured on it. */
+  clock(): number {
+    return this.now();
+  }
+
   /** Total time calls spent waiting for a token. */
   get waited(): number {
     return this.waitedMs;
