@@ -17,6 +17,7 @@ import {
   parsePolicyDocument,
   publishChangeRecords,
   RUN_TAG_KEY,
+  type RunReport,
   runRemediation,
 } from "@flowlog-guard/core";
 import { describe, expect, it } from "vitest";
@@ -30,6 +31,7 @@ import {
   run,
   testPool,
 } from "./support/aws.ts";
+import { runCli } from "./support/cli.ts";
 
 const REGION = "eu-west-1";
 const ACCOUNT = "123456789012";
@@ -194,6 +196,77 @@ describe("engine: existing flow logs", () => {
     expect(report.vpcs[0]).toMatchObject({ status: "remediated", reason: expect.stringContaining("ACCEPT") });
     const flowLogs = await flowLogsOf(pool, REGION, vpcId);
     expect(flowLogs.map((flowLog) => flowLog.TrafficType).sort()).toEqual(["ACCEPT", "REJECT"]);
+  });
+});
+
+describe("engine: trafficType ALL is enforced", () => {
+  it("fix-all --traffic-type ALL adds an ALL flow log next to a customer's REJECT-only one, which it keeps", async () => {
+    const pool = testPool();
+    const vpcId = await createVpc(pool, REGION);
+    await pool.clientsFor(REGION).logs.send(new CreateLogGroupCommand({ logGroupName: "team-reject-logs" }));
+    const created = await pool.clientsFor(REGION).ec2.send(
+      new CreateFlowLogsCommand({
+        ResourceIds: [vpcId],
+        ResourceType: "VPC",
+        TrafficType: "REJECT",
+        LogGroupName: "team-reject-logs",
+        DeliverLogsPermissionArn: `arn:aws:iam::${ACCOUNT}:role/team-role`,
+      }),
+    );
+    const customers = created.FlowLogIds![0]!;
+    const fixAll = () =>
+      runCli([
+        "fix-all",
+        "--regions",
+        REGION,
+        "--vpc-ids",
+        vpcId,
+        "--traffic-type",
+        "ALL",
+        "--yes",
+        "--json",
+      ]);
+
+    const first = await fixAll();
+    expect(first.code).toBe(0);
+    const vpc = (JSON.parse(first.stdout) as RunReport).vpcs[0]!;
+    expect(vpc.status).toBe("remediated");
+    expect(vpc.reason).toBe(
+      `no qualifying flow log: flow log ${customers} captures only REJECT traffic; the policy asks ALL`,
+    );
+    const flowLogs = await flowLogsOf(pool, REGION, vpcId);
+    expect(flowLogs.map(({ FlowLogId, TrafficType }) => ({ FlowLogId, TrafficType }))).toEqual(
+      expect.arrayContaining([
+        { FlowLogId: customers, TrafficType: "REJECT" },
+        { FlowLogId: vpc.flowLogIds[0], TrafficType: "ALL" },
+      ]),
+    );
+    expect(flowLogs).toHaveLength(2);
+
+    const second = await fixAll();
+    expect(second.code).toBe(0);
+    expect((JSON.parse(second.stdout) as RunReport).summary).toMatchObject({ compliant: 1, changes: 0 });
+    expect(await flowLogsOf(pool, REGION, vpcId)).toHaveLength(2);
+  });
+
+  it("a policy changed to ALL: where EC2 refuses a second flow log into flowlog-guard's group, fails with the fix and deletes nothing", async () => {
+    const pool = testPool();
+    const vpcId = await createVpc(pool, REGION);
+    expect((await run(pool, { regions: [REGION], vpcIds: [vpcId] })).vpcs[0]!.status).toBe("remediated");
+    const [ours] = await flowLogsOf(pool, REGION, vpcId);
+
+    // moto refuses a second flow log of a VPC into the same log group whatever its traffic type.
+    const all = await run(pool, { regions: [REGION], vpcIds: [vpcId], policy: { trafficType: "ALL" } });
+    expect(all.vpcs[0]!.status).toBe("failed");
+    expect(all.vpcs[0]!.reason).toContain("captures only REJECT traffic; the policy asks ALL");
+    expect(all.vpcs[0]!.reason).toContain(`${ours!.FlowLogId} (REJECT traffic) holds it`);
+    expect(all.vpcs[0]!.reason).toContain("flowlog-guard deletes no flow log");
+    expect((await flowLogsOf(pool, REGION, vpcId)).map((flowLog) => flowLog.FlowLogId)).toEqual([
+      ours!.FlowLogId,
+    ]);
+
+    const scan = await run(pool, { regions: [REGION], vpcIds: [vpcId], mode: "scan" });
+    expect(scan.vpcs[0]!.status).toBe("compliant");
   });
 });
 

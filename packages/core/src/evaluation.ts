@@ -1,5 +1,6 @@
 import type { Policy } from "./config.ts";
 import { type ExceptionVerdict, evaluateException } from "./exceptions.ts";
+import { capturesPolicyTraffic, flowLogQualifies } from "./flow-log-qualification.ts";
 import { renderLogGroupName } from "./log-group-template.ts";
 import type { FlowLogFacts, LogGroupFacts, RegionInventory, SubnetFacts, VpcFacts } from "./model.ts";
 import type { VpcPlan } from "./plan.ts";
@@ -85,17 +86,7 @@ export function indexRegionFacts(account: string, inventory: RegionInventory): R
   return { account, region: inventory.region, flowLogsByVpc, logGroups, subnetsByVpc };
 }
 
-/**
- * True when a flow log makes its VPC compliant on its own: ACTIVE, capturing ALL or REJECT traffic,
- * and not failing delivery. The destination does not matter (a customer's S3 flow log counts).
- */
-export function flowLogQualifies(flowLog: FlowLogFacts): boolean {
-  return (
-    flowLog.flowLogStatus === "ACTIVE" &&
-    (flowLog.trafficType === "ALL" || flowLog.trafficType === "REJECT") &&
-    flowLog.deliverLogsStatus !== "FAILED"
-  );
-}
+export { flowLogQualifies } from "./flow-log-qualification.ts";
 
 /** What an auditor reads next to a VPC's status. */
 export interface VpcEvidence {
@@ -168,7 +159,8 @@ const RULES: readonly EvaluationRule[] = [
  * Decides, without any I/O, whether a VPC is compliant, exempt or non-compliant, why, and what it
  * needs. Pure: the same facts give the same evaluation.
  *
- * - compliant: a qualifying flow log exists (see {@link flowLogQualifies}); for one flowlog-guard
+ * - compliant: a qualifying flow log exists (see {@link flowLogQualifies}: it captures the policy's
+ *   `trafficType`, so a REJECT-only flow log does not count when the policy asks ALL); for one flowlog-guard
  *   created, its log group must also exist with enough retention.
  * - exempt: a valid, unexpired exception, or a default VPC when `includeDefaultVpcs` is false.
  * - not-owned: the VPC belongs to another account (shared through AWS RAM); that account's run covers
@@ -199,7 +191,7 @@ function contextOf(
     facts,
     policy,
     flowLogs,
-    qualifying: flowLogs.filter(flowLogQualifies),
+    qualifying: flowLogs.filter((flowLog) => flowLogQualifies(flowLog, policy.trafficType)),
     exception,
     note: exceptionNote(exception),
     now,
@@ -362,14 +354,17 @@ function ownFlowLog(context: VpcContext): VpcEvaluation | undefined {
     context.qualifying.find((flowLog) => flowLog.managed) ??
     context.flowLogs.find(
       (flowLog) =>
-        flowLog.managed && flowLog.flowLogStatus === "ACTIVE" && flowLog.deliverLogsStatus === "FAILED",
+        flowLog.managed &&
+        flowLog.flowLogStatus === "ACTIVE" &&
+        flowLog.deliverLogsStatus === "FAILED" &&
+        capturesPolicyTraffic(flowLog, context.policy.trafficType),
     );
   if (!ours) return undefined;
   const group = ours.logGroupName
     ? logGroupNeeds(ours.logGroupName, context)
     : { needs: [], why: "", note: "" };
   const needs: VpcNeed[] = [{ kind: "delivery-role" }, ...group.needs];
-  const failing = !flowLogQualifies(ours);
+  const failing = !flowLogQualifies(ours, context.policy.trafficType);
   if (group.needs.length === 0 && !failing) {
     const reason = `flow log ${describeFlowLog(ours)} is active${group.note}${context.note}`;
     return decided(context, "compliant", reason, needs);
@@ -394,7 +389,7 @@ function missingCoverage(context: VpcContext): VpcEvaluation {
     ...group.needs,
     { kind: "flow-log", destination: { type: "cloud-watch-logs", logGroupName } },
   ];
-  const reason = describeMissingCoverage(context.flowLogs, facts.account);
+  const reason = describeMissingCoverage(context.flowLogs, context.policy, facts.account);
   return decided(context, "non-compliant", `${reason}${group.note}${context.note}`, needs);
 }
 

@@ -6,6 +6,7 @@
  * re-created (AWS would refuse a duplicate) and never "repaired" by editing the bucket policy.
  */
 import type { Policy } from "./config.ts";
+import { describeTrafficShortfall, flowLogQualifies } from "./flow-log-qualification.ts";
 import type { FlowLogFacts } from "./model.ts";
 import { parseS3Destination, sameS3Destination } from "./s3-destination.ts";
 
@@ -16,15 +17,6 @@ export interface S3Coverage {
   flowLogIds: string[];
   /** A new S3 flow log is needed (false: compliant, or ours exists and only the bucket must change). */
   needsFlowLog: boolean;
-}
-
-/** True when a flow log covers its VPC: ACTIVE, ALL or REJECT traffic, and not failing delivery. */
-function qualifies(flowLog: FlowLogFacts): boolean {
-  return (
-    flowLog.flowLogStatus === "ACTIVE" &&
-    (flowLog.trafficType === "ALL" || flowLog.trafficType === "REJECT") &&
-    flowLog.deliverLogsStatus !== "FAILED"
-  );
 }
 
 function describe(flowLog: FlowLogFacts): string {
@@ -53,14 +45,21 @@ export function describeFailedDelivery(flowLog: FlowLogFacts, accountId?: string
   );
 }
 
-/** Why a VPC has no qualifying flow log, each flow log it has named with its problem. */
-export function describeMissingCoverage(flowLogs: readonly FlowLogFacts[], accountId?: string): string {
+/**
+ * Why a VPC has no qualifying flow log, each flow log it has named with its problem: not active,
+ * failing delivery, or capturing less traffic than the policy's `trafficType`.
+ */
+export function describeMissingCoverage(
+  flowLogs: readonly FlowLogFacts[],
+  policy: Pick<Policy, "trafficType">,
+  accountId?: string,
+): string {
   if (flowLogs.length === 0) return "no flow log";
   const problems = flowLogs.map((flowLog) => {
     if (flowLog.flowLogStatus !== "ACTIVE")
       return `${flowLog.flowLogId} is ${flowLog.flowLogStatus ?? "not active"}`;
     if (flowLog.deliverLogsStatus === "FAILED") return describeFailedDelivery(flowLog, accountId);
-    return `${flowLog.flowLogId} captures ${flowLog.trafficType} traffic only`;
+    return describeTrafficShortfall(flowLog, policy.trafficType);
   });
   return `no qualifying flow log: ${problems.join(", ")}`;
 }
@@ -72,10 +71,10 @@ export function describeMissingCoverage(flowLogs: readonly FlowLogFacts[], accou
  */
 export function evaluateS3Coverage(
   flowLogs: readonly FlowLogFacts[],
-  policy: Pick<Policy, "logDestination">,
+  policy: Pick<Policy, "logDestination" | "trafficType">,
   accountId: string,
 ): S3Coverage {
-  const qualifying = flowLogs.filter(qualifies);
+  const qualifying = flowLogs.filter((flowLog) => flowLogQualifies(flowLog, policy.trafficType));
   const first = qualifying[0];
   if (first) {
     return {
@@ -102,7 +101,7 @@ export function evaluateS3Coverage(
   }
   return {
     status: "non-compliant",
-    reason: describeMissingCoverage(flowLogs, accountId),
+    reason: describeMissingCoverage(flowLogs, policy, accountId),
     flowLogIds: [],
     needsFlowLog: true,
   };

@@ -369,7 +369,7 @@ describe("S3-mode coverage (pure)", () => {
     managed: false,
     ...overrides,
   });
-  const policy = { logDestination: ARCHIVE };
+  const policy = { logDestination: ARCHIVE, trafficType: "REJECT" as const };
 
   it("keeps a VPC with a qualifying flow log of any destination compliant and plans nothing", () => {
     for (const existing of [
@@ -407,6 +407,20 @@ describe("S3-mode coverage (pure)", () => {
     expect(verdict.reason).toContain("does not change bucket policies");
   });
 
+  it("does not count a customer's REJECT-only S3 flow log when the policy asks ALL: plans an ALL one", () => {
+    const rejectOnly = flowLog({
+      destinationType: "s3",
+      logDestination: "arn:aws:s3:::team",
+      logGroupName: undefined,
+    });
+    expect(evaluateS3Coverage([rejectOnly], policy, "1")).toMatchObject({ status: "compliant" });
+    const verdict = evaluateS3Coverage([rejectOnly], { ...policy, trafficType: "ALL" }, "1");
+    expect(verdict).toMatchObject({ status: "non-compliant", needsFlowLog: true, flowLogIds: [] });
+    expect(verdict.reason).toBe(
+      "no qualifying flow log: flow log fl-1 captures only REJECT traffic; the policy asks ALL",
+    );
+  });
+
   it("plans a flow log when the only one delivers nowhere (a refusing bucket elsewhere, or REJECT-less)", () => {
     const elsewhere = flowLog({
       destinationType: "s3",
@@ -422,6 +436,6 @@ describe("S3-mode coverage (pure)", () => {
     );
     expect(verdict).toMatchObject({ status: "non-compliant", needsFlowLog: true });
     expect(verdict.reason).toContain("bucket old-bucket refuses delivery.logs.amazonaws.com");
-    expect(verdict.reason).toContain("fl-2 captures ACCEPT traffic only");
+    expect(verdict.reason).toContain("flow log fl-2 captures only ACCEPT traffic; the policy asks REJECT");
   });
 });

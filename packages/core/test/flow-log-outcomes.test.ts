@@ -3,10 +3,13 @@ import { madeByThisRun } from "../src/executor/flow-log.ts";
 import {
   classifyCreateFlowLogs,
   classifyReadBack,
+  existingByVpc,
+  heldDestination,
   isIamPropagationError,
   pairWithoutReading,
   verdictsOf,
 } from "../src/executor/flow-log-outcomes.ts";
+import { RUN_TAG_KEY } from "../src/naming.ts";
 
 const classified = (vpcIds: string[], reply: Parameters<typeof classifyCreateFlowLogs>[1]) => {
   const batch = classifyCreateFlowLogs(vpcIds, reply);
@@ -131,6 +134,36 @@ describe("pairWithoutReading and verdictsOf", () => {
         error: "CreateFlowLogs reported success but no flow log for this VPC was found",
       },
     });
+  });
+
+  it("a destination held by the VPC's flow log of another traffic type (REJECT where ALL is asked) fails, with the fix", () => {
+    const found = [
+      { vpcId: "vpc-a", flowLogId: "fl-reject", trafficType: "REJECT", tags: [] },
+      { vpcId: "vpc-b", flowLogId: "fl-reject-b", trafficType: "REJECT", tags: [] },
+      {
+        vpcId: "vpc-b",
+        flowLogId: "fl-all-b",
+        trafficType: "ALL",
+        tags: [{ Key: RUN_TAG_KEY, Value: "run-1" }],
+      },
+    ];
+    const existing = existingByVpc(found, "ALL", "run-1");
+    expect(Object.fromEntries(existing)).toEqual({
+      "vpc-a": { flowLogId: "fl-reject", ours: false, otherTraffic: "REJECT" },
+      "vpc-b": { flowLogId: "fl-all-b", ours: true },
+    });
+    const batch = classified(["vpc-a", "vpc-b"], {
+      kind: "response",
+      flowLogIds: [],
+      unsuccessful: ["vpc-a", "vpc-b"].map((ResourceId) => ({
+        ResourceId,
+        Error: { Code: "FlowLogAlreadyExists", Message: "already exists" },
+      })),
+    });
+    const verdicts = verdictsOf(["vpc-a", "vpc-b"], batch, existing, new Map());
+    expect(verdicts.get("vpc-a")).toEqual({ kind: "failed", error: heldDestination("fl-reject", "REJECT") });
+    expect(heldDestination("fl-reject", "REJECT")).toContain("fl-reject (REJECT traffic) holds it");
+    expect(verdicts.get("vpc-b")).toEqual({ kind: "exists", flowLogId: "fl-all-b", ours: true });
   });
 
   it("an existing flow log whose id is not found (another destination) is still not a failure", () => {

@@ -23,16 +23,75 @@ function planOne(inventory: AccountInventory, overrides: Record<string, unknown>
   return { plan, vpc, kinds };
 }
 
-describe("flowLogQualifies", () => {
+describe("flowLogQualifies: ACTIVE, delivering, and capturing the traffic the policy asks", () => {
   it.each([
-    [{}, true],
-    [{ trafficType: "ALL" }, true],
-    [{ trafficType: "ACCEPT" }, false],
-    [{ deliverLogsStatus: "FAILED" }, false],
-    [{ flowLogStatus: undefined }, false],
-    [{ destinationType: "s3", logGroupName: undefined, logDestination: "arn:aws:s3:::b" }, true],
-  ])("%o -> %s", (overrides, expected) => {
-    expect(flowLogQualifies(aFlowLog(overrides))).toBe(expected);
+    [{}, "REJECT", true],
+    [{}, "ALL", false],
+    [{ trafficType: "ALL" }, "REJECT", true],
+    [{ trafficType: "ALL" }, "ALL", true],
+    [{ trafficType: "ACCEPT" }, "REJECT", false],
+    [{ trafficType: "ACCEPT" }, "ALL", false],
+    [{ trafficType: undefined }, "REJECT", false],
+    [{ trafficType: "ALL", deliverLogsStatus: "FAILED" }, "ALL", false],
+    [{ trafficType: "ALL", flowLogStatus: undefined }, "ALL", false],
+    [{ destinationType: "s3", logGroupName: undefined, logDestination: "arn:aws:s3:::b" }, "REJECT", true],
+  ] as const)("%o with policy %s -> %s", (overrides, trafficType, expected) => {
+    expect(flowLogQualifies(aFlowLog(overrides), trafficType)).toBe(expected);
+  });
+});
+
+describe("planRemediation: trafficType ALL is enforced", () => {
+  it("does not count a customer's REJECT-only flow log: adds an ALL flow log, keeps the customer's, says why", () => {
+    const rejectOnly = aFlowLog({ flowLogId: "fl-0123456789abcdef0" });
+    const { plan, vpc, kinds } = planOne(
+      anInventory({ role: healthyRole, regions: [aRegion({ flowLogs: [rejectOnly] })] }),
+      { trafficType: "ALL" },
+    );
+
+    expect(vpc.status).toBe("non-compliant");
+    expect(vpc.reason).toBe(
+      "no qualifying flow log: flow log fl-0123456789abcdef0 captures only REJECT traffic; the policy asks ALL",
+    );
+    expect(vpc.flowLogIds).toEqual([]);
+    expect(kinds).toEqual(["create-log-group", "put-retention-policy", "create-flow-log"]);
+    expect(plan.actions.find((action) => action.kind === "create-flow-log")).toMatchObject({
+      trafficType: "ALL",
+    });
+  });
+
+  it("counts an ALL flow log under either policy, and a REJECT one only under REJECT", () => {
+    const region = (trafficType: string) => aRegion({ flowLogs: [aFlowLog({ trafficType })] });
+    expect(planOne(anInventory({ regions: [region("ALL")] }), { trafficType: "ALL" }).vpc.status).toBe(
+      "compliant",
+    );
+    expect(planOne(anInventory({ regions: [region("REJECT")] })).vpc.status).toBe("compliant");
+  });
+
+  it("replaces flowlog-guard's own REJECT flow log (an older policy) with an ALL one, leaving the old one", () => {
+    const ours = aFlowLog({ managed: true });
+    const { vpc, kinds } = planOne(
+      anInventory({ role: healthyRole, regions: [aRegion({ flowLogs: [ours], logGroups: [aLogGroup()] })] }),
+      { trafficType: "ALL" },
+    );
+    expect(vpc.status).toBe("non-compliant");
+    expect(vpc.reason).toContain("captures only REJECT traffic; the policy asks ALL");
+    expect(kinds).toEqual(["create-flow-log"]);
+  });
+
+  it("does not repair flowlog-guard's failing REJECT flow log when the policy asks ALL: adds an ALL one", () => {
+    const failing = aFlowLog({
+      managed: true,
+      deliverLogsStatus: "FAILED",
+      deliverLogsErrorMessage: "Access error",
+    });
+    const { kinds } = planOne(
+      anInventory({
+        role: healthyRole,
+        regions: [aRegion({ flowLogs: [failing], logGroups: [aLogGroup()] })],
+      }),
+      { trafficType: "ALL" },
+    );
+    expect(kinds).toEqual(["create-flow-log"]);
   });
 });
 
@@ -61,7 +120,7 @@ describe("planRemediation: VPC status and actions", () => {
       region: { flowLogs: [aFlowLog({ trafficType: "ACCEPT" })] },
       status: "non-compliant",
       kinds: ["create-log-group", "put-retention-policy", "create-flow-log"],
-      reason: "captures ACCEPT traffic only",
+      reason: "flow log fl-0000000000000000a captures only ACCEPT traffic; the policy asks REJECT",
     },
     {
       name: "foreign flow log failing delivery: remediated",

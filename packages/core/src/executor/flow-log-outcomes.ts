@@ -1,4 +1,5 @@
-import type { UnsuccessfulItem } from "@aws-sdk/client-ec2";
+import type { Tag, UnsuccessfulItem } from "@aws-sdk/client-ec2";
+import { createdByRun } from "../naming.ts";
 
 /**
  * Pure classification of what CreateFlowLogs and the read-back say about each VPC. No I/O: the
@@ -129,7 +130,12 @@ export function verdictsOf(
       verdicts.set(vpcId, { kind: "failed", error, retryable: batch.retryable.has(vpcId) });
     } else if (existing.has(vpcId)) {
       const found = existingIds.get(vpcId);
-      verdicts.set(vpcId, { kind: "exists", flowLogId: found?.flowLogId, ours: found?.ours });
+      verdicts.set(
+        vpcId,
+        found?.otherTraffic
+          ? { kind: "failed", error: heldDestination(found.flowLogId, found.otherTraffic) }
+          : { kind: "exists", flowLogId: found?.flowLogId, ours: found?.ours },
+      );
     } else if (created) verdicts.set(vpcId, { kind: "created", flowLogId: created });
     else {
       verdicts.set(vpcId, {
@@ -145,6 +151,23 @@ export function verdictsOf(
 export interface ExistingFlowLog {
   flowLogId: string;
   ours: boolean;
+  /**
+   * Set when the flow log holding the destination captures another traffic type than the one asked
+   * (a REJECT flow log where the policy now asks ALL): EC2 refused the new one, so nothing covers it.
+   */
+  otherTraffic?: string;
+}
+
+/**
+ * Why a VPC cannot get the policy's flow log: EC2 refused it as already existing because the VPC's
+ * flow log `flowLogId` (capturing `traffic`) holds that destination. flowlog-guard deletes no flow log.
+ */
+export function heldDestination(flowLogId: string, traffic: string): string {
+  return (
+    `EC2 refuses a second flow log into this destination: ${flowLogId} (${traffic} traffic) holds it. ` +
+    "flowlog-guard deletes no flow log: delete that one, or send the policy's flow logs elsewhere " +
+    "(logGroupName or logDestination), then run again"
+  );
 }
 
 /** What the region's read-back of the flow logs it created returned. */
@@ -170,4 +193,22 @@ export function classifyReadBack(
   }
   if (readBack.found.has(flowLogId)) return { status: "applied" };
   return { status: "failed", error: `flow log ${flowLogId} was created but could not be read back` };
+}
+
+/**
+ * VPC id -> the flow log that holds a destination EC2 said is taken: the one with the asked traffic
+ * type when there is one (and whether this run made it), else the other one, marked `otherTraffic`.
+ */
+export function existingByVpc(
+  found: readonly { vpcId: string; flowLogId: string; trafficType: string | undefined; tags: Tag[] }[],
+  trafficType: string,
+  runId: string,
+): Map<string, ExistingFlowLog> {
+  const byVpc = new Map<string, ExistingFlowLog>();
+  for (const { vpcId, flowLogId, trafficType: traffic, tags } of found) {
+    if (traffic === trafficType) byVpc.set(vpcId, { flowLogId, ours: createdByRun(tags, runId) });
+    else if (!byVpc.has(vpcId))
+      byVpc.set(vpcId, { flowLogId, ours: false, otherTraffic: traffic ?? "unknown" });
+  }
+  return byVpc;
 }

@@ -6,7 +6,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import type { AwsClients } from "../aws-clients.ts";
 import { describeError, isRetryableError } from "../errors.ts";
-import { createdByRun, creationTags, flowLogClientToken } from "../naming.ts";
+import { creationTags, flowLogClientToken } from "../naming.ts";
 import type { Action } from "../plan.ts";
 import { retryWithBackoff } from "../retry.ts";
 import type { ActionContext, ActionHandler, CreatedFlowLog } from "./context.ts";
@@ -16,6 +16,7 @@ import {
   classifyCreateFlowLogs,
   classifyReadBack,
   type ExistingFlowLog,
+  existingByVpc,
   isIamPropagationError,
   pairWithoutReading,
   type ReadBack,
@@ -125,8 +126,7 @@ async function createWithIamRetry(
       async () => {
         const request: FlowLogRequest = {
           send: (vpcIds) => sendCreateFlowLogs(context, action, vpcIds),
-          findExisting: (vpcIds) =>
-            findFlowLogsInto(context.clients, vpcIds, action.logGroupName, context.trigger.runId),
+          findExisting: (vpcIds) => findFlowLogsInto(context.clients, vpcIds, action, context.trigger.runId),
         };
         for (const [vpcId, verdict] of await createBatch(context.clients, request, remaining))
           verdicts.set(vpcId, verdict);
@@ -298,16 +298,24 @@ async function readBackCreated(context: ActionContext): Promise<void> {
   }
 }
 
+/** A flow log as the executor's lookups need it. */
+export interface FoundFlowLog {
+  vpcId: string;
+  flowLogId: string;
+  trafficType: string | undefined;
+  tags: { Key?: string; Value?: string }[];
+}
+
 /** The flow logs a DescribeFlowLogs request finds, 1000 a page. */
 export async function describeFlowLogs(
   clients: AwsClients,
   input: DescribeFlowLogsRequest,
-): Promise<{ vpcId: string; flowLogId: string; tags: { Key?: string; Value?: string }[] }[]> {
-  const found: { vpcId: string; flowLogId: string; tags: { Key?: string; Value?: string }[] }[] = [];
+): Promise<FoundFlowLog[]> {
+  const found: FoundFlowLog[] = [];
   for await (const page of paginateDescribeFlowLogs({ client: clients.ec2, pageSize: 1000 }, input)) {
-    for (const flowLog of page.FlowLogs ?? []) {
-      if (flowLog.ResourceId && flowLog.FlowLogId)
-        found.push({ vpcId: flowLog.ResourceId, flowLogId: flowLog.FlowLogId, tags: flowLog.Tags ?? [] });
+    for (const { ResourceId, FlowLogId, TrafficType, Tags } of page.FlowLogs ?? []) {
+      if (ResourceId && FlowLogId)
+        found.push({ vpcId: ResourceId, flowLogId: FlowLogId, trafficType: TrafficType, tags: Tags ?? [] });
     }
   }
   return found;
@@ -323,15 +331,21 @@ async function findFlowLogsById(clients: AwsClients, flowLogIds: string[]): Prom
   return byVpc;
 }
 
-/** VPC id -> its flow log into `logGroupName`, for flow logs that already existed (and whether this run made it). */
-async function findFlowLogsInto(clients: AwsClients, vpcIds: string[], logGroupName: string, runId: string) {
+/**
+ * VPC id -> its flow log into the action's log group, for flow logs that already existed (see
+ * {@link existingByVpc}: an older REJECT one where the policy now asks ALL is not taken for it).
+ */
+async function findFlowLogsInto(
+  clients: AwsClients,
+  vpcIds: string[],
+  action: Pick<CreateFlowLog, "logGroupName" | "trafficType">,
+  runId: string,
+) {
   const found = await describeFlowLogs(clients, {
     Filter: [
       { Name: "resource-id", Values: vpcIds },
-      { Name: "log-group-name", Values: [logGroupName] },
+      { Name: "log-group-name", Values: [action.logGroupName] },
     ],
   });
-  return new Map(
-    found.map(({ vpcId, flowLogId, tags }) => [vpcId, { flowLogId, ours: createdByRun(tags, runId) }]),
-  );
+  return existingByVpc(found, action.trafficType, runId);
 }

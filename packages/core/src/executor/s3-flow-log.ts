@@ -1,12 +1,17 @@
 import { type FlowLog, paginateDescribeFlowLogs } from "@aws-sdk/client-ec2";
 import type { AwsClients } from "../aws-clients.ts";
 import { describeError, isRetryableError } from "../errors.ts";
-import { createdByRun, flowLogClientToken } from "../naming.ts";
+import { flowLogClientToken } from "../naming.ts";
 import type { Action } from "../plan.ts";
 import { sameS3Destination } from "../s3-destination.ts";
 import type { ActionContext, ActionHandler, CreatedFlowLog } from "./context.ts";
 import { createBatch, type FlowLogRequest, sendCreateFlowLogsRequest, settleVerdicts } from "./flow-log.ts";
-import { type CreateFlowLogsReply, classifyReadBack, type ReadBack } from "./flow-log-outcomes.ts";
+import {
+  type CreateFlowLogsReply,
+  classifyReadBack,
+  existingByVpc,
+  type ReadBack,
+} from "./flow-log-outcomes.ts";
 import {
   narrowFlowLogAction,
   resourceIdsOf,
@@ -30,8 +35,7 @@ export const createS3FlowLog: ActionHandler<CreateS3FlowLog> = {
   run: async (context, action) => {
     const request: FlowLogRequest = {
       send: (vpcIds) => sendCreateS3FlowLogs(context, action, vpcIds),
-      findExisting: (vpcIds) =>
-        findS3FlowLogs(context.clients, vpcIds, action.logDestination, context.trigger.runId),
+      findExisting: (vpcIds) => findS3FlowLogs(context.clients, vpcIds, action, context.trigger.runId),
     };
     let verdicts: Awaited<ReturnType<typeof createBatch>>;
     try {
@@ -105,20 +109,28 @@ async function readFlowLogs(
 }
 
 /** VPC id -> id of its existing S3 flow log into `logDestination` (bucket and prefix). */
-async function findS3FlowLogs(clients: AwsClients, vpcIds: string[], logDestination: string, runId: string) {
+async function findS3FlowLogs(
+  clients: AwsClients,
+  vpcIds: string[],
+  action: Pick<CreateS3FlowLog, "logDestination" | "trafficType">,
+  runId: string,
+) {
   const found = await readFlowLogs(clients, {
     Filter: [
       { Name: "resource-id", Values: vpcIds },
       { Name: "log-destination-type", Values: ["s3"] },
     ],
   });
-  return new Map(
-    found
-      .filter((flowLog) => sameS3Destination(flowLog.LogDestination, logDestination))
-      .map((flowLog) => [
-        flowLog.ResourceId ?? "",
-        { flowLogId: flowLog.FlowLogId ?? "", ours: createdByRun(flowLog.Tags, runId) },
-      ]),
+  const into = found.filter((flowLog) => sameS3Destination(flowLog.LogDestination, action.logDestination));
+  return existingByVpc(
+    into.map((flowLog) => ({
+      vpcId: flowLog.ResourceId ?? "",
+      flowLogId: flowLog.FlowLogId ?? "",
+      trafficType: flowLog.TrafficType,
+      tags: flowLog.Tags ?? [],
+    })),
+    action.trafficType,
+    runId,
   );
 }
 
