@@ -1,28 +1,12 @@
-import {
-  CHANGE_RECORD_DETAIL_TYPE,
-  CHANGE_RECORD_SOURCE,
-  type ChangeRecord,
-  SCHEDULED_FIX_ALL_EVENT,
-} from "@flowlog-guard/core";
-import { captureEvents } from "@flowlog-guard/emulator";
+import { type ChangeRecord, SCHEDULED_FIX_ALL_EVENT } from "@flowlog-guard/core";
 import { createFixAllHandler } from "@flowlog-guard/functions/fix-all-handler";
 import { createRuntime } from "@flowlog-guard/functions/runtime";
 import { describe, expect, it } from "vitest";
-import { createVpc, flowLogsOf } from "./support/aws.ts";
+import { captureLedger, createVpc, flowLogsOf } from "./support/aws.ts";
 
 const REGION = "eu-west-1";
 const lambdaContext = (remainingMs: number) => ({ getRemainingTimeInMillis: () => remainingMs });
 const LEDGER = `arn:aws:events:${REGION}:123456789012:event-bus/ledger`;
-
-/** The ledger bus with a rule copying every change record into a queue. */
-function captureLedger() {
-  return captureEvents({
-    region: REGION,
-    bus: "ledger",
-    pattern: { source: [CHANGE_RECORD_SOURCE], "detail-type": [CHANGE_RECORD_DETAIL_TYPE] },
-    name: "fix-all-ledger",
-  });
-}
 
 /** Runs `body` with FLOWLOG_GUARD_REGIONS set, as the stack sets it for the deployed functions. */
 async function withRegions<T>(regions: string, body: () => Promise<T>): Promise<T> {
@@ -67,7 +51,7 @@ describe("fix-all Lambda handler", () => {
 
   it("recognises the stack's schedule payload (CronV2 sends it verbatim): report and records say schedule", async () => {
     const runtime = await createRuntime({ FLOWLOG_GUARD_LEDGER_BUS: LEDGER });
-    const ledger = await captureLedger();
+    const ledger = await captureLedger(REGION, "ledger", "fix-all-ledger");
     const vpcId = await createVpc(runtime.pool, REGION);
 
     const result = await withRegions(REGION, () =>
@@ -91,7 +75,7 @@ describe("fix-all Lambda handler", () => {
   it("two fix-all runs at once (no reserved concurrency) leave one flow log per VPC and record each change once", async () => {
     const runtime = await createRuntime({ FLOWLOG_GUARD_LEDGER_BUS: LEDGER });
     const other = await createRuntime({ FLOWLOG_GUARD_LEDGER_BUS: LEDGER });
-    const ledger = await captureLedger();
+    const ledger = await captureLedger(REGION, "ledger", "fix-all-ledger");
     const vpcIds: string[] = [];
     for (let index = 0; index < 6; index++)
       vpcIds.push(await createVpc(runtime.pool, REGION, {}, `10.${index}.0.0/16`));

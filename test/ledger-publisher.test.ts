@@ -1,14 +1,6 @@
-import {
-  CHANGE_RECORD_DETAIL_TYPE,
-  CHANGE_RECORD_SOURCE,
-  type ChangeRecord,
-  createClientPool,
-  LedgerPublisher,
-  newChangeRecord,
-} from "@flowlog-guard/core";
-import { captureEvents } from "@flowlog-guard/emulator";
+import { type ChangeRecord, createClientPool, LedgerPublisher, newChangeRecord } from "@flowlog-guard/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { noSleep } from "./support/aws.ts";
+import { captureLedger, noSleep } from "./support/aws.ts";
 import { type FaultProxy, startFaultProxy } from "./support/fault-proxy.ts";
 
 const REGION = "eu-west-1";
@@ -31,14 +23,6 @@ function aRecord(index: number): ChangeRecord {
   });
 }
 
-const captureLedger = () =>
-  captureEvents({
-    region: REGION,
-    bus: BUS,
-    pattern: { source: [CHANGE_RECORD_SOURCE], "detail-type": [CHANGE_RECORD_DETAIL_TYPE] },
-    name: "publisher-ledger",
-  });
-
 const idsOf = (events: Record<string, unknown>[]) =>
   events.map((event) => (event.detail as ChangeRecord).recordId).sort();
 
@@ -50,7 +34,7 @@ afterEach(async () => {
 
 describe("LedgerPublisher: change records published as they are written", () => {
   it("sends a full batch at once and the rest after the flush interval, before close(): 12 records, 2 calls", async () => {
-    const ledger = await captureLedger();
+    const ledger = await captureLedger(REGION, BUS, "publisher-ledger");
     proxy = await startFaultProxy(process.env.AWS_ENDPOINT_URL!, []);
     const pool = createClientPool({ apiRate: 0, endpoint: proxy.endpoint });
     const publisher = new LedgerPublisher({
@@ -88,7 +72,7 @@ describe("LedgerPublisher: change records published as they are written", () => 
   });
 
   it("sends again only the entries refused for a passing reason; a lasting refusal is reported, in full", async () => {
-    const ledger = await captureLedger();
+    const ledger = await captureLedger(REGION, BUS, "publisher-ledger");
     const records = Array.from({ length: 10 }, (_, index) => aRecord(index));
     const codes = new Map([
       [2, "ThrottlingException"],

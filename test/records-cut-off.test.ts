@@ -1,12 +1,6 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import {
-  CHANGE_RECORD_DETAIL_TYPE,
-  CHANGE_RECORD_SOURCE,
-  type ChangeRecord,
-  createClientPool,
-} from "@flowlog-guard/core";
-import { captureEvents } from "@flowlog-guard/emulator";
+import { type ChangeRecord, createClientPool } from "@flowlog-guard/core";
 import { createFixAllHandler, STOP_MARGIN_MS } from "@flowlog-guard/functions/fix-all-handler";
 import {
   createRemediateHandler,
@@ -15,7 +9,7 @@ import {
 } from "@flowlog-guard/functions/remediate-handler";
 import { createRuntime } from "@flowlog-guard/functions/runtime";
 import { afterEach, describe, expect, it } from "vitest";
-import { createVpc, flowLogsOf } from "./support/aws.ts";
+import { captureLedger, createVpc, flowLogsOf } from "./support/aws.ts";
 import { FIXTURE_VPC, fixture } from "./support/events.ts";
 import { ec2Error, type FaultProxy, startFaultProxy } from "./support/fault-proxy.ts";
 import { appliedChanges, changesMadeByRun } from "./support/run-changes.ts";
@@ -28,15 +22,6 @@ import { appliedChanges, changesMadeByRun } from "./support/run-changes.ts";
 
 const REGION = "eu-west-1";
 const LEDGER = `arn:aws:events:${REGION}:123456789012:event-bus/ledger`;
-
-function captureLedger() {
-  return captureEvents({
-    region: REGION,
-    bus: "ledger",
-    pattern: { source: [CHANGE_RECORD_SOURCE], "detail-type": [CHANGE_RECORD_DETAIL_TYPE] },
-    name: "cut-off-ledger",
-  });
-}
 
 /** CreateFlowLogs refused for as long as the test runs: a delivery role that never propagates. */
 const roleNeverPropagates = () =>
@@ -60,7 +45,7 @@ afterEach(async () => {
 describe("#11 item 9: the records of a run cut off by its time limit match its changes one to one", () => {
   it("remediate: the IAM-propagation wait stops before the Lambda's limit, records flushed, the event kept for a retry", async () => {
     const runtime = await createRuntime({ FLOWLOG_GUARD_LEDGER_BUS: LEDGER });
-    const ledger = await captureLedger();
+    const ledger = await captureLedger(REGION, "ledger", "cut-off-ledger");
     const vpcId = await createVpc(runtime.pool, REGION);
     proxy = await roleNeverPropagates();
     const remediate = createRemediateHandler({
@@ -111,7 +96,7 @@ describe("#11 item 9: the records of a run cut off by its time limit match its c
 
   it("fix-all: a run whose time limit comes mid-way records exactly the changes it made before stopping", async () => {
     const runtime = await createRuntime({ FLOWLOG_GUARD_LEDGER_BUS: LEDGER });
-    const ledger = await captureLedger();
+    const ledger = await captureLedger(REGION, "ledger", "cut-off-ledger");
     const vpcIds: string[] = [];
     for (let index = 0; index < 12; index++)
       vpcIds.push(await createVpc(runtime.pool, REGION, {}, `10.${index}.0.0/16`));
@@ -142,7 +127,7 @@ describe("#11 item 9: the records of a run cut off by its time limit match its c
 
   it("remediate killed hard mid-run (SIGKILL, as Lambda at its limit): the records of what it changed are already on the bus", async () => {
     const runtime = await createRuntime({});
-    const ledger = await captureLedger();
+    const ledger = await captureLedger(REGION, "ledger", "cut-off-ledger");
     const vpcId = await createVpc(runtime.pool, REGION);
     proxy = await roleNeverPropagates();
     const child = spawn(

@@ -8,6 +8,8 @@ import {
 } from "@aws-sdk/client-iam";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import {
+  CHANGE_RECORD_DETAIL_TYPE,
+  CHANGE_RECORD_SOURCE,
   type ClientPool,
   createClientPool,
   type PolicyInput,
@@ -128,5 +130,15 @@ export async function createBusToQueue(
     bus: options.bus,
     pattern: options.pattern,
     name: options.name ?? "capture",
+  });
+}
+
+/** The bus `bus` (created) with a rule copying every change record into a queue: what reached the ledger. */
+export function captureLedger(region: string, bus: string, name = "ledger-capture"): Promise<EventCapture> {
+  return captureEvents({
+    region,
+    bus,
+    pattern: { source: [CHANGE_RECORD_SOURCE], "detail-type": [CHANGE_RECORD_DETAIL_TYPE] },
+    name,
   });
 }
