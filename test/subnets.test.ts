@@ -6,8 +6,11 @@ import {
   type FlowLog,
 } from "@aws-sdk/client-ec2";
 import { type ClientPool, EXCEPTION_TAGS, type PolicyInput, type RunReport } from "@flowlog-guard/core";
+import { createRemediateHandler, type RemediateResult } from "@flowlog-guard/functions/remediate-handler";
+import { createRuntime } from "@flowlog-guard/functions/runtime";
 import { describe, expect, it } from "vitest";
 import { createBucket, createVpc, run, testPool } from "./support/aws.ts";
+import { deployRules, FIXTURE_VPC, fixture, putCloudTrailEvent } from "./support/events.ts";
 
 const REGION = "eu-west-1";
 const SUBNET: PolicyInput = { resourceType: "Subnet" };
@@ -231,5 +234,54 @@ describe("Subnet mode (moto)", () => {
     expect((await flowLogsOn(pool, covered)).map((f) => f.FlowLogId)).toEqual([customerSubnetLog]);
     expect(await flowLogsOn(pool, uncovered)).toHaveLength(1);
     expect(await flowLogsOn(pool, half)).toEqual([]);
+  });
+
+  it("a CreateSubnet event (through the Subnet-mode rule) covers the new subnet, or nothing when its VPC has a flow log", async () => {
+    const env = { FLOWLOG_GUARD_RESOURCE_TYPE: "Subnet", FLOWLOG_GUARD_CREATE_VPC_GRACE_SECONDS: "0" };
+    const runtime = await createRuntime(env);
+    const remediate = createRemediateHandler(runtime);
+    const pool = runtime.pool;
+    const rules = await deployRules(pool, runtime.policy, [REGION]);
+    const vpcId = await createVpc(pool, REGION, {}, "10.9.0.0/16");
+    const subnetId = await createSubnet(pool, vpcId, "10.9.1.0/24");
+    const logged = await createVpc(pool, REGION, {}, "10.10.0.0/16");
+    await customerFlowLog(pool, logged, "VPC");
+    const loggedSubnet = await createSubnet(pool, logged, "10.10.1.0/24");
+    const FIXTURE_SUBNET = "subnet-0b5e1c2d3f4a59687";
+
+    await putCloudTrailEvent(
+      pool,
+      fixture("ec2-create-subnet", { [FIXTURE_VPC]: vpcId, [FIXTURE_SUBNET]: subnetId }),
+    );
+    await putCloudTrailEvent(
+      pool,
+      fixture("ec2-create-subnet", { [FIXTURE_VPC]: logged, [FIXTURE_SUBNET]: loggedSubnet }),
+    );
+    const matched = await rules.drain();
+    expect(matched).toHaveLength(2);
+    const results: RemediateResult[] = [];
+    for (const event of matched) results.push((await remediate(event)) as RemediateResult);
+
+    const about = (id: string) => results.find((result) => result.vpcs?.[0]?.vpcId === id);
+    expect(about(vpcId)).toMatchObject({
+      status: "handled",
+      reason: `CreateSubnet of ${subnetId} in ${vpcId}`,
+      vpcs: [{ vpcId, status: "remediated", subnets: [{ subnetId, status: "remediated" }] }],
+    });
+    expect(await flowLogsOn(pool, subnetId)).toHaveLength(1);
+    expect(about(logged)).toMatchObject({
+      status: "handled",
+      vpcs: [
+        { vpcId: logged, status: "compliant", subnets: [{ subnetId: loggedSubnet, status: "compliant" }] },
+      ],
+    });
+    expect(await flowLogsOn(pool, loggedSubnet)).toEqual([]);
+
+    // The same event again changes nothing.
+    const again = (await remediate(
+      matched.find((event) => JSON.stringify(event).includes(subnetId)),
+    )) as RemediateResult;
+    expect(again.summary).toMatchObject({ changes: 0, remediated: 0 });
+    expect(await flowLogsOn(pool, subnetId)).toHaveLength(1);
   });
 });

@@ -19,6 +19,8 @@ export interface CloudTrailActor {
 /** What the event asks flowlog-guard to look at again. The event is a hint, never the state. */
 export type EventTarget =
   | { scope: "vpcs"; vpcIds: string[] }
+  /** New subnets; `vpcIds` their VPCs (empty when the event does not say: the region is re-read). */
+  | { scope: "subnets"; subnetIds: string[]; vpcIds: string[] }
   | { scope: "region"; flowLogIds: string[] }
   | { scope: "log-group"; logGroupName: string }
   | { scope: "role"; roleName: string }
@@ -38,6 +40,7 @@ export interface ParsedCloudTrailEvent {
 
 const ACCOUNT = /^\d{12}$/;
 const VPC_ID = /^vpc-[0-9a-f]{8,32}$/;
+const SUBNET_ID = /^subnet-[0-9a-f]{8,32}$/;
 const FLOW_LOG_ID = /^fl-[0-9a-f]{8,32}$/;
 const EXCEPTION_TAG_PREFIX = "flowlog-guard:exception-";
 
@@ -198,17 +201,12 @@ export function parseCloudTrailEvent(input: unknown): ParsedCloudTrailEvent {
 
 function readTarget(eventName: string, request: Json, response: Json): EventTarget {
   switch (eventName) {
+    case "CreateSubnet":
+    case "CreateDefaultSubnet":
+      return readSubnetTarget(eventName, response);
     case "CreateVpc":
-    case "CreateDefaultVpc": {
-      const wrapper = response[`${eventName}Response`];
-      const wrapped = isObject(wrapper) ? wrapper : response;
-      const vpcId = isObject(wrapped.vpc) ? wrapped.vpc.vpcId : undefined;
-      if (typeof vpcId !== "string")
-        fail("detail.responseElements.vpc.vpcId", `missing: a successful ${eventName} names the new VPC`);
-      if (!VPC_ID.test(vpcId))
-        fail("detail.responseElements.vpc.vpcId", `${JSON.stringify(vpcId)} is not a VPC id`);
-      return { scope: "vpcs", vpcIds: [vpcId] };
-    }
+    case "CreateDefaultVpc":
+      return readVpcTarget(eventName, response);
     case "DeleteFlowLogs": {
       const wrapped = wrappedRequest(request, eventName);
       const ids = asList(wrapped?.FlowLogId ?? request.flowLogIdSet ?? request.FlowLogId).map(contentOf);
@@ -255,4 +253,35 @@ function readTarget(eventName: string, request: Json, response: Json): EventTarg
       return { scope: "role", roleName };
     }
   }
+}
+
+/**
+ * CreateSubnet / CreateDefaultSubnet: `responseElements.subnet.{subnetId, vpcId}` (classic dialect),
+ * or the same inside `<Op>Response`. The subnet id is required; a missing VPC id re-reads the region.
+ */
+function readSubnetTarget(eventName: string, response: Json): EventTarget {
+  const wrapper = response[`${eventName}Response`];
+  const wrapped = isObject(wrapper) ? wrapper : response;
+  const subnet = isObject(wrapped.subnet) ? wrapped.subnet : {};
+  const field = "detail.responseElements.subnet";
+  if (typeof subnet.subnetId !== "string")
+    fail(`${field}.subnetId`, `missing: a successful ${eventName} names the new subnet`);
+  if (!SUBNET_ID.test(subnet.subnetId))
+    fail(`${field}.subnetId`, `${JSON.stringify(subnet.subnetId)} is not a subnet id`);
+  const vpcId = subnet.vpcId;
+  if (vpcId !== undefined && (typeof vpcId !== "string" || !VPC_ID.test(vpcId)))
+    fail(`${field}.vpcId`, `${JSON.stringify(vpcId)} is not a VPC id`);
+  return { scope: "subnets", subnetIds: [subnet.subnetId], vpcIds: vpcId ? [vpcId] : [] };
+}
+
+/** CreateVpc / CreateDefaultVpc: `responseElements.vpc.vpcId`, or the same inside `<Op>Response`. */
+function readVpcTarget(eventName: string, response: Json): EventTarget {
+  const wrapper = response[`${eventName}Response`];
+  const wrapped = isObject(wrapper) ? wrapper : response;
+  const vpcId = isObject(wrapped.vpc) ? wrapped.vpc.vpcId : undefined;
+  if (typeof vpcId !== "string")
+    fail("detail.responseElements.vpc.vpcId", `missing: a successful ${eventName} names the new VPC`);
+  if (!VPC_ID.test(vpcId))
+    fail("detail.responseElements.vpc.vpcId", `${JSON.stringify(vpcId)} is not a VPC id`);
+  return { scope: "vpcs", vpcIds: [vpcId] };
 }

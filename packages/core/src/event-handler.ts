@@ -5,12 +5,14 @@ import type { Logger } from "./change-records.ts";
 import {
   actorArnOf,
   type CloudTrailActor,
+  type EventTarget,
   type ParsedCloudTrailEvent,
   parseCloudTrailEvent,
 } from "./cloudtrail.ts";
 import type { Policy } from "./config.ts";
 import { runRemediation } from "./engine.ts";
 import { EventValidationError } from "./errors.ts";
+import { DELAYED_EVENT_NAMES } from "./event-patterns.ts";
 import { type AccountIdentity, readAccountIdentity } from "./inventory.ts";
 import { LedgerPublisher } from "./ledger-publisher.ts";
 import { vpcOfLogGroup } from "./log-group-template.ts";
@@ -224,7 +226,7 @@ export function createVpcGraceRemainingMs(
   graceSeconds: number,
   now: Date,
 ): number {
-  if (event.eventName !== "CreateVpc" || graceSeconds <= 0) return 0;
+  if (!DELAYED_EVENT_NAMES.includes(event.eventName) || graceSeconds <= 0) return 0;
   const called = Date.parse(event.eventTime);
   if (Number.isNaN(called)) return 0;
   return Math.max(0, Math.min(graceSeconds * 1000, called + graceSeconds * 1000 - now.getTime()));
@@ -239,6 +241,27 @@ async function waitOutCreateVpcGrace(event: ParsedCloudTrailEvent, deps: EventHa
   if (wait === 0) return;
   deps.log?.info("waiting out the CreateVpc grace period", { eventId: event.eventId, waitMs: wait });
   await (deps.sleep ?? realSleep)(wait);
+}
+
+/**
+ * A new subnet: in Subnet mode its VPC is re-read (all its subnets, so the new one is covered unless
+ * the VPC has a qualifying flow log); with `resourceType` VPC there is nothing to do for a subnet.
+ */
+function subnetScope(
+  event: ParsedCloudTrailEvent,
+  target: Extract<EventTarget, { scope: "subnets" }>,
+  policy: Policy,
+): Scope {
+  const subnets = target.subnetIds.join(", ");
+  if (policy.resourceType !== "Subnet") {
+    return { ignored: `${subnets}: resourceType is VPC, where a subnet is covered by its VPC's flow log` };
+  }
+  const where = target.vpcIds.length > 0 ? ` in ${target.vpcIds.join(", ")}` : "";
+  return {
+    regions: [event.region],
+    ...(target.vpcIds.length > 0 ? { vpcIds: target.vpcIds } : {}),
+    why: `${event.eventName} of ${subnets}${where}`,
+  };
 }
 
 type Scope =
@@ -256,6 +279,8 @@ function scopeOf(event: ParsedCloudTrailEvent, policy: Policy, identity: Account
         vpcIds: target.vpcIds,
         why: `${event.eventName} on ${target.vpcIds.join(", ")}`,
       };
+    case "subnets":
+      return subnetScope(event, target, policy);
     case "region":
       // A deleted flow log can no longer be described: re-check every VPC of the region.
       return {

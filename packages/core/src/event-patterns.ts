@@ -7,7 +7,15 @@ export const CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail";
 export const HANDLED_EVENTS = {
   "aws.ec2": {
     eventSource: "ec2.amazonaws.com",
-    eventNames: ["CreateVpc", "CreateDefaultVpc", "DeleteFlowLogs", "CreateTags", "DeleteTags"],
+    eventNames: [
+      "CreateVpc",
+      "CreateDefaultVpc",
+      "DeleteFlowLogs",
+      "CreateTags",
+      "DeleteTags",
+      "CreateSubnet",
+      "CreateDefaultSubnet",
+    ],
   },
   "aws.logs": {
     eventSource: "logs.amazonaws.com",
@@ -29,6 +37,9 @@ export const HANDLED_EVENTS = {
 } as const;
 
 export type HandledSource = keyof typeof HANDLED_EVENTS;
+
+/** Subnet events: the EC2 rule matches them only when `resourceType` is `Subnet`. */
+export const SUBNET_EVENT_NAMES: readonly string[] = ["CreateSubnet", "CreateDefaultSubnet"];
 
 /** An EventBridge event pattern, as PutRule takes it (JSON.stringify it). */
 export type EventPattern = {
@@ -52,21 +63,23 @@ export const IAM_EVENTS_REGION = "us-east-1";
  * stacks, the demo and the tests. Failed calls (with an `errorCode`) never match. Log-group and
  * role events match only names the policy can produce. Tag events match by name only: EventBridge
  * cannot tell a VPC's exception tag from any other tag reliably, so the handler filters them.
+ * CreateSubnet and CreateDefaultSubnet are matched only in Subnet mode (`resourceType: Subnet`).
  *
  * @example
  * const patterns = buildEventPatterns(parsePolicy({}));
  * await events.send(new PutRuleCommand({ Name: "fg-ec2", EventPattern: JSON.stringify(patterns.ec2) }));
  */
 export function buildEventPatterns(
-  policy: Pick<Policy, "logGroupName" | "roleName">,
+  policy: Pick<Policy, "logGroupName" | "roleName"> & Partial<Pick<Policy, "resourceType">>,
 ): Record<"ec2" | "logs" | "iam", EventPattern> {
   const failedCallsExcluded = { errorCode: [{ exists: false }] };
+  const watched = (name: string) => policy.resourceType === "Subnet" || !SUBNET_EVENT_NAMES.includes(name);
   const pattern = (source: HandledSource, extra: Record<string, unknown> = {}): EventPattern => ({
     source: [source],
     "detail-type": [CLOUDTRAIL_DETAIL_TYPE],
     detail: {
       eventSource: [HANDLED_EVENTS[source].eventSource],
-      eventName: [...HANDLED_EVENTS[source].eventNames],
+      eventName: HANDLED_EVENTS[source].eventNames.filter(watched),
       ...failedCallsExcluded,
       ...extra,
     },
@@ -82,11 +95,16 @@ export function buildEventPatterns(
   };
 }
 
-/** The events that wait out `createVpcGraceSeconds` before they reach the function. */
-export const DELAYED_EVENT_NAMES = ["CreateVpc"] as const;
+/**
+ * The events that wait out `createVpcGraceSeconds` before they reach the function: a new VPC, and in
+ * Subnet mode a new subnet (infrastructure as code that creates a VPC, its subnets and its VPC flow
+ * log together is then seen with its flow log, and no subnet flow log is added).
+ */
+export const DELAYED_EVENT_NAMES: readonly string[] = ["CreateVpc", ...SUBNET_EVENT_NAMES];
 
 /**
- * The home region's rules for a grace period: with `createVpcGraceSeconds` > 0, CreateVpc leaves the
+ * The home region's rules for a grace period: with `createVpcGraceSeconds` > 0, CreateVpc (and in
+ * Subnet mode CreateSubnet and CreateDefaultSubnet) leaves the
  * EC2 rule (which then acts at once on the rest) for a rule of its own whose target is an SQS delay
  * queue in front of the function; with 0, everything acts at once, as before. Forwarding from other
  * regions keeps the full patterns: the split happens where the rules invoke the function.
@@ -98,6 +116,7 @@ export function splitDelayedEvents(
   if (graceSeconds <= 0) return { immediate: patterns };
   const delayed = new Set<string>(DELAYED_EVENT_NAMES);
   const names = patterns.ec2.detail.eventName as string[];
+  const delayedNames = names.filter((n) => delayed.has(n));
   return {
     immediate: {
       ...patterns,
@@ -106,6 +125,6 @@ export function splitDelayedEvents(
         detail: { ...patterns.ec2.detail, eventName: names.filter((n) => !delayed.has(n)) },
       },
     },
-    delayed: { ...patterns.ec2, detail: { ...patterns.ec2.detail, eventName: [...DELAYED_EVENT_NAMES] } },
+    delayed: { ...patterns.ec2, detail: { ...patterns.ec2.detail, eventName: delayedNames } },
   };
 }

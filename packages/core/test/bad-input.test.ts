@@ -162,7 +162,7 @@ describe("events: parsed, or refused with an EventValidationError naming a field
       fc.property(fc.oneof(mutatedEvent, fc.anything()), (event) => {
         try {
           const parsed = parseCloudTrailEvent(event);
-          expect(["vpcs", "region", "log-group", "role", "none"]).toContain(parsed.target.scope);
+          expect(["vpcs", "subnets", "region", "log-group", "role", "none"]).toContain(parsed.target.scope);
         } catch (error) {
           expect(error).toBeInstanceOf(EventValidationError);
           expect((error as EventValidationError).message).toMatch(/^[\w.()-]+: /);

@@ -17,6 +17,16 @@ describe("parseCloudTrailEvent over the fixture set", () => {
     ["ec2-create-vpc-assumed-role-with-tags", { scope: "vpcs", vpcIds: [VPC] }, { type: "AssumedRole" }],
     ["ec2-create-default-vpc", { scope: "vpcs", vpcIds: [VPC] }, { type: "AssumedRole" }],
     [
+      "ec2-create-subnet",
+      { scope: "subnets", subnetIds: ["subnet-0b5e1c2d3f4a59687"], vpcIds: [VPC] },
+      { type: "AssumedRole" },
+    ],
+    [
+      "ec2-create-default-subnet",
+      { scope: "subnets", subnetIds: ["subnet-0c6f2d3e4a5b6978a"], vpcIds: [VPC] },
+      { type: "AssumedRole" },
+    ],
+    [
       "ec2-create-vpc-cloudformation",
       { scope: "vpcs", vpcIds: [VPC] },
       { invokedBy: "cloudformation.amazonaws.com" },
@@ -107,6 +117,23 @@ describe("parseCloudTrailEvent over the fixture set", () => {
     expect(parseCloudTrailEvent(event).target).toEqual({ scope: "vpcs", vpcIds: [VPC] });
   });
 
+  it("reads CreateSubnet's subnet in the wrapped dialect too, and re-reads the region when the VPC id is missing", () => {
+    const event = fixture("ec2-create-subnet");
+    event.detail.responseElements = { CreateSubnetResponse: event.detail.responseElements };
+    expect(parseCloudTrailEvent(event).target).toEqual({
+      scope: "subnets",
+      subnetIds: ["subnet-0b5e1c2d3f4a59687"],
+      vpcIds: [VPC],
+    });
+    const noVpc = fixture("ec2-create-default-subnet");
+    delete noVpc.detail.responseElements.subnet.vpcId;
+    expect(parseCloudTrailEvent(noVpc).target).toEqual({
+      scope: "subnets",
+      subnetIds: ["subnet-0c6f2d3e4a5b6978a"],
+      vpcIds: [],
+    });
+  });
+
   it("accepts the event as a JSON string (an SQS or SNS body)", () => {
     const parsed = parseCloudTrailEvent(JSON.stringify(fixture("ec2-create-vpc-cloudformation")));
     expect(parsed.target).toEqual({ scope: "vpcs", vpcIds: [VPC] });
@@ -175,6 +202,25 @@ describe("parseCloudTrailEvent rejects what it does not handle, naming the field
         detail: { ...fixture("logs-delete-log-group").detail, requestParameters: null },
       }),
       "detail.requestParameters.logGroupName",
+    ],
+    [
+      "a CreateSubnet without the new subnet",
+      () => ({
+        ...fixture("ec2-create-subnet"),
+        detail: { ...fixture("ec2-create-subnet").detail, responseElements: { subnet: { vpcId: VPC } } },
+      }),
+      "detail.responseElements.subnet.subnetId",
+    ],
+    [
+      "a CreateSubnet whose VPC id is not one",
+      () => ({
+        ...fixture("ec2-create-subnet"),
+        detail: {
+          ...fixture("ec2-create-subnet").detail,
+          responseElements: { subnet: { subnetId: "subnet-0b5e1c2d3f4a59687", vpcId: "vpc-;x" } },
+        },
+      }),
+      "detail.responseElements.subnet.vpcId",
     ],
     ["not JSON", () => "{not json", "(event)"],
     ["null", () => null, "(event)"],

@@ -14,8 +14,18 @@ describe("buildEventPatterns", () => {
       expect(pattern.detail.errorCode).toEqual([{ exists: false }]);
   });
 
-  it("covers every handled call, per source", () => {
-    expect(patterns.ec2.detail.eventName).toEqual([...HANDLED_EVENTS["aws.ec2"].eventNames]);
+  it("covers every handled call, per source (subnet events only in Subnet mode)", () => {
+    expect(patterns.ec2.detail.eventName).toEqual([
+      "CreateVpc",
+      "CreateDefaultVpc",
+      "DeleteFlowLogs",
+      "CreateTags",
+      "DeleteTags",
+    ]);
+    const subnetMode = buildEventPatterns(parsePolicy({ resourceType: "Subnet" }));
+    expect(subnetMode.ec2.detail.eventName).toEqual([...HANDLED_EVENTS["aws.ec2"].eventNames]);
+    expect(subnetMode.ec2.detail.eventName).toContain("CreateSubnet");
+    expect(subnetMode.ec2.detail.eventName).toContain("CreateDefaultSubnet");
     expect(patterns.logs.detail.eventName).toEqual([
       "DeleteLogGroup",
       "PutRetentionPolicy",
@@ -135,6 +145,21 @@ describe("CreateVpc grace period", () => {
       (patterns.ec2.detail.eventName as string[]).filter((name) => name !== "CreateVpc"),
     );
     expect(immediate.logs).toBe(patterns.logs);
+  });
+
+  it("in Subnet mode CreateSubnet and CreateDefaultSubnet wait out the grace period with CreateVpc", () => {
+    const subnetPatterns = buildEventPatterns(parsePolicy({ resourceType: "Subnet" }));
+    const { immediate, delayed } = splitDelayedEvents(subnetPatterns, 60);
+    expect(delayed!.detail.eventName).toEqual(["CreateVpc", "CreateSubnet", "CreateDefaultSubnet"]);
+    expect(immediate.ec2.detail.eventName).toEqual([
+      "CreateDefaultVpc",
+      "DeleteFlowLogs",
+      "CreateTags",
+      "DeleteTags",
+    ]);
+    const now = new Date("2026-11-20T09:10:11Z");
+    const eventTime = new Date(now.getTime() - 15_000).toISOString();
+    expect(createVpcGraceRemainingMs({ eventName: "CreateSubnet", eventTime }, 60, now)).toBe(45_000);
   });
 
   it.each([

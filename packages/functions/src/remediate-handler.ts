@@ -34,7 +34,14 @@ export const REMEDIATE_STOP_MARGIN_MS = 30_000;
 /** What the remediate Lambda returns for one event (also in its log): the outcome and the report's summary. */
 export type RemediateResult = Pick<EventHandlingResult, "status" | "reason" | "event"> & {
   summary?: NonNullable<EventHandlingResult["report"]>["summary"];
-  vpcs?: { vpcId: string; region: string; status: string; reason: string }[];
+  vpcs?: {
+    vpcId: string;
+    region: string;
+    status: string;
+    reason: string;
+    /** Subnet mode: each subnet of the VPC and its status. */
+    subnets?: { subnetId: string; status: string }[];
+  }[];
 };
 
 /** For an SQS batch (the delay queue): Lambda's partial batch response, and what became of each event. */
@@ -51,11 +58,12 @@ function summarise(result: EventHandlingResult): RemediateResult {
     ...(result.report
       ? {
           summary: result.report.summary,
-          vpcs: result.report.vpcs.map(({ vpcId, region, status, reason }) => ({
+          vpcs: result.report.vpcs.map(({ vpcId, region, status, reason, subnets }) => ({
             vpcId,
             region,
             status,
             reason,
+            ...(subnets ? { subnets: subnets.map(({ subnetId, status }) => ({ subnetId, status })) } : {}),
           })),
         }
       : {}),
