@@ -105,7 +105,7 @@ describe("parseCloudTrailEvent over the fixture set", () => {
 
   it("covers every fixture file", () => {
     const files = readdirSync(fixturesDir).filter((file) => file.endsWith(".json"));
-    expect(files.length).toBe(25);
+    expect(files.length).toBe(27);
     for (const file of files.filter((f) => !f.includes("failed"))) {
       expect(() => parseCloudTrailEvent(fixture(file.replace(".json", "")))).not.toThrow();
     }
