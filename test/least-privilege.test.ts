@@ -1,3 +1,4 @@
+import { DisassociateKmsKeyCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { CreateEventBusCommand } from "@aws-sdk/client-eventbridge";
 import {
   CreateAccessKeyCommand,
@@ -6,6 +7,7 @@ import {
   PutUserPolicyCommand,
   UpdateAssumeRolePolicyCommand,
 } from "@aws-sdk/client-iam";
+import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import {
   createClientPool,
   handleCloudTrailEvent,
@@ -283,6 +285,67 @@ describe("least privilege, judged by a real IAM evaluator with each call's real 
     for (const request of elsewhere)
       expect(await decide(request, as), request.action).toBe("ImplicitlyDenied");
   });
+  it("KMS keys: giving a managed group its key back is allowed by the KMS-mode policy, which adds only AssociateKmsKey and doctor's key reads", async () => {
+    const setup = testPool();
+    const key = (await new KMSClient({ region: REGION }).send(new CreateKeyCommand({ MultiRegion: true })))
+      .KeyMetadata!;
+    const vpcId = await createVpc(setup, REGION);
+    await setup.clientsFor(REGION).events.send(new CreateEventBusCommand({ Name: "ledger" }));
+    const kmsPolicy = parsePolicy({ ledgerBus: LEDGER, kmsKeyArn: key.Arn! });
+    const kmsDocument = servicePolicyDocument({ partition: "aws", accountId: ACCOUNT, policy: kmsPolicy });
+    const fixAll = (pool: ReturnType<typeof testPool>) =>
+      runRemediation({
+        policy: kmsPolicy,
+        regions: [REGION],
+        mode: "fix",
+        trigger: { kind: "fix-all", runId: "lp-kms" },
+        pool,
+        sleep: noSleep,
+      });
+    await fixAll(setup);
+    const group = `/aws/vpc-flow-logs/${vpcId}`;
+    await setup.clientsFor(REGION).logs.send(new DisassociateKmsKeyCommand({ logGroupName: group }));
+    const recorder = recordingPool(testPool());
+    const report = await fixAll(recorder);
+    expect(report.sharedChanges.concat(report.vpcs.flatMap((v) => v.changes)).map((c) => c.action)).toEqual([
+      "associate-kms-key",
+    ]);
+    const requests = recorder.calls.flatMap((call) => authorizationRequestsOf(call, ACCOUNT));
+    const doctorReads = ["kms:DescribeKey", "kms:GetKeyPolicy"].flatMap((action) =>
+      [REGION, "eu-west-1"].map((region) => ({
+        action,
+        resource: key.Arn!.replace(`:${REGION}:`, `:${region}:`),
+      })),
+    );
+    // The default key policy delegates the key to the account's IAM policies (AWS's default).
+    const keyPolicy: PolicyDocument = {
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+          Action: "kms:*",
+          Resource: "*",
+        },
+      ],
+    };
+    const as = { principalArn: RUNNER, accountId: ACCOUNT, identityPolicy: kmsDocument };
+    const denied: string[] = [];
+    for (const request of [...requests, ...doctorReads]) {
+      const resourcePolicy = request.action.startsWith("kms:") ? { resourcePolicy: keyPolicy } : {};
+      if ((await decide(request, { ...as, ...resourcePolicy })) !== "Allowed")
+        denied.push(`${request.action} on ${request.resource}`);
+    }
+    expect(denied).toEqual([]);
+    expect(requests.map((r) => r.action)).toContain("logs:AssociateKmsKey");
+    const added = kmsDocument.Statement.flatMap((s) => [s.Action].flat()).filter(
+      (a) => !allActions.includes(a),
+    );
+    expect(added.sort()).toEqual(["kms:DescribeKey", "kms:GetKeyPolicy", "logs:AssociateKmsKey"]);
+    const otherKey = { action: "kms:GetKeyPolicy", resource: `arn:aws:kms:${REGION}:${ACCOUNT}:key/other` };
+    expect(await decide(otherKey, { ...as, resourcePolicy: keyPolicy })).toBe("ImplicitlyDenied");
+  });
+
   it("S3 destination: every call of fix-all and an event is allowed by the S3-mode policy, which grants no IAM or log-group action, and each granted action is used", async () => {
     const setup = testPool();
     await createBucket(setup, REGION, "lp-archive");

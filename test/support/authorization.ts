@@ -89,7 +89,10 @@ export function authorizationRequestsOf(
       return [{ action, resource: "*", context: { "ec2:Region": region } }];
     case "logs": {
       if (operation === "DescribeLogGroups") return [{ action, resource: "*" }];
-      const group = `arn:${partition}:logs:${region}:${accountId}:log-group:${input.logGroupName as string}`;
+      // Tag calls name the group by ARN (resourceArn), the others by name.
+      const arnGiven = input.resourceArn as string | undefined;
+      const group =
+        arnGiven ?? `arn:${partition}:logs:${region}:${accountId}:log-group:${input.logGroupName as string}`;
       const tags = tagContext(input.tags as Record<string, string> | undefined);
       const tagging =
         Object.keys(tags).length > 0 ? [{ action: "logs:TagResource", resource: group, context: tags }] : [];

@@ -33,6 +33,8 @@ export async function decide(
     accountId: string;
     identityPolicy?: PolicyDocument;
     scp?: PolicyDocument;
+    /** The resource's own policy (a KMS key policy: without one delegating to the account, IAM grants nothing). */
+    resourcePolicy?: PolicyDocument;
   },
 ): Promise<Decision> {
   const result = await runSimulation(
@@ -54,6 +56,7 @@ export async function decide(
         },
       ],
       resourceControlPolicies: [],
+      ...(options.resourcePolicy ? { resourcePolicy: options.resourcePolicy } : {}),
     },
     {},
   );

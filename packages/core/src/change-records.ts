@@ -41,6 +41,7 @@ export const ChangeRecordSchema = z.object({
     "delete-role-permissions-boundary",
     "create-log-group",
     "put-retention-policy",
+    "associate-kms-key",
     "create-flow-log",
     "create-s3-flow-log",
   ]),

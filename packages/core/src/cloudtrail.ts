@@ -241,7 +241,8 @@ function readTarget(eventName: string, request: Json, response: Json): EventTarg
     }
     case "DeleteLogGroup":
     case "PutRetentionPolicy":
-    case "DeleteRetentionPolicy": {
+    case "DeleteRetentionPolicy":
+    case "DisassociateKmsKey": {
       const name = request.logGroupName;
       if (typeof name !== "string" || name === "") fail("detail.requestParameters.logGroupName", "missing");
       return { scope: "log-group", logGroupName: name };

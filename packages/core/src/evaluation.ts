@@ -1,6 +1,7 @@
 import type { Policy } from "./config.ts";
 import { type ExceptionVerdict, evaluateException } from "./exceptions.ts";
 import { capturesPolicyTraffic, flowLogQualifies } from "./flow-log-qualification.ts";
+import { kmsKeyForRegion } from "./kms-keys.ts";
 import { renderLogGroupName } from "./log-group-template.ts";
 import type { FlowLogFacts, LogGroupFacts, RegionInventory, SubnetFacts, VpcFacts } from "./model.ts";
 import type { VpcPlan } from "./plan.ts";
@@ -27,6 +28,11 @@ export type VpcNeed =
    * is younger than the policy's retention, so giving it that retention loses no event.
    */
   | { kind: "retention"; logGroupName: string; retentionInDays: number | null }
+  /**
+   * A log group flowlog-guard manages is not on its region's KMS key (`kmsKeyArn`), e.g. after a
+   * DisassociateKmsKey: associate the key again. `kmsKeyId` is the group's key now, if any.
+   */
+  | { kind: "kms-key"; logGroupName: string; kmsKeyArn: string; kmsKeyId: string | null }
   /**
    * The VPC has no qualifying flow log: create one. With `subnetId` (Subnet mode): the subnet has none,
    * nor has its VPC: create a subnet-level flow log.
@@ -403,16 +409,31 @@ interface LogGroupVerdict {
 
 const DAY_MS = 86_400_000;
 
-/** What a log group needs: to exist, and to keep events at least as long as the policy (never lowered). */
+/**
+ * What a log group needs: to exist, to keep events at least as long as the policy (never lowered),
+ * and, for one flowlog-guard manages, to be on its region's KMS key.
+ */
 function logGroupNeeds(name: string, context: VpcContext): LogGroupVerdict {
   const existing = context.facts.logGroups.get(name);
-  const { retentionDays } = context.policy;
   if (!existing)
     return {
       needs: [{ kind: "log-group", logGroupName: name }],
       why: `log group ${name} is missing`,
       note: "",
     };
+  const retention = retentionNeeds(existing, context);
+  const key = kmsKeyNeeds(existing, context);
+  return {
+    needs: [...retention.needs, ...key.needs],
+    why: [retention.why, key.why].filter(Boolean).join("; "),
+    note: retention.note,
+  };
+}
+
+/** An existing group's retention: raised to the policy's when shorter (never lowered). */
+function retentionNeeds(existing: LogGroupFacts, context: VpcContext): LogGroupVerdict {
+  const { retentionDays } = context.policy;
+  const name = existing.name;
   if (existing.retentionInDays === undefined) return neverExpiringGroupNeeds(existing, context);
   if (existing.retentionInDays >= retentionDays) return { needs: [], why: "", note: "" };
   return {
@@ -455,4 +476,20 @@ function exceptionNote(verdict: ExceptionVerdict | undefined): string {
   if (!verdict || verdict.state === "valid") return "";
   if (verdict.state === "expired") return `; exception by ${verdict.owner} expired at ${verdict.expiredAt}`;
   return `; exception not honoured: ${verdict.problems.join("; ")}`;
+}
+
+/**
+ * A log group flowlog-guard manages (tagged `flowlog-guard:managed=true`) must be on its region's key
+ * when `kmsKeyArn` gives one; a customer's group, or a group whose tags were not read, is left alone.
+ */
+function kmsKeyNeeds(group: LogGroupFacts, context: VpcContext): { needs: VpcNeed[]; why: string } {
+  const wanted = kmsKeyForRegion(context.policy.kmsKeyArn, context.facts.region);
+  if (!wanted || group.kmsKeyId === wanted || group.managed !== true) return { needs: [], why: "" };
+  const now = group.kmsKeyId ? `is on key ${group.kmsKeyId}` : "has no KMS key";
+  return {
+    needs: [
+      { kind: "kms-key", logGroupName: group.name, kmsKeyArn: wanted, kmsKeyId: group.kmsKeyId ?? null },
+    ],
+    why: `managed log group ${group.name} ${now}, not ${wanted}`,
+  };
 }

@@ -19,7 +19,7 @@ export const HANDLED_EVENTS = {
   },
   "aws.logs": {
     eventSource: "logs.amazonaws.com",
-    eventNames: ["DeleteLogGroup", "PutRetentionPolicy", "DeleteRetentionPolicy"],
+    eventNames: ["DeleteLogGroup", "PutRetentionPolicy", "DeleteRetentionPolicy", "DisassociateKmsKey"],
   },
   "aws.iam": {
     eventSource: "iam.amazonaws.com",

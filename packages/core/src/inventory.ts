@@ -24,6 +24,7 @@ import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import type { AwsClients } from "./aws-clients.ts";
 import type { Policy } from "./config.ts";
 import { isNoSuchEntity } from "./errors.ts";
+import { kmsKeyForRegion } from "./kms-keys.ts";
 import { logGroupTemplatePrefix, renderLogGroupName } from "./log-group-template.ts";
 import type {
   FlowLogFacts,
@@ -255,7 +256,13 @@ export async function readRegionInventory(
   const templateNames = new Set(
     vpcs.map((vpc) => renderLogGroupName(policy.logGroupName, { vpcId: vpc.vpcId, region, accountId })),
   );
-  await readManagedTags(clients, logGroups, templateNames);
+  const key = kmsKeyForRegion(policy.kmsKeyArn, region);
+  const tagsDecide = (group: LogGroupFacts) =>
+    (group.retentionInDays === undefined && templateNames.has(group.name)) ||
+    (key !== undefined &&
+      group.kmsKeyId !== key &&
+      (templateNames.has(group.name) || outside.has(group.name)));
+  await readManagedTags(clients, logGroups.filter(tagsDecide));
   return { region, vpcs, flowLogs, logGroups, ...withSubnets };
 }
 
@@ -304,17 +311,14 @@ async function readVpcs(clients: AwsClients, vpcIds: readonly string[] | undefin
 }
 
 /**
- * Marks which never-expiring groups of the template flowlog-guard manages (its `managed` tag). Only
- * those: a group with a retention needs no tag read, so a healthy estate costs no call here, and only
- * names the template gives this region's VPCs, so customer groups elsewhere are never read.
+ * Marks which of `groups` flowlog-guard manages (its `managed` tag), one ListTagsForResource each.
+ * Asked only where the answer changes a decision: a group of the template that never expires its
+ * events, or a group of this region's VPCs or of flowlog-guard's flow logs that is not on the region's
+ * configured KMS key. A healthy estate costs no call here, and customer groups elsewhere are never read.
  */
-async function readManagedTags(
-  clients: AwsClients,
-  groups: LogGroupFacts[],
-  templateNames: ReadonlySet<string>,
-): Promise<void> {
+async function readManagedTags(clients: AwsClients, groups: readonly LogGroupFacts[]): Promise<void> {
   for (const group of groups) {
-    if (group.retentionInDays !== undefined || !group.arn || !templateNames.has(group.name)) continue;
+    if (!group.arn) continue;
     const { tags } = await clients.logs.send(new ListTagsForResourceCommand({ resourceArn: group.arn }));
     group.managed = tags?.[MANAGED_TAG.key] === MANAGED_TAG.value;
   }

@@ -50,8 +50,8 @@ export interface LogGroupFacts {
   /** The group's ARN, without the `:*` DescribeLogGroups appends. */
   arn?: string;
   /**
-   * Tagged `flowlog-guard:managed=true`. Read only for groups that never expire their events (the only
-   * case where it changes a decision); undefined when not read.
+   * Tagged `flowlog-guard:managed=true`. Read only where it changes a decision (a group that never
+   * expires its events, or one not on its region's configured KMS key); undefined when not read.
    */
   managed?: boolean;
 }

@@ -82,6 +82,17 @@ export const ActionSchema = z.discriminatedUnion("kind", [
     vpcIds: z.array(z.string()),
   }),
   z.object({
+    kind: z.literal("associate-kms-key"),
+    ...base,
+    region: z.string(),
+    logGroupName: z.string(),
+    /** The region's key (kmsKeyArn), which a group flowlog-guard manages must keep. */
+    kmsKeyArn: z.string(),
+    /** The group's key seen when planning; null when it had none (DisassociateKmsKey). */
+    before: z.string().nullable(),
+    vpcIds: z.array(z.string()),
+  }),
+  z.object({
     kind: z.literal("create-flow-log"),
     ...base,
     region: z.string(),
@@ -112,6 +123,11 @@ export const ActionSchema = z.discriminatedUnion("kind", [
   }),
 ]);
 export type Action = z.infer<typeof ActionSchema>;
+
+/** The key of the action that gives a region's managed log group its KMS key back. */
+export function kmsKeyActionKey(region: string, logGroupName: string): string {
+  return `kms-key:${region}:${logGroupName}`;
+}
 export type ActionKind = Action["kind"];
 
 export const ExceptionVerdictSchema = z.union([

@@ -13,7 +13,14 @@ import { kmsKeyForRegion } from "./kms-keys.ts";
 import { isSharedLogGroupTemplate } from "./log-group-template.ts";
 import type { AccountInventory, RegionInventory, RoleFacts, VpcFacts } from "./model.ts";
 import { DELIVERY_POLICY_NAME, deliveryRoleArn } from "./naming.ts";
-import type { Action, Plan, SubnetPlan, SubnetTarget, VpcPlan } from "./plan.ts";
+import {
+  type Action,
+  kmsKeyActionKey,
+  type Plan,
+  type SubnetPlan,
+  type SubnetTarget,
+  type VpcPlan,
+} from "./plan.ts";
 import {
   deliveryRolePermissionsPolicy,
   deliveryRoleTrustPolicy,
@@ -31,6 +38,7 @@ const ACTION_ORDER: Record<Action["kind"], number> = {
   "delete-role-permissions-boundary": 2,
   "create-log-group": 3,
   "put-retention-policy": 4,
+  "associate-kms-key": 4,
   "create-flow-log": 5,
   "create-s3-flow-log": 5,
 };
@@ -177,12 +185,16 @@ function planRegion(
   return { vpcs, actions: [...logGroups, ...flowLogs.actions], roleNeeded };
 }
 
-type LogGroupNeed = Extract<VpcNeed, { kind: "log-group" | "retention" }>;
-type LogGroupAction = Extract<Action, { kind: "create-log-group" | "put-retention-policy" }>;
+type LogGroupNeed = Extract<VpcNeed, { kind: "log-group" | "retention" | "kms-key" }>;
+type LogGroupAction = Extract<
+  Action,
+  { kind: "create-log-group" | "put-retention-policy" | "associate-kms-key" }
+>;
 
 /** Actions that make a log group exist with enough retention (never lowered), before `vpcIds` are known. */
 function logGroupActionsFor(need: LogGroupNeed, region: string, policy: Policy): LogGroupAction[] {
   const name = need.logGroupName;
+  if (need.kind === "kms-key") return [kmsKeyAction(need, region)];
   const { retentionDays } = policy;
   const kmsKeyArn = kmsKeyForRegion(policy.kmsKeyArn, region);
   const retention = (reason: string, before: number | null, newGroup: boolean): LogGroupAction => ({
@@ -218,12 +230,27 @@ function logGroupActionsFor(need: LogGroupNeed, region: string, policy: Policy):
   ];
 }
 
+/** AssociateKmsKey for a managed log group that lost its region's key (its before and after recorded). */
+function kmsKeyAction(need: Extract<VpcNeed, { kind: "kms-key" }>, region: string): LogGroupAction {
+  const { logGroupName, kmsKeyArn, kmsKeyId } = need;
+  return {
+    kind: "associate-kms-key",
+    key: kmsKeyActionKey(region, logGroupName),
+    reason: `managed log group ${logGroupName} ${kmsKeyId ? `is on key ${kmsKeyId}` : "has no KMS key"}; it gets ${kmsKeyArn} back`,
+    region,
+    logGroupName,
+    kmsKeyArn,
+    before: kmsKeyId,
+    vpcIds: [],
+  };
+}
+
 /** One action per log group need of the region, shared by (and listing) every VPC that needs it. */
 function planLogGroupActions(evaluated: EvaluatedRegion, policy: Policy): LogGroupAction[] {
   const byKey = new Map<string, { action: LogGroupAction; vpcIds: string[] }>();
   for (const { base, evaluation } of evaluated.vpcs) {
     for (const need of evaluation.needs) {
-      if (need.kind !== "log-group" && need.kind !== "retention") continue;
+      if (need.kind !== "log-group" && need.kind !== "retention" && need.kind !== "kms-key") continue;
       for (const action of logGroupActionsFor(need, evaluated.region, policy)) {
         const entry = byKey.get(action.key) ?? { action, vpcIds: [] };
         byKey.set(action.key, entry);

@@ -62,6 +62,7 @@ describe("parseCloudTrailEvent over the fixture set", () => {
     ["logs-delete-log-group", { scope: "log-group", logGroupName: `/aws/vpc-flow-logs/${VPC}` }, {}],
     ["logs-put-retention-policy", { scope: "log-group", logGroupName: `/aws/vpc-flow-logs/${VPC}` }, {}],
     ["logs-delete-retention-policy", { scope: "log-group", logGroupName: `/aws/vpc-flow-logs/${VPC}` }, {}],
+    ["logs-disassociate-kms-key", { scope: "log-group", logGroupName: `/aws/vpc-flow-logs/${VPC}` }, {}],
     [
       "logs-put-retention-policy-by-flowlog-guard",
       { scope: "log-group", logGroupName: `/aws/vpc-flow-logs/${VPC}` },
@@ -105,7 +106,7 @@ describe("parseCloudTrailEvent over the fixture set", () => {
 
   it("covers every fixture file", () => {
     const files = readdirSync(fixturesDir).filter((file) => file.endsWith(".json"));
-    expect(files.length).toBe(27);
+    expect(files.length).toBe(28);
     for (const file of files.filter((f) => !f.includes("failed"))) {
       expect(() => parseCloudTrailEvent(fixture(file.replace(".json", "")))).not.toThrow();
     }

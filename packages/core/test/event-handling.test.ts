@@ -30,6 +30,7 @@ describe("buildEventPatterns", () => {
       "DeleteLogGroup",
       "PutRetentionPolicy",
       "DeleteRetentionPolicy",
+      "DisassociateKmsKey",
     ]);
     expect(patterns.iam.detail.eventName).toEqual([
       "DeleteRole",

@@ -8,6 +8,8 @@ the documented AWS API in ways flowlog-guard depends on. Each fix says what AWS 
 3. An inline policy of a role made by CloudFormation (`AWS::IAM::Role` `Policies`) is returned by
    GetRolePolicy as a JSON document in AWS; moto stores the template's object and returns its
    Python repr.
+4. CloudWatch Logs AssociateKmsKey and DisassociateKmsKey (by `logGroupName`) set and clear the
+   group's `kmsKeyId` that DescribeLogGroups returns; moto does not implement them.
 """
 import json
 
@@ -15,6 +17,8 @@ from moto.iam.models import Role
 from moto.ec2.exceptions import FlowLogAlreadyExists
 from moto.ec2.models.flow_logs import FlowLogsBackend
 from moto.ec2.responses.flow_logs import FlowLogs as FlowLogsResponse
+from moto.logs.exceptions import ResourceNotFoundException
+from moto.logs.responses import LogsResponse
 
 _create_flow_logs = FlowLogsBackend.create_flow_logs
 _create_flow_logs_response = FlowLogsResponse.create_flow_logs
@@ -75,3 +79,24 @@ def put_role_policy(self, policy_name, policy_json):
 FlowLogsBackend.create_flow_logs = create_flow_logs
 FlowLogsResponse.create_flow_logs = create_flow_logs_response
 Role.put_policy = put_role_policy
+
+
+def _log_group(response):
+    group = response.logs_backend.groups.get(response._get_param("logGroupName"))
+    if group is None:
+        raise ResourceNotFoundException()
+    return group
+
+
+def associate_kms_key(self):
+    _log_group(self).kms_key_id = self._get_param("kmsKeyId")
+    return ""
+
+
+def disassociate_kms_key(self):
+    _log_group(self).kms_key_id = None
+    return ""
+
+
+LogsResponse.associate_kms_key = associate_kms_key
+LogsResponse.disassociate_kms_key = disassociate_kms_key

@@ -1,6 +1,7 @@
 import type { Action } from "../plan.ts";
 import type { ActionContext, ActionHandler, ActionHandlers } from "./context.ts";
 import { createFlowLog } from "./flow-log.ts";
+import { associateKmsKey } from "./kms-key.ts";
 import { createLogGroup, putRetentionPolicy } from "./log-group.ts";
 import {
   createRole,
@@ -23,6 +24,7 @@ export const ACTION_HANDLERS: ActionHandlers = {
   "delete-role-permissions-boundary": deleteRolePermissionsBoundary,
   "create-log-group": createLogGroup,
   "put-retention-policy": putRetentionPolicy,
+  "associate-kms-key": associateKmsKey,
   "create-flow-log": createFlowLog,
   "create-s3-flow-log": createS3FlowLog,
 };

@@ -20,7 +20,10 @@ export function logGroupActionKey(region: string, logGroupName: string): string 
 }
 
 /** A log group's record site: its VPC when only one uses it, else none (a shared change). */
-function siteOf(context: ActionContext, action: CreateLogGroup | PutRetention): ChangeSite {
+export function logGroupSite(
+  context: ActionContext,
+  action: { region: string; logGroupName: string; vpcIds: readonly string[] },
+): ChangeSite {
   return {
     region: action.region,
     vpcId: action.vpcIds.length === 1 ? (action.vpcIds[0] ?? null) : null,
@@ -32,7 +35,8 @@ function siteOf(context: ActionContext, action: CreateLogGroup | PutRetention): 
   };
 }
 
-function retryOn(context: ActionContext, errorNames: string[]): RetryOptions {
+/** Retries the named (transient) AWS errors with backoff for up to 30 s. */
+export function retryOn(context: ActionContext, errorNames: string[]): RetryOptions {
   return {
     retryable: (error) => errorNames.includes(awsErrorName(error) ?? ""),
     timeoutMs: 30_000,
@@ -44,7 +48,7 @@ function retryOn(context: ActionContext, errorNames: string[]): RetryOptions {
 export const createLogGroup: ActionHandler<CreateLogGroup> = {
   scope: "region",
   run: async (context, action) => {
-    const site = siteOf(context, action);
+    const site = logGroupSite(context, action);
     try {
       await retryWithBackoff(
         () =>
@@ -85,7 +89,7 @@ export const putRetentionPolicy: ActionHandler<PutRetention> = {
     return failure === undefined ? undefined : `log group was not created: ${failure}`;
   },
   run: async (context, action) => {
-    const site = siteOf(context, action);
+    const site = logGroupSite(context, action);
     try {
       const before = await retentionBefore(context, action);
       if (before === "unchanged") {

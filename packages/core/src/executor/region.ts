@@ -1,5 +1,5 @@
 import type { AwsClients } from "../aws-clients.ts";
-import type { Action } from "../plan.ts";
+import { type Action, kmsKeyActionKey } from "../plan.ts";
 import { mapWithConcurrency } from "../retry.ts";
 import { handlerOf, runAction, skipForTimeLimit } from "./action-kinds.ts";
 import type { ActionContext, RunContext } from "./context.ts";
@@ -41,6 +41,7 @@ export async function executeRegion(
   const groupSteps = (region: string, logGroupName: string) => ({
     create: byKey.get(logGroupActionKey(region, logGroupName)),
     retention: byKey.get(`retention:${region}:${logGroupName}`),
+    kmsKey: byKey.get(kmsKeyActionKey(region, logGroupName)),
   });
 
   // Work items in plan order (internet-facing and production VPCs first): every flow log to create
@@ -48,7 +49,9 @@ export async function executeRegion(
   const flowLogs = actions.filter((action): action is FlowLogAction => action.kind === "create-flow-log");
   const groups = new Map(
     actions.flatMap((action) =>
-      action.kind === "create-log-group" || action.kind === "put-retention-policy"
+      action.kind === "create-log-group" ||
+      action.kind === "put-retention-policy" ||
+      action.kind === "associate-kms-key"
         ? [[action.logGroupName, action.region] as const]
         : [],
     ),
@@ -67,6 +70,7 @@ export async function executeRegion(
       const steps = groupSteps(region, name);
       await runOnce(steps.create);
       await runOnce(steps.retention, wasStarted(steps.create));
+      await runOnce(steps.kmsKey);
     }),
   ];
   await mapWithConcurrency(items, options.concurrency, (item) => item());
