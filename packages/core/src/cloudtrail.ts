@@ -199,6 +199,13 @@ export function parseCloudTrailEvent(input: unknown): ParsedCloudTrailEvent {
   };
 }
 
+/** A log-group event's group, by `requestParameters.logGroupName`. */
+function logGroupTarget(request: Json): EventTarget {
+  const name = request.logGroupName;
+  if (typeof name !== "string" || name === "") fail("detail.requestParameters.logGroupName", "missing");
+  return { scope: "log-group", logGroupName: name };
+}
+
 function readTarget(eventName: string, request: Json, response: Json): EventTarget {
   switch (eventName) {
     case "CreateSubnet":
@@ -242,11 +249,8 @@ function readTarget(eventName: string, request: Json, response: Json): EventTarg
     case "DeleteLogGroup":
     case "PutRetentionPolicy":
     case "DeleteRetentionPolicy":
-    case "DisassociateKmsKey": {
-      const name = request.logGroupName;
-      if (typeof name !== "string" || name === "") fail("detail.requestParameters.logGroupName", "missing");
-      return { scope: "log-group", logGroupName: name };
-    }
+    case "DisassociateKmsKey":
+      return logGroupTarget(request);
     default: {
       const roleName = request.roleName;
       if (typeof roleName !== "string" || roleName === "")

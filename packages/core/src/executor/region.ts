@@ -47,15 +47,7 @@ export async function executeRegion(
   // Work items in plan order (internet-facing and production VPCs first): every flow log to create
   // (CloudWatch Logs, then S3), then log-group repairs that no new flow log depends on.
   const flowLogs = actions.filter((action): action is FlowLogAction => action.kind === "create-flow-log");
-  const groups = new Map(
-    actions.flatMap((action) =>
-      action.kind === "create-log-group" ||
-      action.kind === "put-retention-policy" ||
-      action.kind === "associate-kms-key"
-        ? [[action.logGroupName, action.region] as const]
-        : [],
-    ),
-  );
+  const groups = logGroupsOf(actions);
   const items: (() => Promise<void>)[] = [
     ...flowLogs.map((flowLog) => async () => {
       const steps = groupSteps(flowLog.region, flowLog.logGroupName);
@@ -76,4 +68,22 @@ export async function executeRegion(
   await mapWithConcurrency(items, options.concurrency, (item) => item());
   const finishers = new Set(actions.map((action) => handlerOf(action).finishRegion));
   for (const finish of finishers) await finish?.(context);
+}
+
+/** The actions on a log group itself (not a flow log into it). */
+const LOG_GROUP_KINDS = new Set<Action["kind"]>([
+  "create-log-group",
+  "put-retention-policy",
+  "associate-kms-key",
+]);
+
+/** Each log group the actions change, by name, with its region. */
+function logGroupsOf(actions: readonly Action[]): Map<string, string> {
+  return new Map(
+    actions.flatMap((action) =>
+      LOG_GROUP_KINDS.has(action.kind) && "logGroupName" in action
+        ? [[action.logGroupName, action.region]]
+        : [],
+    ),
+  );
 }
