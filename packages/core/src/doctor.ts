@@ -277,8 +277,7 @@ async function checkPermissions(
  * Checks what must be true in a real account before events can fire and remediation can work:
  * credentials, a trail that logs management write events in every watched region, the delivery
  * role's trust and each region's KMS key (or, with an S3 destination, the bucket, its policy and its
- * key), the ledger bus, and
- * the caller's permissions. Each check says how to fix it.
+ * key), the ledger bus, and the caller's permissions. Each check says how to fix it.
  */
 export async function runDoctor(options: {
   pool: ClientPool;
