@@ -1,7 +1,15 @@
-import { createClientPool, parsePolicy, runRemediation } from "@flowlog-guard/core";
+import { DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { DescribeVpcsCommand } from "@aws-sdk/client-ec2";
+import {
+  createClientPool,
+  createClients,
+  parsePolicy,
+  RateLimiter,
+  runRemediation,
+} from "@flowlog-guard/core";
 import { describe, expect, inject, it } from "vitest";
 import { createVpc, flowLogsOf, noSleep, testPool } from "./support/aws.ts";
-import { ec2Error, firstCalls, startFaultProxy } from "./support/fault-proxy.ts";
+import { ec2Error, firstCalls, startFaultProxy, throttling } from "./support/fault-proxy.ts";
 
 const REGION = "eu-west-1";
 
@@ -74,5 +82,41 @@ describe("engine under faults (fault proxy in front of moto)", () => {
     const next = await run(inject("motoEndpoint"));
     expect(next.vpcs[0]).toMatchObject({ status: "remediated" });
     expect(await flowLogsOf(testPool(), REGION, vpcId)).toHaveLength(1);
+  });
+});
+
+describe("the client-side limiter against AWS's throttling (fault proxy in front of moto)", () => {
+  it("slows an API down only when the same call is throttled again after the SDK's backoff", async () => {
+    const proxy = await startFaultProxy(inject("motoEndpoint"), [
+      firstCalls("DescribeLogGroups", 1, throttling("logs")),
+      firstCalls("DescribeVpcs", 2, throttling("ec2")),
+    ]);
+    try {
+      const limiter = new RateLimiter();
+      const clients = createClients({
+        region: REGION,
+        endpoint: proxy.endpoint,
+        rateLimiter: limiter,
+        maxAttempts: 3,
+      });
+      // Throttled once, then answered: a moment's shortage, no slowdown.
+      await clients.logs.send(new DescribeLogGroupsCommand({}));
+      expect(limiter.rateOf("Logs", "DescribeLogGroups")).toBe(5);
+      // Throttled twice in a row: the bucket stays empty, the API slows down by 30% (20/s to 14/s),
+      // then the third attempt's success gives back 10% of the published rate (2/s).
+      await clients.ec2.send(new DescribeVpcsCommand({}));
+      expect(limiter.rateOf("EC2", "DescribeVpcs")).toBeCloseTo(16);
+      // Each of the three throttles dropped its API's burst; only the repeated one lowered a rate.
+      expect(limiter.slowdowns).toBe(3);
+      expect(proxy.log.map((entry) => `${entry.call.operation}:${entry.fault}`)).toEqual([
+        "DescribeLogGroups:respond",
+        "DescribeLogGroups:pass",
+        "DescribeVpcs:respond",
+        "DescribeVpcs:respond",
+        "DescribeVpcs:pass",
+      ]);
+    } finally {
+      await proxy.close();
+    }
   });
 });

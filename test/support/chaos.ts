@@ -1,5 +1,6 @@
-import { CreateVpcCommand } from "@aws-sdk/client-ec2";
+import { CreateVpcCommand, DescribeFlowLogsCommand, DescribeVpcsCommand } from "@aws-sdk/client-ec2";
 import {
+  type AwsClients,
   CHANGE_RECORD_DETAIL_TYPE,
   CHANGE_RECORD_SOURCE,
   type ChangeRecord,
@@ -12,13 +13,17 @@ import {
   runRemediation,
 } from "@flowlog-guard/core";
 import { captureEvents, type EventCapture } from "@flowlog-guard/emulator";
-import { type FaultProxy, type FaultRule, startFaultProxy } from "./fault-proxy.ts";
+import { type FaultProxy, type FaultRule, SENT_AT_HEADER, startFaultProxy } from "./fault-proxy.ts";
 
 export const CHAOS_REGION = "eu-west-1";
+/** The second region of the benchmark's two-region scenarios. */
+export const CHAOS_SECOND_REGION = "us-west-2";
 export const LEDGER = `arn:aws:events:${CHAOS_REGION}:123456789012:event-bus/ledger`;
 
 export interface ChaosEstate {
-  /** VPCs that must end compliant (default VPC included). */
+  /** Regions the VPCs are spread over (the ledger bus is in CHAOS_REGION). */
+  regions: string[];
+  /** The estate's non-exempt VPCs (the regions' default VPCs are in `vpcsThatMustBeLogged`). */
   vpcIds: string[];
   /** VPCs with a valid exception: must get nothing. */
   exemptIds: string[];
@@ -30,11 +35,15 @@ export interface ChaosEstate {
   direct: ClientPool;
 }
 
-/** Seeds `count` VPCs (every tenth exempt) straight into moto, then puts a fault proxy in front of it. */
+/**
+ * Seeds `count` VPCs (every tenth exempt) straight into moto, spread over `regions` in turn, then puts
+ * a fault proxy in front of it.
+ */
 export async function buildChaosEstate(
   endpoint: string,
   count: number,
   rules: FaultRule[],
+  regions: string[] = [CHAOS_REGION],
 ): Promise<ChaosEstate> {
   const direct = createClientPool({ apiRate: 0, endpoint });
   const until = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
@@ -46,7 +55,7 @@ export async function buildChaosEstate(
           { Key: EXCEPTION_TAGS.expires, Value: until },
         ]
       : [];
-    const response = await direct.clientsFor(CHAOS_REGION).ec2.send(
+    const response = await direct.clientsFor(regions[index % regions.length]!).ec2.send(
       new CreateVpcCommand({
         CidrBlock: `10.${Math.floor(index / 256)}.${index % 256}.0/24`,
         ...(tags.length ? { TagSpecifications: [{ ResourceType: "vpc", Tags: tags }] } : {}),
@@ -62,6 +71,7 @@ export async function buildChaosEstate(
   });
   const proxy = await startFaultProxy(endpoint, rules);
   return {
+    regions,
     vpcIds: created.filter((vpc) => !vpc.exempt).map((vpc) => vpc.vpcId),
     exemptIds: created.filter((vpc) => vpc.exempt).map((vpc) => vpc.vpcId),
     ledger,
@@ -69,6 +79,32 @@ export async function buildChaosEstate(
     pool: createClientPool({ apiRate: 0, endpoint: proxy.endpoint }),
     direct,
   };
+}
+
+/** Flow logs per VPC over the estate's regions, read straight from moto. */
+export async function flowLogsByVpc(estate: ChaosEstate): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const region of estate.regions) {
+    const response = await estate.direct
+      .clientsFor(region)
+      .ec2.send(new DescribeFlowLogsCommand({ MaxResults: 1000 }));
+    for (const flowLog of response.FlowLogs ?? [])
+      counts.set(flowLog.ResourceId!, (counts.get(flowLog.ResourceId!) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** The estate's non-exempt VPCs and each region's default VPC: each must end with one flow log. */
+export async function vpcsThatMustBeLogged(estate: ChaosEstate): Promise<string[]> {
+  const defaults = await Promise.all(
+    estate.regions.map(async (region) => {
+      const response = await estate.direct
+        .clientsFor(region)
+        .ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: "is-default", Values: ["true"] }] }));
+      return response.Vpcs!.map((vpc) => vpc.VpcId!);
+    }),
+  );
+  return [...estate.vpcIds, ...defaults.flat()];
 }
 
 /** Change records that reached the ledger bus, and how many there were of each (recordId) and change. */
@@ -83,8 +119,58 @@ export function faultFigures(proxy: FaultProxy): Record<string, number> {
   return { calls: proxy.log.length, ...counts };
 }
 
+interface MiddlewareStack {
+  add(
+    middleware: (
+      next: (args: { request?: { headers?: Record<string, string> } }) => Promise<unknown>,
+    ) => (args: { request?: { headers?: Record<string, string> } }) => Promise<unknown>,
+    options: { step: "finalizeRequest"; name: string; priority: "low" },
+  ): void;
+}
+
 /**
- * Fix-all over the chaos region through the fault proxy, 16 changes at a time, publishing to the
+ * Stamps each HTTP attempt with the time it left the client, after fix-all's limiter let it go. The
+ * proxy's simulated buckets take that as the call's time: on a loaded machine the proxy, on the same
+ * event loop, can see calls late and bunched, and would refuse calls AWS (at the far end of a wire
+ * that does not wait for our event loop) would not.
+ */
+function stampSendTime(clients: AwsClients): void {
+  for (const client of [clients.ec2, clients.logs, clients.events, clients.iam, clients.sts]) {
+    (client.middlewareStack as unknown as MiddlewareStack).add(
+      (next) => (args) => {
+        if (args.request?.headers) args.request.headers[SENT_AT_HEADER] = String(Date.now());
+        return next(args);
+      },
+      // Added after the pool's own middleware, so it runs inside the limiter's wait.
+      { step: "finalizeRequest", name: "chaosSentAt", priority: "low" },
+    );
+  }
+}
+
+/** Clients through the proxy, with fix-all's limiter at AWS's buckets or without one, attempts stamped. */
+function proxyPool(
+  estate: ChaosEstate,
+  options: { awsRateLimits?: boolean; maxAttempts?: number },
+): ClientPool {
+  const pool = createClientPool({
+    endpoint: estate.proxy.endpoint,
+    ...(options.awsRateLimits ? {} : { apiRate: 0 }),
+    ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
+  });
+  const stamped = new Set<string>();
+  return {
+    counter: pool.counter,
+    clientsFor(region) {
+      const clients = pool.clientsFor(region);
+      if (!stamped.has(region)) stampSendTime(clients);
+      stamped.add(region);
+      return clients;
+    },
+  };
+}
+
+/**
+ * Fix-all over the estate's regions through the fault proxy, 16 changes at a time, publishing to the
  * ledger (unless `ledger: false`). `awsRateLimits`: with fix-all's own limiter set to AWS's buckets
  * (otherwise none).
  */
@@ -97,14 +183,10 @@ export function fixAllThroughProxy(
     // moto spends about 140 ms delivering each PutEvents entry to its rules: leave the ledger out
     // where a run's timing is what is measured.
     policy: parsePolicy(options.ledger === false ? {} : { ledgerBus: LEDGER }),
-    regions: [CHAOS_REGION],
+    regions: estate.regions,
     mode: "fix",
     trigger: { kind: "fix-all", runId },
-    pool: options.awsRateLimits
-      ? createClientPool({ endpoint: estate.proxy.endpoint })
-      : options.maxAttempts
-        ? createClientPool({ apiRate: 0, endpoint: estate.proxy.endpoint, maxAttempts: options.maxAttempts })
-        : estate.pool,
+    pool: proxyPool(estate, options),
     concurrency: 16,
     deadline: options.deadlineMs === undefined ? undefined : Date.now() + options.deadlineMs,
   });

@@ -12,6 +12,8 @@ export interface ProxiedCall {
   body: string;
   /** The signing access key: one per account's credentials (per-account buckets key on it). */
   accessKeyId: string;
+  /** When the client sent the call (its SENT_AT_HEADER, epoch ms), if it says. */
+  sentAt?: number;
 }
 
 /**
@@ -42,6 +44,14 @@ function operationOf(headers: IncomingMessage["headers"], body: string): string 
   return new URLSearchParams(body).get("Action") ?? "";
 }
 
+/** The header in which a test's client says when it sent a call (see test/support/chaos.ts). */
+export const SENT_AT_HEADER = "x-chaos-sent-at";
+
+function sentAtOf(headers: IncomingMessage["headers"]): { sentAt?: number } {
+  const sentAt = Number(headers[SENT_AT_HEADER]);
+  return Number.isFinite(sentAt) && sentAt > 0 ? { sentAt } : {};
+}
+
 /**
  * An HTTP proxy on a free loopback port in front of moto. Each call is shown to the rules in turn; the
  * first that returns a fault decides, otherwise the call passes. Faults look as AWS sends them.
@@ -61,6 +71,7 @@ export async function startFaultProxy(target: string, rules: FaultRule[]): Promi
         operation: operationOf(incoming.headers, body.toString("utf8")),
         body: body.toString("utf8"),
         accessKeyId: /Credential=([^/]+)\//.exec(incoming.headers.authorization ?? "")?.[1] ?? "",
+        ...sentAtOf(incoming.headers),
       };
       const fault = rules.map((rule) => rule(call)).find((result) => result !== undefined) ?? {
         kind: "pass",
@@ -305,10 +316,13 @@ export function tokenBuckets(
     const api = `${call.service}:${call.operation}`;
     const bucket = buckets[api];
     // AWS keeps a bucket per account and region: with perAccount, one per signing key and region.
-    const key = options.perAccount ? `${call.accessKeyId}|${call.region}|${api}` : api;
+    const key = options.perAccount ? `${call.accessKeyId}|${call.region}|${api}` : `${call.region}|${api}`;
     if (!bucket) return undefined;
-    const now = Date.now();
-    const current = state.get(key) ?? { tokens: bucket.burst, at: now };
+    // The call's time is when the client sent it, where it says (calls can reach this shared event
+    // loop late and bunched); one that arrives after a later one is counted at the later one's time.
+    const sent = call.sentAt ?? Date.now();
+    const current = state.get(key) ?? { tokens: bucket.burst, at: sent };
+    const now = Math.max(current.at, sent);
     current.tokens = Math.min(bucket.burst, current.tokens + ((now - current.at) / 1000) * bucket.perSecond);
     current.at = now;
     state.set(key, current);

@@ -157,7 +157,7 @@ export function globalRegionOf(region: string): string {
 // The SDK's middleware types differ per client; these are the parts used here.
 type Middleware = (
   next: (args: unknown) => Promise<{ output?: { $metadata?: { attempts?: number } }; response?: unknown }>,
-  context: { commandName?: string; flowlogGuardErrorBody?: string },
+  context: { commandName?: string; flowlogGuardErrorBody?: string; flowlogGuardThrottled?: boolean },
 ) => (args: unknown) => Promise<unknown>;
 
 interface MiddlewareHost {
@@ -209,7 +209,9 @@ function withErrorBodies<T>(client: T): T {
 
 /**
  * Every HTTP attempt (retries included: the retry middleware wraps this one) waits for a token, and
- * tells the limiter whether AWS throttled it, so the limiter follows AWS's real bucket.
+ * tells the limiter whether AWS throttled it, so the limiter follows AWS's real bucket. An attempt of
+ * a call that was throttled before is "throttled-again": AWS's bucket stayed empty across the SDK's
+ * backoff, which only that slows the API down (the retry middleware keeps one context per call).
  */
 function withRateLimit<T>(client: T, service: string, limiter: RateLimiter | undefined): T {
   if (!limiter) return client;
@@ -224,7 +226,9 @@ function withRateLimit<T>(client: T, service: string, limiter: RateLimiter | und
         return result;
       } catch (error) {
         if (isThrottlingError(error as Parameters<typeof isThrottlingError>[0])) {
-          limiter.observe(service, operation, "throttled", limiter.clock() - sent);
+          const outcome = context.flowlogGuardThrottled ? "throttled-again" : "throttled";
+          limiter.observe(service, operation, outcome, limiter.clock() - sent);
+          context.flowlogGuardThrottled = true;
         }
         throw error;
       }

@@ -24,15 +24,12 @@ export function defaultRateLimit(service: string, operation: string): RateLimit 
 
 /** The lowest share of AWS's published rate a throttled API is slowed to. */
 const MIN_RATE_SHARE = 0.05;
+/** A slowdown multiplies the rate by this (the SDK's adaptive retry mode uses the same factor). */
+const SLOWDOWN_FACTOR = 0.7;
+/** At most one slowdown per API in this time: AWS refills its buckets every second. */
+const SLOWDOWN_INTERVAL_MS = 1_000;
 /** Each call that succeeds gives back this share of the published rate (additive increase). */
-const RECOVERY_SHARE = 0.02;
-/**
- * A throttle this soon (in seconds' worth of the published burst, at least 1 s) after the one before
- * means AWS's bucket for the API really refills slower than published (other callers share it): the
- * rate is halved. A lone throttle means only that AWS's bucket was empty when a call arrived (calls
- * delayed in flight arrive bunched): the limiter drops its tokens to match, and keeps the rate.
- */
-const REPEAT_WINDOW_MIN_MS = 1_000;
+const RECOVERY_SHARE = 0.1;
 /**
  * The longest margin kept behind AWS's buckets. The margin only grows: a shrinking one would send
  * calls closer together than the rate, into a bucket that has no token to spare.
@@ -46,7 +43,8 @@ class TokenBucket {
   private readonly now: () => number;
   /** The rate in force: the published one, lowered while AWS throttles and raised again as calls succeed. */
   perSecond: number;
-  private lastThrottle: number | undefined;
+  /** When the rate was last lowered: calls sent before then were sent at the older, higher rate. */
+  private loweredAt = Number.NEGATIVE_INFINITY;
 
   constructor(limit: RateLimit, now: () => number) {
     this.limit = limit;
@@ -64,18 +62,18 @@ class TokenBucket {
   }
 
   /**
-   * AWS throttled a call: drop the burst (AWS's bucket is empty); when it throttled another call
-   * shortly before, also halve the rate (not below 5% of the published one). Returns true if halved.
+   * AWS throttled a call sent at `sentAt`: drop the burst (AWS's bucket is empty). When the same call
+   * was throttled before (`again`), also lower the rate by 30% (not below 5% of the published one),
+   * unless it was lowered after the call was sent or less than a second ago. Returns true if lowered.
    */
-  throttled(): boolean {
+  throttled(sentAt: number, again: boolean): boolean {
     this.refill();
     this.tokens = Math.min(this.tokens, 0);
     const now = this.now();
-    const window = Math.max(REPEAT_WINDOW_MIN_MS, (this.limit.burst / this.limit.perSecond) * 1000);
-    const repeated = this.lastThrottle !== undefined && now - this.lastThrottle <= window;
-    this.lastThrottle = now;
-    if (repeated) this.perSecond = Math.max(this.limit.perSecond * MIN_RATE_SHARE, this.perSecond / 2);
-    return repeated;
+    if (!again || sentAt <= this.loweredAt || now - this.loweredAt < SLOWDOWN_INTERVAL_MS) return false;
+    this.perSecond = Math.max(this.limit.perSecond * MIN_RATE_SHARE, this.perSecond * SLOWDOWN_FACTOR);
+    this.loweredAt = now;
+    return true;
   }
 
   /** A call went through: raise the rate a little, up to the published one. */
@@ -145,7 +143,7 @@ export class RateLimiter {
     return this.waitedMs;
   }
 
-  /** Times AWS throttled a call: each dropped that API's burst; repeated ones also lowered its rate. */
+  /** Times AWS throttled a call: each dropped that API's burst; calls throttled again also lowered its rate. */
   get slowdowns(): number {
     return this.throttles;
   }
@@ -156,20 +154,34 @@ export class RateLimiter {
   }
 
   /**
-   * Adapts to what AWS says (per account and region, as AWS's buckets are): a throttled call empties
-   * that API's burst here, a throttle soon after another halves its rate, and each call that succeeds
-   * raises it again towards the published rate, so sustained throttling becomes a slower run rather
-   * than failed calls, while one throttle from calls that arrived bunched costs only the burst.
+   * Adapts to what AWS says (per account and region, as AWS's buckets are). A throttled call empties
+   * that API's burst here. A call throttled again (`"throttled-again"`: the same call, after the SDK's
+   * backoff) means AWS's bucket stays empty: the rate drops by 30%, at most once a second and only for
+   * a call sent after the last drop (one sent before was sent at the older rate and says nothing of
+   * the new one; TCP slows down once per window for the same reason). Each call that succeeds raises
+   * the rate by 10% of the published one. So sustained throttling becomes a slower run rather than
+   * failed calls, while a lone throttle (calls that arrived bunched, another tool's burst, AWS
+   * shedding load: nothing a slower rate would avoid) costs only the burst. Slowing down on every
+   * throttle, with 2% back per success, held CloudWatch Logs calls near 0.5/s under 20% throttling
+   * and made fix-all 6.5 times slower (docs/reliability.md).
+   * @param latencyMs the call's time from token to answer (its round trip), on the limiter's clock.
    */
-  observe(service: string, operation: string, outcome: "throttled" | "succeeded", latencyMs?: number): void {
+  observe(
+    service: string,
+    operation: string,
+    outcome: "throttled" | "throttled-again" | "succeeded",
+    latencyMs?: number,
+  ): void {
     const bucket = this.bucketFor(service, operation);
     if (!bucket) return;
     if (latencyMs !== undefined)
       this.latencyMs = Math.min(MAX_MARGIN_MS, Math.max(latencyMs, this.latencyMs));
-    if (outcome === "throttled") {
-      this.throttles++;
-      bucket.throttled();
-    } else bucket.succeeded();
+    if (outcome === "succeeded") {
+      bucket.succeeded();
+      return;
+    }
+    this.throttles++;
+    bucket.throttled(this.now() - (latencyMs ?? 0), outcome === "throttled-again");
   }
 
   async acquire(service: string, operation: string): Promise<void> {

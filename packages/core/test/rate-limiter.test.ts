@@ -109,41 +109,62 @@ describe("RateLimiter", () => {
 });
 
 describe("RateLimiter adapts to throttling", () => {
-  it("halves an API's rate per repeated throttle, not below 5% of AWS's, and leaves other APIs alone", () => {
-    const limiter = new RateLimiter({ ...fakeClock(), marginMs: 0 });
+  it("lowers an API's rate by 30% when a call is throttled again, not below 5% of AWS's, and leaves other APIs alone", async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter({ ...clock, marginMs: 0 });
     limiter.observe("Logs", "CreateLogGroup", "throttled");
-    // One throttle: AWS's bucket was empty (calls arrived bunched); the rate stays.
+    // One throttle: AWS's bucket was empty when the call arrived; the rate stays.
     expect(limiter.rateOf("Logs", "CreateLogGroup")).toBe(5);
-    limiter.observe("Logs", "CreateLogGroup", "throttled");
-    expect(limiter.rateOf("Logs", "CreateLogGroup")).toBe(2.5);
-    for (let i = 0; i < 10; i++) limiter.observe("Logs", "CreateLogGroup", "throttled");
+    limiter.observe("Logs", "CreateLogGroup", "throttled-again");
+    expect(limiter.rateOf("Logs", "CreateLogGroup")).toBe(3.5);
+    for (let i = 0; i < 10; i++) {
+      await clock.sleep(1_000);
+      limiter.observe("Logs", "CreateLogGroup", "throttled-again");
+    }
     expect(limiter.rateOf("Logs", "CreateLogGroup")).toBeCloseTo(0.25);
     expect(limiter.rateOf("Logs", "PutRetentionPolicy")).toBe(5);
     expect(limiter.slowdowns).toBe(12);
   });
 
-  it("keeps the rate when throttles are further apart than the API's burst takes to refill (at least 1 s)", async () => {
-    const clock = fakeClock();
-    const limiter = new RateLimiter({ ...clock, marginMs: 0 });
-    for (let i = 0; i < 3; i++) {
-      limiter.observe("Logs", "CreateLogGroup", "throttled");
-      await clock.sleep(1_001);
-    }
+  it("keeps the rate on lone throttles, however close together (calls arrived bunched, AWS shed load)", () => {
+    const limiter = new RateLimiter({ ...fakeClock(), marginMs: 0 });
+    for (let i = 0; i < 10; i++) limiter.observe("Logs", "CreateLogGroup", "throttled");
     expect(limiter.rateOf("Logs", "CreateLogGroup")).toBe(5);
-    // CreateFlowLogs' burst of 50 refills in 10 s: a throttle 5 s after another halves its rate.
-    limiter.observe("EC2", "CreateFlowLogs", "throttled");
-    await clock.sleep(5_000);
-    limiter.observe("EC2", "CreateFlowLogs", "throttled");
-    expect(limiter.rateOf("EC2", "CreateFlowLogs")).toBe(2.5);
+    expect(limiter.slowdowns).toBe(10);
   });
 
-  it("raises the rate again as calls succeed, up to AWS's published rate", () => {
+  it("slows down at most once a second: calls throttled again within the second lower nothing more", async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter({ ...clock, marginMs: 0 });
+    limiter.observe("Logs", "CreateLogGroup", "throttled-again");
+    await clock.sleep(999);
+    for (let i = 0; i < 5; i++) limiter.observe("Logs", "CreateLogGroup", "throttled-again");
+    expect(limiter.rateOf("Logs", "CreateLogGroup")).toBe(3.5);
+    await clock.sleep(1);
+    limiter.observe("Logs", "CreateLogGroup", "throttled-again");
+    expect(limiter.rateOf("Logs", "CreateLogGroup")).toBeCloseTo(2.45);
+  });
+
+  it("a call sent before the last slowdown lowers the rate no further (it was sent at the older rate)", async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter({ ...clock, marginMs: 0 });
+    await clock.sleep(5_000);
+    limiter.observe("EC2", "CreateFlowLogs", "throttled-again");
+    await clock.sleep(5_000);
+    // Sent 6 s ago (its round trip), before the slowdown 5 s ago.
+    limiter.observe("EC2", "CreateFlowLogs", "throttled-again", 6_000);
+    expect(limiter.rateOf("EC2", "CreateFlowLogs")).toBe(3.5);
+    // Sent 10 ms ago, after it.
+    limiter.observe("EC2", "CreateFlowLogs", "throttled-again", 10);
+    expect(limiter.rateOf("EC2", "CreateFlowLogs")).toBeCloseTo(2.45);
+  });
+
+  it("raises the rate again as calls succeed (10% of AWS's a call), up to AWS's published rate", () => {
     const limiter = new RateLimiter({ ...fakeClock(), marginMs: 0 });
-    limiter.observe("EC2", "CreateFlowLogs", "throttled");
-    limiter.observe("EC2", "CreateFlowLogs", "throttled");
-    expect(limiter.rateOf("EC2", "CreateFlowLogs")).toBe(2.5);
-    for (let i = 0; i < 10; i++) limiter.observe("EC2", "CreateFlowLogs", "succeeded");
-    expect(limiter.rateOf("EC2", "CreateFlowLogs")).toBeCloseTo(3.5);
+    limiter.observe("EC2", "CreateFlowLogs", "throttled-again");
+    expect(limiter.rateOf("EC2", "CreateFlowLogs")).toBe(3.5);
+    for (let i = 0; i < 2; i++) limiter.observe("EC2", "CreateFlowLogs", "succeeded");
+    expect(limiter.rateOf("EC2", "CreateFlowLogs")).toBeCloseTo(4.5);
     for (let i = 0; i < 100; i++) limiter.observe("EC2", "CreateFlowLogs", "succeeded");
     expect(limiter.rateOf("EC2", "CreateFlowLogs")).toBe(5);
   });
@@ -157,19 +178,19 @@ describe("RateLimiter adapts to throttling", () => {
     expect(clock.elapsed()).toBe(1_000);
   });
 
-  it("repeated throttles drop the burst and halve the rate: the next calls wait at the lowered rate", async () => {
+  it("a call throttled again drops the burst and lowers the rate: the next calls wait at the lowered rate", async () => {
     const clock = fakeClock();
     const limiter = new RateLimiter({ ...clock, marginMs: 0 });
-    limiter.observe("Logs", "CreateLogGroup", "throttled");
-    limiter.observe("Logs", "CreateLogGroup", "throttled");
-    for (let i = 0; i < 5; i++) await limiter.acquire("Logs", "CreateLogGroup");
-    // Five tokens at 2.5/s after the burst was dropped: one every 400 ms.
-    expect(clock.elapsed()).toBe(2_000);
+    limiter.observe("Logs", "CreateLogGroup", "throttled-again");
+    for (let i = 0; i < 7; i++) await limiter.acquire("Logs", "CreateLogGroup");
+    // Seven tokens at 3.5/s after the burst was dropped: 2 s (each wait rounded up to the millisecond).
+    expect(clock.elapsed()).toBeGreaterThanOrEqual(2_000);
+    expect(clock.elapsed()).toBeLessThanOrEqual(2_007);
   });
 
   it("a limiter that is off (rate 0) has nothing to adapt", () => {
     const limiter = new RateLimiter({ override: 0, ...fakeClock() });
-    limiter.observe("EC2", "CreateFlowLogs", "throttled");
+    limiter.observe("EC2", "CreateFlowLogs", "throttled-again");
     expect(limiter.rateOf("EC2", "CreateFlowLogs")).toBeUndefined();
     expect(limiter.slowdowns).toBe(0);
   });
