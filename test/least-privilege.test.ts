@@ -1,4 +1,5 @@
 import { DisassociateKmsKeyCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { CreateSubnetCommand } from "@aws-sdk/client-ec2";
 import { CreateEventBusCommand } from "@aws-sdk/client-eventbridge";
 import {
   CreateAccessKeyCommand,
@@ -391,5 +392,73 @@ describe("least privilege, judged by a real IAM evaluator with each call's real 
     const granted = s3Document.Statement.flatMap((statement) => [statement.Action].flat());
     expect(granted.filter((action) => action.startsWith("iam:") || action.startsWith("s3:"))).toEqual([]);
     expect(new Set(unique.map((r) => r.action))).toEqual(new Set(granted));
+  });
+
+  it("Subnet mode: every call of fix-all and a CreateSubnet event is allowed by the Subnet-mode policy, which targets subnets (not VPCs) and reads subnets", async () => {
+    const setup = testPool();
+    const vpcId = await createVpc(setup, REGION);
+    const subnet = await setup
+      .clientsFor(REGION)
+      .ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: "10.0.1.0/24" }));
+    const subnetId = subnet.Subnet!.SubnetId!;
+    await setup.clientsFor(REGION).events.send(new CreateEventBusCommand({ Name: "ledger" }));
+    const subnetPolicy = parsePolicy({ ledgerBus: LEDGER, resourceType: "Subnet" });
+    const subnetDocument = servicePolicyDocument({
+      partition: "aws",
+      accountId: ACCOUNT,
+      policy: subnetPolicy,
+    });
+    const recorder = recordingPool(testPool());
+    await listEnabledRegions(recorder.clientsFor(REGION));
+    const report = await runRemediation({
+      policy: subnetPolicy,
+      regions: [REGION],
+      homeRegion: REGION,
+      mode: "fix",
+      trigger: { kind: "fix-all", runId: "lp-subnet" },
+      pool: recorder,
+      sleep: noSleep,
+      requireLedgerBus: true,
+    });
+    expect(report.summary).toMatchObject({ failed: 0, recordsUndelivered: 0 });
+    const newSubnet = await setup
+      .clientsFor(REGION)
+      .ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: "10.0.2.0/24" }));
+    const event = await handleCloudTrailEvent(
+      fixture("ec2-create-subnet", {
+        [FIXTURE_VPC]: vpcId,
+        "subnet-0b5e1c2d3f4a59687": newSubnet.Subnet!.SubnetId!,
+        "eu-west-1": REGION,
+      }),
+      { policy: { ...subnetPolicy, createVpcGraceSeconds: 0 }, pool: recorder, sleep: noSleep },
+    );
+    expect(event.report?.summary).toMatchObject({ failed: 0, remediated: 1 });
+    const requests = recorder.calls.flatMap((call) => authorizationRequestsOf(call, ACCOUNT));
+    const unique = [...new Map(requests.map((r) => [JSON.stringify(r), r])).values()];
+    const as = { principalArn: RUNNER, accountId: ACCOUNT, identityPolicy: subnetDocument };
+    const denied: string[] = [];
+    for (const request of unique) {
+      const decision = await decide(request, as);
+      if (decision !== "Allowed") denied.push(`${request.action} on ${request.resource}: ${decision}`);
+    }
+    expect(denied).toEqual([]);
+    const targets = unique.filter((r) => r.action === "ec2:CreateFlowLogs" && !r.resource.endsWith("/*"));
+    expect(targets.map((r) => r.resource)).toContain(`arn:aws:ec2:${REGION}:${ACCOUNT}:subnet/${subnetId}`);
+    expect(targets.every((r) => r.resource.includes(":subnet/subnet-"))).toBe(true);
+    expect(unique.map((r) => r.action)).toContain("ec2:DescribeSubnets");
+    const granted = subnetDocument.Statement.flatMap((statement) => [statement.Action].flat());
+    const used = new Set([...unique.map((r) => r.action), ...LOST_RESPONSE_ACTIONS, ...ROLE_DRIFT_ACTIONS]);
+    expect(new Set(granted)).toEqual(used);
+    // Subnet mode grants no flow log on a VPC; VPC mode none on a subnet.
+    const onVpc = { action: "ec2:CreateFlowLogs", resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:vpc/${vpcId}` };
+    expect(await decide(onVpc, as)).toBe("ImplicitlyDenied");
+    const onSubnet = {
+      action: "ec2:CreateFlowLogs",
+      resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:subnet/${subnetId}`,
+    };
+    expect(await decide(onSubnet, { ...as, identityPolicy: document })).toBe("ImplicitlyDenied");
+    expect(document.Statement.flatMap((statement) => [statement.Action].flat())).not.toContain(
+      "ec2:DescribeSubnets",
+    );
   });
 });
