@@ -193,6 +193,29 @@ describe("events: CloudTrail -> EventBridge rules (core pattern data) -> remedia
     expect(await flowLogsOf(env.pool, REGION, vpcId)).toHaveLength(0);
   });
 
+  it("lets tag calls through only when a vpc- resource is among those tagged (arrays of objects, as EventBridge matches them)", async () => {
+    const env = await setup();
+    await env.deploy();
+    const vpcId = await createVpc(env.pool, REGION);
+    const exception = fixture("ec2-create-tags-exception", { [FIXTURE_VPC]: vpcId });
+    const detail = exception.detail as { requestParameters: { resourcesSet: { items: unknown[] } } };
+    // The VPC second among the tagged resources: any element of the array may match.
+    detail.requestParameters.resourcesSet.items = [
+      { resourceId: "sg-0123456789abcdef0" },
+      { resourceId: vpcId },
+    ];
+
+    const results = await env.deliver(
+      fixture("ec2-create-tags-not-a-vpc"),
+      exception,
+      fixture("ec2-delete-tags-all-by-service", { [FIXTURE_VPC]: vpcId }),
+    );
+
+    expect(results.map((result) => result.event.eventName)).toEqual(["CreateTags", "DeleteTags"]);
+    expect(results.map((result) => result.status)).toEqual(["handled", "handled"]);
+    expect(results[0]!.vpcs?.map((vpc) => vpc.vpcId)).toEqual([vpcId]);
+  });
+
   it("ignores tag events that do not touch an exception, with no change", async () => {
     const env = await setup();
     await env.deploy();

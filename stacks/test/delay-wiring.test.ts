@@ -1,4 +1,4 @@
-import { buildEventPatterns, parsePolicy, splitDelayedEvents } from "@flowlog-guard/core/data";
+import { buildEventPatterns, eventNamesOf, parsePolicy, splitDelayedEvents } from "@flowlog-guard/core/data";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Recorded, recordResources } from "./pulumi-mocks.ts";
 
@@ -54,9 +54,9 @@ describe("CreateVpc grace period: rule -> SQS delay queue -> remediate (batches)
     const rules = ofType("aws:cloudwatch/eventRule:EventRule");
     const delayedRule = rules.find((rule) => rule.name === "RemediateDelayedRule")!;
     const ec2Rule = rules.find((rule) => rule.name === "RemediateEc2Rule")!;
-    expect(pattern(delayedRule).detail.eventName).toEqual(["CreateVpc"]);
-    expect(pattern(ec2Rule).detail.eventName).not.toContain("CreateVpc");
-    expect(pattern(ec2Rule).detail.eventName).toContain("DeleteFlowLogs");
+    expect(eventNamesOf(pattern(delayedRule))).toEqual(["CreateVpc"]);
+    expect(eventNamesOf(pattern(ec2Rule))).not.toContain("CreateVpc");
+    expect(eventNamesOf(pattern(ec2Rule))).toContain("DeleteFlowLogs");
     const target = ofType("aws:cloudwatch/eventTarget:EventTarget").find(
       (t) => t.name === "RemediateDelayedTarget",
     )!;

@@ -58,11 +58,63 @@ export const SCHEDULED_FIX_ALL_EVENT = { trigger: "schedule" } as const;
 /** IAM (a global service) delivers its CloudTrail events only to us-east-1's default bus. */
 export const IAM_EVENTS_REGION = "us-east-1";
 
+/** Tag calls: they reach the function only when a `vpc-` resource is among those tagged. */
+export const TAG_EVENT_NAMES: readonly string[] = ["CreateTags", "DeleteTags"];
+
+/**
+ * CloudTrail lists the tagged resources as objects (`requestParameters.resourcesSet.items[]`).
+ * EventBridge matches a field of objects inside an array as if the array were not there (AWS's
+ * Security Hub guide filters `detail.findings`, an array of objects, this way; Event Ruler, the
+ * library that powers EventBridge, documents it as "JSON Array Matching"), and a prefix on an array
+ * of values matches when one value has it. Evidence: docs/events.md.
+ */
+const TAGGED_VPC = { requestParameters: { resourcesSet: { items: { resourceId: [{ prefix: "vpc-" }] } } } };
+
+/**
+ * The `detail` conditions on the EC2 calls `eventNames`: tag calls only on VPCs, the rest by name.
+ * One branch is plain; two are an `$or` (EventBridge ANDs it with the other fields).
+ */
+function ec2Calls(eventNames: readonly string[]): Record<string, unknown> {
+  const others = eventNames.filter((name) => !TAG_EVENT_NAMES.includes(name));
+  const tags = eventNames.filter((name) => TAG_EVENT_NAMES.includes(name));
+  const branches = [
+    ...(others.length > 0 ? [{ eventName: others }] : []),
+    ...(tags.length > 0 ? [{ eventName: tags, ...TAGGED_VPC }] : []),
+  ];
+  return branches.length === 1 ? branches[0]! : { $or: branches };
+}
+
+/** The event names a pattern matches, wherever they sit (top level or `$or` branches). */
+export function eventNamesOf(pattern: EventPattern): string[] {
+  const { detail } = pattern;
+  const branches = (detail.$or as Record<string, unknown>[] | undefined) ?? [detail];
+  return branches.flatMap((branch) => (branch.eventName as string[] | undefined) ?? []);
+}
+
+/** A source's pattern: its CloudTrail calls that did not fail, with `conditions` (event names included). */
+function sourcePattern(source: HandledSource, conditions: Record<string, unknown>): EventPattern {
+  return {
+    source: [source],
+    "detail-type": [CLOUDTRAIL_DETAIL_TYPE],
+    detail: {
+      eventSource: [HANDLED_EVENTS[source].eventSource],
+      errorCode: [{ exists: false }],
+      ...conditions,
+    },
+  };
+}
+
+/** The EC2 pattern for `eventNames` (tag calls only on VPCs). */
+function ec2Pattern(eventNames: readonly string[]): EventPattern {
+  return sourcePattern("aws.ec2", ec2Calls(eventNames));
+}
+
 /**
  * The EventBridge patterns for the rules that trigger remediation: one source of truth for the
  * stacks, the demo and the tests. Failed calls (with an `errorCode`) never match. Log-group and
- * role events match only names the policy can produce. Tag events match by name only: EventBridge
- * cannot tell a VPC's exception tag from any other tag reliably, so the handler filters them.
+ * role events match only names the policy can produce. Tag events match only when a VPC is among
+ * the tagged resources; the handler then picks out exception tags (EventBridge cannot tell a VPC's
+ * exception tag from its other tags: keys and resources are separate arrays).
  * CreateSubnet and CreateDefaultSubnet are matched only in Subnet mode (`resourceType: Subnet`).
  *
  * @example
@@ -72,26 +124,19 @@ export const IAM_EVENTS_REGION = "us-east-1";
 export function buildEventPatterns(
   policy: Pick<Policy, "logGroupName" | "roleName"> & Partial<Pick<Policy, "resourceType">>,
 ): Record<"ec2" | "logs" | "iam", EventPattern> {
-  const failedCallsExcluded = { errorCode: [{ exists: false }] };
   const watched = (name: string) => policy.resourceType === "Subnet" || !SUBNET_EVENT_NAMES.includes(name);
-  const pattern = (source: HandledSource, extra: Record<string, unknown> = {}): EventPattern => ({
-    source: [source],
-    "detail-type": [CLOUDTRAIL_DETAIL_TYPE],
-    detail: {
-      eventSource: [HANDLED_EVENTS[source].eventSource],
-      eventName: HANDLED_EVENTS[source].eventNames.filter(watched),
-      ...failedCallsExcluded,
-      ...extra,
-    },
-  });
+  const names = (source: HandledSource) => ({ eventName: [...HANDLED_EVENTS[source].eventNames] });
   const fixedPrefix = logGroupEventPrefix(policy.logGroupName);
   return {
-    ec2: pattern("aws.ec2"),
-    logs: pattern(
-      "aws.logs",
-      fixedPrefix ? { requestParameters: { logGroupName: [{ prefix: fixedPrefix }] } } : {},
-    ),
-    iam: pattern("aws.iam", { requestParameters: { roleName: [policy.roleName] } }),
+    ec2: ec2Pattern(HANDLED_EVENTS["aws.ec2"].eventNames.filter(watched)),
+    logs: sourcePattern("aws.logs", {
+      ...names("aws.logs"),
+      ...(fixedPrefix ? { requestParameters: { logGroupName: [{ prefix: fixedPrefix }] } } : {}),
+    }),
+    iam: sourcePattern("aws.iam", {
+      ...names("aws.iam"),
+      requestParameters: { roleName: [policy.roleName] },
+    }),
   };
 }
 
@@ -115,16 +160,9 @@ export function splitDelayedEvents(
 ): { immediate: Record<"ec2" | "logs" | "iam", EventPattern>; delayed?: EventPattern } {
   if (graceSeconds <= 0) return { immediate: patterns };
   const delayed = new Set<string>(DELAYED_EVENT_NAMES);
-  const names = patterns.ec2.detail.eventName as string[];
-  const delayedNames = names.filter((n) => delayed.has(n));
+  const names = eventNamesOf(patterns.ec2);
   return {
-    immediate: {
-      ...patterns,
-      ec2: {
-        ...patterns.ec2,
-        detail: { ...patterns.ec2.detail, eventName: names.filter((n) => !delayed.has(n)) },
-      },
-    },
-    delayed: { ...patterns.ec2, detail: { ...patterns.ec2.detail, eventName: delayedNames } },
+    immediate: { ...patterns, ec2: ec2Pattern(names.filter((name) => !delayed.has(name))) },
+    delayed: ec2Pattern(names.filter((name) => delayed.has(name))),
   };
 }

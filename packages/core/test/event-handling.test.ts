@@ -3,7 +3,13 @@ import { describe, expect, it } from "vitest";
 import { createClientPool } from "../src/aws-clients.ts";
 import { parsePolicy } from "../src/config.ts";
 import { createVpcGraceRemainingMs, handleCloudTrailEvent, isOwnChange } from "../src/event-handler.ts";
-import { buildEventPatterns, HANDLED_EVENTS, splitDelayedEvents } from "../src/event-patterns.ts";
+import {
+  buildEventPatterns,
+  eventNamesOf,
+  HANDLED_EVENTS,
+  splitDelayedEvents,
+  TAG_EVENT_NAMES,
+} from "../src/event-patterns.ts";
 import { vpcOfLogGroup } from "../src/log-group-template.ts";
 
 describe("buildEventPatterns", () => {
@@ -15,7 +21,7 @@ describe("buildEventPatterns", () => {
   });
 
   it("covers every handled call, per source (subnet events only in Subnet mode)", () => {
-    expect(patterns.ec2.detail.eventName).toEqual([
+    expect(eventNamesOf(patterns.ec2)).toEqual([
       "CreateVpc",
       "CreateDefaultVpc",
       "DeleteFlowLogs",
@@ -23,9 +29,9 @@ describe("buildEventPatterns", () => {
       "DeleteTags",
     ]);
     const subnetMode = buildEventPatterns(parsePolicy({ resourceType: "Subnet" }));
-    expect(subnetMode.ec2.detail.eventName).toEqual([...HANDLED_EVENTS["aws.ec2"].eventNames]);
-    expect(subnetMode.ec2.detail.eventName).toContain("CreateSubnet");
-    expect(subnetMode.ec2.detail.eventName).toContain("CreateDefaultSubnet");
+    expect(eventNamesOf(subnetMode.ec2).sort()).toEqual([...HANDLED_EVENTS["aws.ec2"].eventNames].sort());
+    expect(eventNamesOf(subnetMode.ec2)).toContain("CreateSubnet");
+    expect(eventNamesOf(subnetMode.ec2)).toContain("CreateDefaultSubnet");
     expect(patterns.logs.detail.eventName).toEqual([
       "DeleteLogGroup",
       "PutRetentionPolicy",
@@ -41,6 +47,20 @@ describe("buildEventPatterns", () => {
       "AttachRolePolicy",
       "PutRolePermissionsBoundary",
     ]);
+  });
+
+  it("matches tag calls only when a vpc- resource is among those tagged, other EC2 calls by name", () => {
+    expect(patterns.ec2.detail).toEqual({
+      eventSource: ["ec2.amazonaws.com"],
+      errorCode: [{ exists: false }],
+      $or: [
+        { eventName: ["CreateVpc", "CreateDefaultVpc", "DeleteFlowLogs"] },
+        {
+          eventName: [...TAG_EVENT_NAMES],
+          requestParameters: { resourcesSet: { items: { resourceId: [{ prefix: "vpc-" }] } } },
+        },
+      ],
+    });
   });
 
   it("matches only the log groups and role the policy names", () => {
@@ -142,9 +162,13 @@ describe("CreateVpc grace period", () => {
     const { immediate, delayed } = splitDelayedEvents(patterns, 60);
     expect(delayed!.detail.eventName).toEqual(["CreateVpc"]);
     expect(delayed!.detail.errorCode).toEqual([{ exists: false }]);
-    expect(immediate.ec2.detail.eventName).toEqual(
-      (patterns.ec2.detail.eventName as string[]).filter((name) => name !== "CreateVpc"),
+    expect(eventNamesOf(immediate.ec2)).toEqual(
+      eventNamesOf(patterns.ec2).filter((name) => name !== "CreateVpc"),
     );
+    expect(immediate.ec2.detail.$or).toEqual([
+      { eventName: ["CreateDefaultVpc", "DeleteFlowLogs"] },
+      (patterns.ec2.detail.$or as unknown[])[1],
+    ]);
     expect(immediate.logs).toBe(patterns.logs);
   });
 

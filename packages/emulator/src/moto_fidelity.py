@@ -10,11 +10,18 @@ the documented AWS API in ways flowlog-guard depends on. Each fix says what AWS 
    Python repr.
 4. CloudWatch Logs AssociateKmsKey and DisassociateKmsKey (by `logGroupName`) set and clear the
    group's `kmsKeyId` that DescribeLogGroups returns; moto does not implement them.
+5. EventBridge matches a field of the objects inside an event's array as if the array were not there
+   (Event Ruler, the library that powers EventBridge, "JSON Array Matching": "the array structure is
+   'crushed out' of the rule pattern, and any contained objects are treated as if they are the value
+   of the parent field"; AWS's Security Hub guide filters `detail.findings`, an array of objects, so).
+   moto's matcher stops at arrays, so `{"items": {"resourceId": [...]}}` never matched CloudTrail's
+   `"items": [{"resourceId": ...}]`. Values of such arrays are gathered into a list per path.
 """
 import json
 
 from moto.iam.models import Role
 from moto.ec2.exceptions import FlowLogAlreadyExists
+from moto.events.models import EventPattern
 from moto.ec2.models.flow_logs import FlowLogsBackend
 from moto.ec2.responses.flow_logs import FlowLogs as FlowLogsResponse
 from moto.logs.exceptions import ResourceNotFoundException
@@ -100,3 +107,41 @@ def disassociate_kms_key(self):
 
 LogsResponse.associate_kms_key = associate_kms_key
 LogsResponse.disassociate_kms_key = disassociate_kms_key
+
+
+def _gather(result, key, value):
+    """Adds `value` under `key`: a second value (another element of a crushed array) makes a list."""
+    if key not in result:
+        result[key] = value
+        return
+    present = result[key] if isinstance(result[key], list) else [result[key]]
+    result[key] = present + (value if isinstance(value, list) else [value])
+
+
+def _flatten_dict(node, prefix="", result=None):
+    if result is None:
+        result = {}
+    if isinstance(node, dict):
+        for key, value in node.items():
+            path = f"{prefix}.{key}" if prefix else key
+            if isinstance(value, dict) and value:
+                _flatten_dict(value, path, result)
+            elif isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value):
+                for item in value:
+                    _crush(item, path, result)
+            else:
+                _gather(result, path, value)
+    return result
+
+
+def _crush(item, path, result):
+    if isinstance(item, dict):
+        _flatten_dict(item, path, result)
+    elif isinstance(item, list):
+        for inner in item:
+            _crush(inner, path, result)
+    else:
+        _gather(result, path, item)
+
+
+EventPattern._flatten_dict = staticmethod(_flatten_dict)
