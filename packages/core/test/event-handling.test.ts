@@ -176,7 +176,7 @@ describe("CreateVpc grace period", () => {
     const subnetPatterns = buildEventPatterns(parsePolicy({ resourceType: "Subnet" }));
     const { immediate, delayed } = splitDelayedEvents(subnetPatterns, 60);
     expect(delayed!.detail.eventName).toEqual(["CreateVpc", "CreateSubnet", "CreateDefaultSubnet"]);
-    expect(immediate.ec2.detail.eventName).toEqual([
+    expect(eventNamesOf(immediate.ec2)).toEqual([
       "CreateDefaultVpc",
       "DeleteFlowLogs",
       "CreateTags",
