@@ -69,9 +69,13 @@ export async function readDeliveryRole(clients: AwsClients, roleName: string): P
   if (role?.AssumeRolePolicyDocument) facts.trustPolicy = parsePolicyDocument(role.AssumeRolePolicyDocument);
   const boundary = role?.PermissionsBoundary?.PermissionsBoundaryArn;
   if (boundary) facts.permissionsBoundaryArn = boundary;
-  const inline = await readInlinePolicy(clients, roleName, DELIVERY_POLICY_NAME);
+  // Independent reads: side by side, the role costs two round trips, not three.
+  const [inline, attached] = await Promise.all([
+    readInlinePolicy(clients, roleName, DELIVERY_POLICY_NAME),
+    readAttachedPolicyArns(clients, roleName),
+  ]);
   if (inline) facts.permissionsPolicy = inline;
-  facts.attachedPolicyArns = await readAttachedPolicyArns(clients, roleName);
+  facts.attachedPolicyArns = attached;
   return facts;
 }
 
