@@ -34,7 +34,11 @@ export type FaultRule = (call: ProxiedCall) => Fault | undefined;
 export interface FaultProxy {
   endpoint: string;
   /** Calls seen, with the fault applied to each. */
-  log: { call: ProxiedCall; fault: Fault["kind"] }[];
+  /**
+   * Calls seen, with the fault applied to each, when each arrived (epoch ms) and, for calls the
+   * service answered, how long the answer took from arrival.
+   */
+  log: { call: ProxiedCall; fault: Fault["kind"]; at: number; answeredMs?: number }[];
   close(): Promise<void>;
 }
 
@@ -76,7 +80,8 @@ export async function startFaultProxy(target: string, rules: FaultRule[]): Promi
       const fault = rules.map((rule) => rule(call)).find((result) => result !== undefined) ?? {
         kind: "pass",
       };
-      log.push({ call, fault: fault.kind });
+      const entry: FaultProxy["log"][number] = { call, fault: fault.kind, at: Date.now() };
+      log.push(entry);
       if (fault.kind === "reset") {
         incoming.socket.destroy();
         return;
@@ -107,6 +112,9 @@ export async function startFaultProxy(target: string, rules: FaultRule[]): Promi
               return;
             }
             outgoing.writeHead(response.statusCode ?? 502, response.headers);
+            response.on("end", () => {
+              entry.answeredMs = Date.now() - entry.at;
+            });
             response.pipe(outgoing);
           },
         );
