@@ -31,7 +31,7 @@ export const ExitCode = {
 
 export const EXIT_CODES_HELP = `
 Exit codes:
-  0    every VPC is compliant or exempt (at the end of the run)
+  0    every VPC is compliant, exempt or not owned (shared by another account) at the end of the run
   3    non-compliant or failed VPCs remain, a region could not be read, or change records were not delivered
   2    bad usage or configuration (the message says what to fix)
   1    unexpected error
