@@ -3,6 +3,7 @@ import { createRuntime } from "@flowlog-guard/functions/runtime";
 import {
   createListAccountsHandler,
   createSweepWorkerHandler,
+  SWEEP_STOP_MARGIN_MS,
   type SweepBatchResult,
 } from "@flowlog-guard/functions/sweep-handler";
 import { StateMachine } from "aws-local-stepfunctions";
@@ -66,6 +67,35 @@ describe("organization sweep: the state machine run locally (aws-local-stepfunct
       }
       const excludedAdmin = await adminPool(excluded);
       expect(await flowLogsOf(excludedAdmin, "us-east-1", vpcs[excluded]![0]!)).toEqual([]);
+    } finally {
+      delete process.env.FLOWLOG_GUARD_REGIONS;
+    }
+  });
+
+  it("the worker stops before its time limit, as fix-all does: past its margin nothing starts, and it says what remains", async () => {
+    const org = await createOrganization(1);
+    const [member] = org.members as [string];
+    await deployMemberTemplate(member, ["us-east-1"], {
+      CentralAccountId: org.managementAccountId,
+      OrganizationId: org.organizationId,
+    });
+    const admin = await adminPool(member);
+    const vpcId = await createVpc(admin, "us-east-1");
+    process.env.FLOWLOG_GUARD_REGIONS = "us-east-1";
+    try {
+      const runtime = await createRuntime({
+        FLOWLOG_GUARD_ORGANIZATION_ID: org.organizationId,
+        AWS_REGION: "us-east-1",
+      });
+      const context = { getRemainingTimeInMillis: () => SWEEP_STOP_MARGIN_MS - 1 };
+
+      const result = await createSweepWorkerHandler(runtime)(
+        { accountId: member, runId: "sweep-late", dryRun: false },
+        context,
+      );
+
+      expect(result.summary).toMatchObject({ accountsFailed: 0, regionsRemaining: 1, changes: 0 });
+      expect(await flowLogsOf(admin, "us-east-1", vpcId)).toEqual([]);
     } finally {
       delete process.env.FLOWLOG_GUARD_REGIONS;
     }

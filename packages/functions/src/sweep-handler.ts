@@ -1,7 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { listEnabledRegions, type OrganizationReport, runOrganization } from "@flowlog-guard/core";
 import { z } from "zod";
-import type { Runtime, RuntimeOrganization } from "./runtime.ts";
+import { type LambdaTimeContext, type Runtime, type RuntimeOrganization, timeLimitOf } from "./runtime.ts";
+
+/** Margin kept before the worker's time limit, as fix-all's: no new region or change starts inside it. */
+export const SWEEP_STOP_MARGIN_MS = 90_000;
 
 const ACCOUNT = z.string().regex(/^\d{12}$/, "a 12-digit account id");
 
@@ -64,9 +67,13 @@ export interface SweepBatchResult {
   failedVpcs: { account: string; region: string; vpcId: string }[];
 }
 
-/** Map worker: fixes (or dry-runs) a batch of accounts with the engine; throws when an account failed. */
+/**
+ * Map worker: fixes (or dry-runs) a batch of accounts with the engine; throws when an account failed.
+ * Stops `SWEEP_STOP_MARGIN_MS` before its time limit, as fix-all does: what was not started shows as
+ * failed VPCs and not-started regions, and the next sweep finishes it.
+ */
 export function createSweepWorkerHandler(runtime: Runtime) {
-  return async (event: unknown): Promise<SweepBatchResult> => {
+  return async (event: unknown, context?: LambdaTimeContext): Promise<SweepBatchResult> => {
     const parsed = BatchSchema.safeParse(event);
     if (!parsed.success) throw new Error(`sweep batch not understood: ${z.prettifyError(parsed.error)}`);
     const items = "Items" in parsed.data ? parsed.data.Items : [parsed.data];
@@ -90,6 +97,7 @@ export function createSweepWorkerHandler(runtime: Runtime) {
       memberRoleName: organization.memberRoleName,
       accountConcurrency: items.length,
       log: runtime.logger,
+      ...timeLimitOf(context, SWEEP_STOP_MARGIN_MS),
     });
     const result: SweepBatchResult = {
       runId: items[0]!.runId,
