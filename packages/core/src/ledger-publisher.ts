@@ -87,8 +87,8 @@ export function batchRecords(
  * Publishes change records to the ledger bus while the run goes on, so that a run cut off (a Lambda
  * time limit, a killed process) has already delivered the records of the changes it made. A full
  * batch (10 records) is sent at once; one that is not full waits at most `flushIntervalMs`; `flush()`
- * sends what is left (the run's end, and before its time limit). Sends go one after another, so
- * records arrive in the order they were written. Entries EventBridge refuses for a passing reason
+ * sends what is left (the run's end, and before its time limit). A batch does not wait for the
+ * answer to another (records carry their time; consumers order by it). Entries EventBridge refuses for a passing reason
  * (ThrottlingException, InternalFailure) are sent again with backoff; one that still cannot be
  * delivered is logged as an error with its full content and reported as undelivered: never dropped.
  *
@@ -101,7 +101,7 @@ export class LedgerPublisher {
   private readonly options: LedgerPublisherOptions;
   private readonly log: Logger;
   private buffer: ChangeRecord[] = [];
-  private sending: Promise<void> = Promise.resolve();
+  private readonly inFlight = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private readonly delivered = new Set<string>();
   private readonly undelivered = new Map<string, string>();
@@ -130,13 +130,17 @@ export class LedgerPublisher {
   }
 
   /** Sends every record added so far; resolves once each is delivered or given up on. */
-  flush(): Promise<void> {
+  async flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const records = this.buffer;
     this.buffer = [];
-    if (records.length > 0) this.sending = this.sending.then(() => this.send(records));
-    return this.sending;
+    if (records.length > 0) {
+      // At once, not behind the sends in flight: a record waits for no other batch's answer.
+      const sending: Promise<void> = this.send(records).finally(() => this.inFlight.delete(sending));
+      this.inFlight.add(sending);
+    }
+    await Promise.all([...this.inFlight]);
   }
 
   /** Flushes, and returns what became of every record added. */
