@@ -62,16 +62,16 @@ describe("createClientPool rate limiting", () => {
     };
   }
 
-  it("paces calls per API at the configured rate (3/s: the first 3 at once, then one every 1/3 s)", async () => {
+  it("paces calls per API at the configured rate (3/s, burst 3 with one to spare: 2 at once, then one every 1/3 s)", async () => {
     const clock = fakeClock();
     const pool = createClientPool({ apiRate: 3, limiterClock: clock });
     const ec2 = pool.clientsFor("eu-west-1").ec2;
 
     for (let i = 0; i < 7; i++) await ec2.send(new DescribeVpcsCommand({}));
 
-    // Calls 4 to 7 each wait for a token (334 ms for the first, then the refill since; +25 ms margin).
-    expect(clock.sleeps).toEqual([359, 333, 333, 334]);
-    expect(clock.now()).toBe(1_359);
+    // Calls 3 to 7 each wait for a token (334 ms for the first, then the refill since; +25 ms margin).
+    expect(clock.sleeps).toEqual([359, 333, 333, 334, 333]);
+    expect(clock.now()).toBe(1_692);
     expect(pool.counter.count("EC2", "DescribeVpcs")).toBe(7);
   });
 

@@ -31,10 +31,12 @@ const SLOWDOWN_INTERVAL_MS = 1_000;
 /** Each call that succeeds gives back this share of the published rate (additive increase). */
 const RECOVERY_SHARE = 0.1;
 /**
- * The longest margin kept behind AWS's buckets. The margin only grows: a shrinking one would send
- * calls closer together than the rate, into a bucket that has no token to spare.
+ * Tokens of AWS's burst left unused (when the burst has more than one): AWS counts a call when it
+ * arrives, not when it left, and calls delayed on the way arrive bunched. With a token to spare in
+ * AWS's bucket, calls may arrive up to one token's time (200 ms at 5/s) early against our schedule
+ * and still find one; it costs that time once per bucket, not a delay on every call.
  */
-const MAX_MARGIN_MS = 1_000;
+const SPARE_TOKENS = 1;
 
 class TokenBucket {
   private tokens: number;
@@ -47,9 +49,9 @@ class TokenBucket {
   private loweredAt = Number.NEGATIVE_INFINITY;
 
   constructor(limit: RateLimit, now: () => number) {
-    this.limit = limit;
+    this.limit = limit.burst > SPARE_TOKENS ? { ...limit, burst: limit.burst - SPARE_TOKENS } : limit;
     this.now = now;
-    this.tokens = limit.burst;
+    this.tokens = this.limit.burst;
     this.updated = now();
     this.perSecond = limit.perSecond;
   }
@@ -100,8 +102,6 @@ export class RateLimiter {
   private waitedMs = 0;
   private throttles = 0;
   private readonly marginMs: number;
-  /** The longest any call took from token to answer (AWS got it in between), up to MAX_MARGIN_MS. */
-  private latencyMs = 0;
 
   /**
    * @param override requests per second for every API (0: no limiting), instead of AWS's buckets.
@@ -118,10 +118,11 @@ export class RateLimiter {
     } = {},
   ) {
     const { override } = options;
-    // We count a token when a call leaves; AWS counts it when the call arrives, up to one round trip
-    // later. A margin on each wait as long as the longest round trip seen (at least `marginMs`, at
-    // most 1 s) keeps us behind AWS's bucket. It shifts the calls, it does not slow the rate (waits
-    // are computed from the debt, not added up).
+    // AWS's bucket starts when our first call arrives, a little after ours did, so it is that much
+    // behind on every refill: a constant margin on each wait keeps us behind it. It shifts the calls,
+    // it does not slow the rate (waits are computed from the debt, not added up). Calls that arrive
+    // bunched are covered by the spare token (SPARE_TOKENS), not by a longer margin: a margin delays
+    // every paced call, and a run whose calls in flight are few becomes bound by it.
     this.marginMs = options.marginMs ?? 25;
     this.limitFor =
       override === undefined
@@ -174,8 +175,6 @@ export class RateLimiter {
   ): void {
     const bucket = this.bucketFor(service, operation);
     if (!bucket) return;
-    if (latencyMs !== undefined)
-      this.latencyMs = Math.min(MAX_MARGIN_MS, Math.max(latencyMs, this.latencyMs));
     if (outcome === "succeeded") {
       bucket.succeeded();
       return;
@@ -189,17 +188,8 @@ export class RateLimiter {
     if (!bucket) return;
     const wait = bucket.take();
     if (wait <= 0) return;
-    const due = this.now() + wait;
-    // The margin is checked again on waking: answers that came back meanwhile (the burst's) may
-    // have shown longer round trips than were known when the wait began.
-    for (let left = wait + this.margin(); left > 0; left = due + this.margin() - this.now()) {
-      this.waitedMs += left;
-      await this.sleep(left);
-    }
-  }
-
-  private margin(): number {
-    return Math.max(this.marginMs, Math.ceil(this.latencyMs));
+    this.waitedMs += wait + this.marginMs;
+    await this.sleep(wait + this.marginMs);
   }
 
   private bucketFor(service: string, operation: string): TokenBucket | undefined {
