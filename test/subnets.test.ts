@@ -10,6 +10,7 @@ import { createRemediateHandler, type RemediateResult } from "@flowlog-guard/fun
 import { createRuntime } from "@flowlog-guard/functions/runtime";
 import { describe, expect, it } from "vitest";
 import { createBucket, createVpc, run, testPool } from "./support/aws.ts";
+import { runCli } from "./support/cli.ts";
 import { deployRules, FIXTURE_VPC, fixture, putCloudTrailEvent } from "./support/events.ts";
 
 const REGION = "eu-west-1";
@@ -283,5 +284,25 @@ describe("Subnet mode (moto)", () => {
     )) as RemediateResult;
     expect(again.summary).toMatchObject({ changes: 0, remediated: 0 });
     expect(await flowLogsOn(pool, subnetId)).toHaveLength(1);
+  });
+
+  it("CLI: `scan --resource-type Subnet` lists uncovered subnets under their VPC; --json has vpcs[].subnets[]", async () => {
+    const pool = testPool();
+    const vpcId = await createVpc(pool, REGION, { Name: "team" }, "10.11.0.0/16");
+    const subnetId = await createSubnet(pool, vpcId, "10.11.1.0/24", { Name: "app-a" });
+
+    const text = await runCli(["scan", "--regions", REGION, "--resource-type", "subnet", "--vpc-ids", vpcId]);
+    expect(text.stdout).toContain(`${vpcId} (team)  NON-COMPLIANT`);
+    expect(text.stdout).toContain(`subnet ${subnetId} (app-a): NON-COMPLIANT`);
+    expect(text.stdout).toContain("subnet flow logs (1)");
+
+    const json = await runCli(["scan", "--regions", REGION, "--vpc-ids", vpcId, "--json"], {
+      env: { FLOWLOG_GUARD_RESOURCE_TYPE: "Subnet" },
+    });
+    const report = JSON.parse(json.stdout) as RunReport;
+    expect(vpcOf(report, vpcId).subnets).toEqual([
+      expect.objectContaining({ subnetId, status: "non-compliant", flowLogIds: [] }),
+    ]);
+    expect(await flowLogsOn(pool, subnetId)).toEqual([]);
   });
 });

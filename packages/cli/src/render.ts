@@ -114,6 +114,7 @@ function attentionLines(report: AnyReport): string[] {
     lines.push(
       `  ${account}${vpc.region}  ${vpcLabel(vpc)}  ${vpc.status.toUpperCase()}`,
       `      why: ${vpc.reason}`,
+      ...subnetLines(vpc),
     );
     if (vpc.status === "non-compliant" || vpc.status === "would-remediate") {
       const verb = report.mode === "scan" ? "fix-all would" : "would";
@@ -124,13 +125,36 @@ function attentionLines(report: AnyReport): string[] {
   return lines;
 }
 
+/** Subnet mode: a VPC's subnets that are not covered (or are exempt), one line each, under the VPC. */
+function subnetLines(vpc: VpcReport): string[] {
+  return (vpc.subnets ?? [])
+    .filter((subnet) => subnet.status !== "compliant")
+    .map((subnet) => {
+      const name = subnet.name ? ` (${subnet.name})` : "";
+      const flowLogs = subnet.flowLogIds.length > 0 ? ` [${subnet.flowLogIds.join(", ")}]` : "";
+      return `      subnet ${subnet.subnetId}${name}: ${subnet.status.toUpperCase()}${flowLogs}`;
+    });
+}
+
 function exemptLines(report: AnyReport, now: Date): string[] {
-  const exempt = report.vpcs.filter((vpc) => vpc.status === "exempt" && vpc.exception?.state === "valid");
+  // Exempt VPCs, and in Subnet mode exempt subnets (shown as `vpc / subnet`) of VPCs that are not.
+  const exempt = report.vpcs
+    .flatMap((vpc) => [
+      ...(vpc.status === "exempt" ? [{ label: vpcLabel(vpc), vpc, exception: vpc.exception }] : []),
+      ...(vpc.status === "exempt" ? [] : (vpc.subnets ?? []))
+        .filter((subnet) => subnet.status === "exempt")
+        .map((subnet) => ({
+          label: `${vpcLabel(vpc)} / ${subnet.subnetId}`,
+          vpc,
+          exception: subnet.exception,
+        })),
+    ])
+    .filter((entry) => entry.exception?.state === "valid");
   if (exempt.length === 0) return [];
-  const rows = exempt.map((vpc) => {
-    const exception = vpc.exception as { owner: string; expires: string };
+  const rows = exempt.map(({ label, vpc, exception: verdict }) => {
+    const exception = verdict as { owner: string; expires: string };
     const daysLeft = Math.ceil((Date.parse(exception.expires) - now.getTime()) / 86_400_000);
-    return [vpc.region, vpcLabel(vpc), exception.owner, exception.expires.slice(0, 10), daysLeft];
+    return [vpc.region, label, exception.owner, exception.expires.slice(0, 10), daysLeft];
   });
   return [
     "",

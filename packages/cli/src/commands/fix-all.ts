@@ -36,6 +36,7 @@ Examples:
   flowlog-guard fix-all --regions eu-west-1           fix one region
   flowlog-guard fix-all --yes --quiet --output fix.json   unattended, summary and problems only
   flowlog-guard fix-all --traffic-type ALL --retention-days 731
+  flowlog-guard fix-all --resource-type Subnet --dry-run   subnet flow logs where no VPC flow log covers them
   flowlog-guard fix-all --ledger-bus flowlog-guard-ledger   publish change records
   flowlog-guard fix-all --api-rate 2                  go gently: 2 requests/s per API and region
   flowlog-guard fix-all --deadline 1h                 under heavy throttling, keep retrying for an hour

@@ -23,6 +23,7 @@ Examples:
   flowlog-guard scan --regions eu-west-1,us-east-1 --json | jq '.summary'
   flowlog-guard scan --tag env=prod --exclude-vpc-ids vpc-0a1b2c3d4e5f60789
   flowlog-guard scan --include-default-vpcs false     treat default VPCs as exempt
+  flowlog-guard scan --resource-type Subnet           judge subnets: each covered by its own or its VPC's flow log
   flowlog-guard scan --output scan.json               human report on screen, JSON in a file
   flowlog-guard scan --profile audit --role-arn arn:aws:iam::111122223333:role/flowlog-guard-audit
 ${EXIT_CODES_HELP}`,

@@ -52,6 +52,8 @@ export interface Finding {
   account: string;
   region: string;
   vpcId: string;
+  /** Subnet mode: a subnet of the VPC (shown under it as `vpc-… / subnet-…`). */
+  subnetId?: string;
   name: string | undefined;
   status: VpcStatus;
   reason: string;
@@ -107,21 +109,18 @@ export function summarizeCompliance(report: EvidenceReport): ComplianceSummary {
   const accounts = [...new Set([...(report.accounts ?? [report.account]), ...vpcs.map((vpc) => vpc.account)])]
     .filter(Boolean)
     .sort();
+  const listed = (status: VpcStatus) => NEEDS_ATTENTION.includes(status) || ACCOUNTED_APART.includes(status);
   const findings = vpcs
-    .filter((vpc) => NEEDS_ATTENTION.includes(vpc.status) || ACCOUNTED_APART.includes(vpc.status))
-    .map((vpc) => ({
-      account: vpc.account,
-      region: vpc.region,
-      vpcId: vpc.vpcId,
-      name: vpc.name,
-      status: vpc.status,
-      reason: vpc.reason,
-      exceptionOwner: vpc.exception?.owner,
-      exceptionExpires: vpc.exception?.expires,
-    }))
+    .flatMap((vpc): Finding[] => [
+      ...(listed(vpc.status) ? [findingOf(vpc, vpc)] : []),
+      // Subnet mode: subnets that are not covered, failed or exempt, under their VPC.
+      ...(vpc.subnets ?? [])
+        .filter((subnet) => listed(subnet.status) && subnet.status !== vpc.status)
+        .map((subnet) => ({ ...findingOf(vpc, subnet), subnetId: subnet.subnetId })),
+    ])
     .sort((a, b) =>
-      `${a.status}/${a.account}/${a.region}/${a.vpcId}`.localeCompare(
-        `${b.status}/${b.account}/${b.region}/${b.vpcId}`,
+      `${a.status}/${a.account}/${a.region}/${a.vpcId}/${a.subnetId ?? ""}`.localeCompare(
+        `${b.status}/${b.account}/${b.region}/${b.vpcId}/${b.subnetId ?? ""}`,
       ),
     );
   return {
@@ -144,6 +143,22 @@ export function summarizeCompliance(report: EvidenceReport): ComplianceSummary {
   };
 }
 
+function findingOf(
+  vpc: VpcReport,
+  subject: Pick<VpcReport, "name" | "status" | "reason" | "exception">,
+): Finding {
+  return {
+    account: vpc.account,
+    region: vpc.region,
+    vpcId: vpc.vpcId,
+    name: subject.name,
+    status: subject.status,
+    reason: subject.reason,
+    exceptionOwner: subject.exception?.owner,
+    exceptionExpires: subject.exception?.expires,
+  };
+}
+
 /** The policy settings a report states as "in force" (the ones that decide compliance). */
 export function policyInForce(policy: Policy): [string, string][] {
   return [
@@ -155,6 +170,9 @@ export function policyInForce(policy: Policy): [string, string][] {
     ["Aggregation interval", `${policy.maxAggregationInterval} s`],
     ["Longest exception", `${policy.maxExceptionDays} days`],
     ["KMS key", policy.kmsKeyArn ?? "none"],
+    ...(policy.resourceType === "Subnet"
+      ? [["Flow logs on", "subnets (Subnet mode)"] as [string, string]]
+      : []),
     ["Change-record ledger", policy.ledgerBus ?? "none"],
   ];
 }
@@ -172,7 +190,8 @@ export const FINDING_COLUMNS = [
 ] as const;
 
 export function findingCells(f: Finding): (string | undefined)[] {
-  return [f.status, f.account, f.region, f.vpcId, f.name, f.reason, f.exceptionOwner, f.exceptionExpires];
+  const where = f.subnetId ? `${f.vpcId} / ${f.subnetId}` : f.vpcId;
+  return [f.status, f.account, f.region, where, f.name, f.reason, f.exceptionOwner, f.exceptionExpires];
 }
 
 /** Columns of the change-record table in the Markdown and HTML reports, and one record's cells. */
@@ -188,5 +207,6 @@ export const CHANGE_COLUMNS = [
 ] as const;
 
 export function changeCells(c: ChangeRecord): string[] {
-  return [c.time, c.account, c.region, c.vpcId ?? "(shared)", c.action, c.target.id, c.outcome, c.reason];
+  const where = c.subnetId ? `${c.vpcId} / ${c.subnetId}` : (c.vpcId ?? "(shared)");
+  return [c.time, c.account, c.region, where, c.action, c.target.id, c.outcome, c.reason];
 }
