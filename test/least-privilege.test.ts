@@ -115,6 +115,23 @@ async function fixAllAs(pool: ReturnType<typeof createClientPool>) {
   });
 }
 
+/** Fix-all in REGION with `policy`, every call recorded (regions listed first, as the CLI does). */
+async function recordedFixAll(policy: ReturnType<typeof parsePolicy>, runId: string) {
+  const recorder = recordingPool(testPool());
+  await listEnabledRegions(recorder.clientsFor(REGION));
+  const report = await runRemediation({
+    policy,
+    regions: [REGION],
+    homeRegion: REGION,
+    mode: "fix",
+    trigger: { kind: "fix-all", runId },
+    pool: recorder,
+    sleep: noSleep,
+    requireLedgerBus: true,
+  });
+  return { recorder, report };
+}
+
 afterEach(async () => {
   await setAuthEnforcement("inf");
 });
@@ -359,18 +376,7 @@ describe("least privilege, judged by a real IAM evaluator with each call's real 
       logDestination: "arn:aws:s3:::lp-archive/vpc",
     });
     const s3Document = servicePolicyDocument({ partition: "aws", accountId: ACCOUNT, policy: s3Policy });
-    const recorder = recordingPool(testPool());
-    await listEnabledRegions(recorder.clientsFor(REGION));
-    const report = await runRemediation({
-      policy: s3Policy,
-      regions: [REGION],
-      homeRegion: REGION,
-      mode: "fix",
-      trigger: { kind: "fix-all", runId: "lp-s3" },
-      pool: recorder,
-      sleep: noSleep,
-      requireLedgerBus: true,
-    });
+    const { recorder, report } = await recordedFixAll(s3Policy, "lp-s3");
     expect(report.summary).toMatchObject({ failed: 0, recordsUndelivered: 0 });
     await handleCloudTrailEvent(fixture("ec2-create-vpc-root-console-v1.05", { [FIXTURE_VPC]: newVpc }), {
       policy: s3Policy,
@@ -408,18 +414,7 @@ describe("least privilege, judged by a real IAM evaluator with each call's real 
       accountId: ACCOUNT,
       policy: subnetPolicy,
     });
-    const recorder = recordingPool(testPool());
-    await listEnabledRegions(recorder.clientsFor(REGION));
-    const report = await runRemediation({
-      policy: subnetPolicy,
-      regions: [REGION],
-      homeRegion: REGION,
-      mode: "fix",
-      trigger: { kind: "fix-all", runId: "lp-subnet" },
-      pool: recorder,
-      sleep: noSleep,
-      requireLedgerBus: true,
-    });
+    const { recorder, report } = await recordedFixAll(subnetPolicy, "lp-subnet");
     expect(report.summary).toMatchObject({ failed: 0, recordsUndelivered: 0 });
     const newSubnet = await setup
       .clientsFor(REGION)
