@@ -234,7 +234,9 @@ function readTarget(eventName: string, request: Json, response: Json): EventTarg
       const resources = asList(request.resourcesSet).map((item) => (isObject(item) ? item.resourceId : item));
       if (resources.length === 0) fail("detail.requestParameters.resourcesSet", "missing: no resources");
       const vpcIds = resources.filter((id): id is string => typeof id === "string" && VPC_ID.test(id));
-      if (vpcIds.length === 0) return { scope: "none", reason: "no VPC among the tagged resources" };
+      const subnetIds = resources.filter((id): id is string => typeof id === "string" && SUBNET_ID.test(id));
+      if (vpcIds.length === 0 && subnetIds.length === 0)
+        return { scope: "none", reason: "no VPC or subnet among the tagged resources" };
       const keys = asList(request.tagSet).map((item) => (isObject(item) ? item.key : undefined));
       // DeleteTags without tags deletes all of them, exception tags included.
       const allTagsDeleted = eventName === "DeleteTags" && keys.length === 0;
@@ -244,6 +246,9 @@ function readTarget(eventName: string, request: Json, response: Json): EventTarg
       if (!allTagsDeleted && !touchesException) {
         return { scope: "none", reason: `no ${EXCEPTION_TAGS.owner.replace("owner", "*")} tag changed` };
       }
+      // Subnets only (their exception tags count in Subnet mode): their VPCs are not named, so the
+      // region is re-read; with resourceType VPC the handler ignores them.
+      if (vpcIds.length === 0) return { scope: "subnets", subnetIds, vpcIds: [] };
       return { scope: "vpcs", vpcIds };
     }
     case "DeleteLogGroup":

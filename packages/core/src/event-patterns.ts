@@ -68,18 +68,27 @@ export const TAG_EVENT_NAMES: readonly string[] = ["CreateTags", "DeleteTags"];
  * library that powers EventBridge, documents it as "JSON Array Matching"), and a prefix on an array
  * of values matches when one value has it. Evidence: docs/events.md.
  */
-const TAGGED_VPC = { requestParameters: { resourcesSet: { items: { resourceId: [{ prefix: "vpc-" }] } } } };
+function taggedResources(prefixes: readonly string[]): Record<string, unknown> {
+  return {
+    requestParameters: { resourcesSet: { items: { resourceId: prefixes.map((prefix) => ({ prefix })) } } },
+  };
+}
+
+/** Resources whose tag changes reach the function: VPCs, and in Subnet mode subnets (exception tags). */
+export function taggedPrefixes(policy: Partial<Pick<Policy, "resourceType">>): string[] {
+  return policy.resourceType === "Subnet" ? ["vpc-", "subnet-"] : ["vpc-"];
+}
 
 /**
  * The `detail` conditions on the EC2 calls `eventNames`: tag calls only on VPCs, the rest by name.
  * One branch is plain; two are an `$or` (EventBridge ANDs it with the other fields).
  */
-function ec2Calls(eventNames: readonly string[]): Record<string, unknown> {
+function ec2Calls(eventNames: readonly string[], tagged: readonly string[]): Record<string, unknown> {
   const others = eventNames.filter((name) => !TAG_EVENT_NAMES.includes(name));
   const tags = eventNames.filter((name) => TAG_EVENT_NAMES.includes(name));
   const branches = [
     ...(others.length > 0 ? [{ eventName: others }] : []),
-    ...(tags.length > 0 ? [{ eventName: tags, ...TAGGED_VPC }] : []),
+    ...(tags.length > 0 ? [{ eventName: tags, ...taggedResources(tagged) }] : []),
   ];
   return branches.length === 1 ? branches[0]! : { $or: branches };
 }
@@ -104,9 +113,23 @@ function sourcePattern(source: HandledSource, conditions: Record<string, unknown
   };
 }
 
-/** The EC2 pattern for `eventNames` (tag calls only on VPCs). */
-function ec2Pattern(eventNames: readonly string[]): EventPattern {
-  return sourcePattern("aws.ec2", ec2Calls(eventNames));
+/** The EC2 pattern for `eventNames` (tag calls only on resources with one of the `tagged` prefixes). */
+function ec2Pattern(eventNames: readonly string[], tagged: readonly string[]): EventPattern {
+  return sourcePattern("aws.ec2", ec2Calls(eventNames, tagged));
+}
+
+/** The prefixes an EC2 pattern's tag branch matches (["vpc-"] when it has none). */
+function taggedPrefixesOf(pattern: EventPattern): string[] {
+  const { detail } = pattern;
+  const branches = (detail.$or as Record<string, unknown>[] | undefined) ?? [detail];
+  const ids = branches
+    .map(
+      (branch) =>
+        (branch.requestParameters as { resourcesSet?: { items?: { resourceId?: { prefix: string }[] } } })
+          ?.resourcesSet?.items?.resourceId,
+    )
+    .find((list) => list !== undefined);
+  return ids ? ids.map((id) => id.prefix) : ["vpc-"];
 }
 
 /**
@@ -128,7 +151,7 @@ export function buildEventPatterns(
   const names = (source: HandledSource) => ({ eventName: [...HANDLED_EVENTS[source].eventNames] });
   const fixedPrefix = logGroupEventPrefix(policy.logGroupName);
   return {
-    ec2: ec2Pattern(HANDLED_EVENTS["aws.ec2"].eventNames.filter(watched)),
+    ec2: ec2Pattern(HANDLED_EVENTS["aws.ec2"].eventNames.filter(watched), taggedPrefixes(policy)),
     logs: sourcePattern("aws.logs", {
       ...names("aws.logs"),
       ...(fixedPrefix ? { requestParameters: { logGroupName: [{ prefix: fixedPrefix }] } } : {}),
@@ -161,8 +184,18 @@ export function splitDelayedEvents(
   if (graceSeconds <= 0) return { immediate: patterns };
   const delayed = new Set<string>(DELAYED_EVENT_NAMES);
   const names = eventNamesOf(patterns.ec2);
+  const tagged = taggedPrefixesOf(patterns.ec2);
   return {
-    immediate: { ...patterns, ec2: ec2Pattern(names.filter((name) => !delayed.has(name))) },
-    delayed: ec2Pattern(names.filter((name) => delayed.has(name))),
+    immediate: {
+      ...patterns,
+      ec2: ec2Pattern(
+        names.filter((name) => !delayed.has(name)),
+        tagged,
+      ),
+    },
+    delayed: ec2Pattern(
+      names.filter((name) => delayed.has(name)),
+      tagged,
+    ),
   };
 }

@@ -52,7 +52,11 @@ describe("parseCloudTrailEvent over the fixture set", () => {
       { scope: "none", reason: expect.stringContaining("no flowlog-guard:exception-") },
       {},
     ],
-    ["ec2-create-tags-not-a-vpc", { scope: "none", reason: "no VPC among the tagged resources" }, {}],
+    [
+      "ec2-create-tags-not-a-vpc",
+      { scope: "subnets", subnetIds: ["subnet-0123456789abcdef0"], vpcIds: [] },
+      {},
+    ],
     ["ec2-delete-tags-exception", { scope: "vpcs", vpcIds: [VPC] }, {}],
     [
       "ec2-delete-tags-all-by-service",

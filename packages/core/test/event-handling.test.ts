@@ -63,6 +63,24 @@ describe("buildEventPatterns", () => {
     });
   });
 
+  it("in Subnet mode also matches tag calls on subnets (their exception tags), delayed split or not", () => {
+    const subnetMode = buildEventPatterns(parsePolicy({ resourceType: "Subnet" }));
+    const tagBranch = (pattern: typeof subnetMode.ec2) =>
+      (pattern.detail.$or as Record<string, unknown>[]).find((branch) => "requestParameters" in branch);
+    const expected = {
+      eventName: [...TAG_EVENT_NAMES],
+      requestParameters: {
+        resourcesSet: { items: { resourceId: [{ prefix: "vpc-" }, { prefix: "subnet-" }] } },
+      },
+    };
+    expect(tagBranch(subnetMode.ec2)).toEqual(expected);
+    expect(tagBranch(splitDelayedEvents(subnetMode, 60).immediate.ec2)).toEqual(expected);
+    expect(tagBranch(splitDelayedEvents(patterns, 60).immediate.ec2)).toEqual({
+      eventName: [...TAG_EVENT_NAMES],
+      requestParameters: { resourcesSet: { items: { resourceId: [{ prefix: "vpc-" }] } } },
+    });
+  });
+
   it("matches only the log groups and role the policy names", () => {
     expect(patterns.logs.detail.requestParameters).toEqual({
       logGroupName: [{ prefix: "/aws/vpc-flow-logs/" }],
@@ -131,7 +149,10 @@ describe("handleCloudTrailEvent decides before any AWS call", () => {
   it.each([
     ["logs-put-retention-policy-by-flowlog-guard", "made by flowlog-guard itself"],
     ["ec2-create-tags-name-only", "no flowlog-guard:exception-* tag changed"],
-    ["ec2-create-tags-not-a-vpc", "no VPC among the tagged resources"],
+    [
+      "ec2-create-tags-not-a-vpc",
+      "subnet-0123456789abcdef0: resourceType is VPC, where a subnet is covered by its VPC's flow log",
+    ],
     ["iam-delete-role-other-role", "role some-app-role is not the delivery role flowlog-guard-delivery"],
   ])("%s is ignored: %s", async (name, reason) => {
     const pool = createClientPool({ credentials: { accessKeyId: "none", secretAccessKey: "none" } });
