@@ -2,6 +2,7 @@ import { CreateLogGroupCommand } from "@aws-sdk/client-cloudwatch-logs";
 import {
   CreateFlowLogsCommand,
   CreateSubnetCommand,
+  DeleteTagsCommand,
   DescribeFlowLogsCommand,
   type FlowLog,
 } from "@aws-sdk/client-ec2";
@@ -283,6 +284,42 @@ describe("Subnet mode (moto)", () => {
       matched.find((event) => JSON.stringify(event).includes(subnetId)),
     )) as RemediateResult;
     expect(again.summary).toMatchObject({ changes: 0, remediated: 0 });
+    expect(await flowLogsOn(pool, subnetId)).toHaveLength(1);
+  });
+
+  it("exception tags changed on a subnet (through the Subnet-mode rule) re-check its region: the subnet no longer exempt is covered", async () => {
+    const env = { FLOWLOG_GUARD_RESOURCE_TYPE: "Subnet", FLOWLOG_GUARD_CREATE_VPC_GRACE_SECONDS: "0" };
+    const runtime = await createRuntime(env);
+    const remediate = createRemediateHandler(runtime);
+    const pool = runtime.pool;
+    const rules = await deployRules(pool, runtime.policy, [REGION]);
+    const vpcId = await createVpc(pool, REGION, {}, "10.11.0.0/16");
+    const exceptionTags = {
+      [EXCEPTION_TAGS.owner]: "team-data",
+      [EXCEPTION_TAGS.expires]: new Date(Date.now() + 100 * 86_400_000).toISOString().slice(0, 10),
+    };
+    const subnetId = await createSubnet(pool, vpcId, "10.11.1.0/24", exceptionTags);
+    const first = await run(testPool(), { regions: [REGION], policy: SUBNET, vpcIds: [vpcId] });
+    expect(subnetOf(first, vpcId, subnetId).status).toBe("exempt");
+
+    // The owner takes the exception off; CloudTrail reports the tag call on the subnet alone.
+    await pool.clientsFor(REGION).ec2.send(
+      new DeleteTagsCommand({
+        Resources: [subnetId],
+        Tags: Object.keys(exceptionTags).map((Key) => ({ Key })),
+      }),
+    );
+    await putCloudTrailEvent(
+      pool,
+      fixture("ec2-create-tags-not-a-vpc", { "subnet-0123456789abcdef0": subnetId }),
+    );
+    const matched = await rules.drain();
+    expect(matched).toHaveLength(1);
+    const result = (await remediate(matched[0])) as RemediateResult;
+
+    expect(result.status).toBe("handled");
+    const vpc = result.vpcs?.find((candidate) => candidate.vpcId === vpcId);
+    expect(vpc?.subnets).toEqual([expect.objectContaining({ subnetId, status: "remediated" })]);
     expect(await flowLogsOn(pool, subnetId)).toHaveLength(1);
   });
 
