@@ -33,11 +33,16 @@ describe("a managed log group keeps its region's KMS key (moto)", () => {
 
     await pool.clientsFor(REGION).logs.send(new DisassociateKmsKeyCommand({ logGroupName: group }));
     expect((await logGroup(pool, REGION, group))?.kmsKeyId).toBeUndefined();
-    const scan = await run(pool, { regions: [REGION], mode: "scan", policy: { kmsKeyArn: key } });
+    const scan = await run(pool, {
+      regions: [REGION],
+      vpcIds: [vpcId],
+      mode: "scan",
+      policy: { kmsKeyArn: key },
+    });
     expect(scan.vpcs[0]).toMatchObject({ status: "non-compliant" });
     expect(scan.vpcs[0]?.reason).toContain(`managed log group ${group} has no KMS key, not ${key}`);
 
-    const fix = await run(pool, { regions: [REGION], policy: { kmsKeyArn: key } });
+    const fix = await run(pool, { regions: [REGION], vpcIds: [vpcId], policy: { kmsKeyArn: key } });
     expect((await logGroup(pool, REGION, group))?.kmsKeyId).toBe(key);
     expect(changesOf(fix)).toEqual([
       expect.objectContaining({
@@ -49,7 +54,7 @@ describe("a managed log group keeps its region's KMS key (moto)", () => {
         outcome: "applied",
       }),
     ]);
-    const again = await run(pool, { regions: [REGION], policy: { kmsKeyArn: key } });
+    const again = await run(pool, { regions: [REGION], vpcIds: [vpcId], policy: { kmsKeyArn: key } });
     expect(changesOf(again)).toEqual([]);
     expect(again.vpcs[0]?.status).toBe("compliant");
   });
@@ -63,7 +68,7 @@ describe("a managed log group keeps its region's KMS key (moto)", () => {
     await logs.send(new CreateLogGroupCommand({ logGroupName: group, tags: { team: "network" } }));
     await logs.send(new PutRetentionPolicyCommand({ logGroupName: group, retentionInDays: 400 }));
 
-    const fix = await run(pool, { regions: [REGION], policy: { kmsKeyArn: key } });
+    const fix = await run(pool, { regions: [REGION], vpcIds: [vpcId], policy: { kmsKeyArn: key } });
     expect(fix.vpcs[0]?.status).toBe("remediated");
     expect(changesOf(fix).map((change) => change.action)).not.toContain("associate-kms-key");
     expect((await logGroup(pool, REGION, group))?.kmsKeyId).toBeUndefined();
