@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -17,8 +18,10 @@ export default defineConfig({
           environment: "node",
           globalSetup: ["test/support/moto-global-setup.ts"],
           setupFiles: ["test/support/moto-test-setup.ts"],
-          // One moto server per run, reset between tests: files must not run at the same time.
-          fileParallelism: false,
+          // One moto server per worker (test/support/moto-global-setup.ts), reset between tests: a
+          // worker's files run one at a time. Two workers keep a 2-core CI machine busy while moto
+          // (Python, one request at a time) answers the other file's calls.
+          maxWorkers: Math.min(2, availableParallelism()),
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },

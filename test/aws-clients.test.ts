@@ -1,6 +1,7 @@
 import { CreateVpcCommand, DescribeVpcsCommand } from "@aws-sdk/client-ec2";
 import { createClientPool, createClients } from "@flowlog-guard/core";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { motoEndpoint } from "./support/moto.ts";
 
 describe("createClients against moto", () => {
   it("creates a VPC and reads it back through the same factory, counting calls", async () => {
@@ -32,7 +33,7 @@ describe("createClients against moto", () => {
 
     await clients.ec2.send(new DescribeVpcsCommand({}));
 
-    expect(seen[0]?.host).toBe(new URL(inject("motoEndpoint")).host);
+    expect(seen[0]?.host).toBe(new URL(motoEndpoint()).host);
     expect(seen[0]?.userAgent).toContain("flowlog-guard/0.1.0");
   });
 

@@ -1,5 +1,5 @@
 import { type ChangeRecord, createClientPool, handleCloudTrailEvent, parsePolicy } from "@flowlog-guard/core";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   buildChaosEstate,
   CHAOS_REGION,
@@ -13,6 +13,7 @@ import {
 import { runCli } from "./support/cli.ts";
 import { FIXTURE_VPC, fixture } from "./support/events.ts";
 import { iamPropagation, randomFaults, throttling, tokenBuckets } from "./support/fault-proxy.ts";
+import { motoEndpoint } from "./support/moto.ts";
 
 /** CI runs a smaller estate; `CHAOS_VPCS=300 npm run test:integration -- test/chaos.test.ts` runs the full size. */
 const VPCS = Number(process.env.CHAOS_VPCS ?? 60);
@@ -29,7 +30,7 @@ function expectEachChangeRecordedOnce(records: ChangeRecord[], vpcIds: string[])
 
 describe(`chaos: fix-all over ${VPCS} VPCs with 20% throttling, 5% HTTP 500, 2% dropped connections`, () => {
   it("ends with every non-exempt VPC compliant, one flow log each, every change recorded once", async () => {
-    const estate = await buildChaosEstate(inject("motoEndpoint"), VPCS, [
+    const estate = await buildChaosEstate(motoEndpoint(), VPCS, [
       iamPropagation(1_500),
       randomFaults({ seed: 7, throttle: 0.2, serverError: 0.05, reset: 0.02 }),
     ]);
@@ -68,7 +69,7 @@ function createVpcEvent(vpcId: string, index: number) {
 
 describe(`chaos: events for ${EVENT_VPCS} new VPCs, each delivered three times at once, under the same faults`, () => {
   it("leaves one flow log per VPC and records each change once", async () => {
-    const estate = await buildChaosEstate(inject("motoEndpoint"), EVENT_VPCS, [
+    const estate = await buildChaosEstate(motoEndpoint(), EVENT_VPCS, [
       iamPropagation(1_500),
       randomFaults({ seed: 11, throttle: 0.2, serverError: 0.05, reset: 0.02 }),
     ]);
@@ -103,7 +104,7 @@ describe(`chaos: events for ${EVENT_VPCS} new VPCs, each delivered three times a
 
 describe("chaos: fix-all running while events arrive for the same VPCs", () => {
   it("leaves one flow log per VPC and records each change once", async () => {
-    const estate = await buildChaosEstate(inject("motoEndpoint"), EVENT_VPCS, [
+    const estate = await buildChaosEstate(motoEndpoint(), EVENT_VPCS, [
       randomFaults({ seed: 23, throttle: 0.2, serverError: 0.05, reset: 0.02 }),
     ]);
     try {
@@ -134,7 +135,7 @@ describe("chaos: fix-all running while events arrive for the same VPCs", () => {
 
 describe("chaos: a run whose retries are exhausted", () => {
   it("reports which VPCs failed and exits 3; the next run fixes them and exits 0", async () => {
-    const estate = await buildChaosEstate(inject("motoEndpoint"), 4, [
+    const estate = await buildChaosEstate(motoEndpoint(), 4, [
       (call) => (call.operation === "CreateFlowLogs" ? throttling(call.service) : undefined),
     ]);
     try {
@@ -153,7 +154,7 @@ describe("chaos: a run whose retries are exhausted", () => {
       expect(failedVpcs[0]!.reason).toContain("RequestLimitExceeded");
 
       const next = await runCli(["fix-all", "--regions", CHAOS_REGION, "--json"], {
-        env: { AWS_ENDPOINT_URL: inject("motoEndpoint") },
+        env: { AWS_ENDPOINT_URL: motoEndpoint() },
       });
       expect(next.code).toBe(0);
       const counts = await flowLogsByVpc(estate);
@@ -171,7 +172,7 @@ describe("AWS's token buckets (simulated in the proxy) and fix-all's own limiter
     timeout: 120_000,
   }, async () => {
     const buckets = tokenBuckets();
-    const estate = await buildChaosEstate(inject("motoEndpoint"), 25, [buckets.rule]);
+    const estate = await buildChaosEstate(motoEndpoint(), 25, [buckets.rule]);
     try {
       const report = await fixAllThroughProxy(estate, "buckets", { awsRateLimits: true, ledger: false });
 
@@ -194,7 +195,7 @@ const HEAVY_VPCS = Number(process.env.CHAOS_HEAVY_VPCS ?? Math.max(10, Math.roun
 
 describe(`chaos: fix-all over ${HEAVY_VPCS} VPCs under heavy faults (35% throttling, 10% 500s, 4% resets, 3% lost responses)`, () => {
   it("one run with a deadline finishes: every VPC one flow log, every change in the report and on the ledger", async () => {
-    const estate = await buildChaosEstate(inject("motoEndpoint"), HEAVY_VPCS, [
+    const estate = await buildChaosEstate(motoEndpoint(), HEAVY_VPCS, [
       iamPropagation(1_500),
       randomFaults({ seed: 11, throttle: 0.35, serverError: 0.1, reset: 0.04, lostResponse: 0.03 }),
     ]);

@@ -7,9 +7,10 @@ import {
   RateLimiter,
   runRemediation,
 } from "@flowlog-guard/core";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createVpc, flowLogsOf, noSleep, testPool } from "./support/aws.ts";
 import { ec2Error, firstCalls, startFaultProxy, throttling } from "./support/fault-proxy.ts";
+import { motoEndpoint } from "./support/moto.ts";
 
 const REGION = "eu-west-1";
 
@@ -21,7 +22,7 @@ describe("engine under faults (fault proxy in front of moto)", () => {
       "InvalidParameter",
       "Unable to assume given IAM role: 'arn:aws:iam::123456789012:role/flowlog-guard/flowlog-guard-delivery'",
     );
-    const proxy = await startFaultProxy(inject("motoEndpoint"), [firstCalls("CreateFlowLogs", 3, refusal)]);
+    const proxy = await startFaultProxy(motoEndpoint(), [firstCalls("CreateFlowLogs", 3, refusal)]);
     try {
       const pool = createClientPool({ apiRate: 0, endpoint: proxy.endpoint });
       const report = await runRemediation({
@@ -51,9 +52,7 @@ describe("engine under faults (fault proxy in front of moto)", () => {
       "InvalidParameter",
       "Unable to assume given IAM role: 'arn:aws:iam::123456789012:role/x'",
     );
-    const proxy = await startFaultProxy(inject("motoEndpoint"), [
-      firstCalls("CreateFlowLogs", 1_000, refusal),
-    ]);
+    const proxy = await startFaultProxy(motoEndpoint(), [firstCalls("CreateFlowLogs", 1_000, refusal)]);
     const run = (endpoint: string) =>
       runRemediation({
         policy: parsePolicy({}),
@@ -79,7 +78,7 @@ describe("engine under faults (fault proxy in front of moto)", () => {
       await proxy.close();
     }
 
-    const next = await run(inject("motoEndpoint"));
+    const next = await run(motoEndpoint());
     expect(next.vpcs[0]).toMatchObject({ status: "remediated" });
     expect(await flowLogsOf(testPool(), REGION, vpcId)).toHaveLength(1);
   });
@@ -87,7 +86,7 @@ describe("engine under faults (fault proxy in front of moto)", () => {
 
 describe("the client-side limiter against AWS's throttling (fault proxy in front of moto)", () => {
   it("slows an API down only when the same call is throttled again after the SDK's backoff", async () => {
-    const proxy = await startFaultProxy(inject("motoEndpoint"), [
+    const proxy = await startFaultProxy(motoEndpoint(), [
       firstCalls("DescribeLogGroups", 1, throttling("logs")),
       firstCalls("DescribeVpcs", 2, throttling("ec2")),
     ]);

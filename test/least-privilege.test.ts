@@ -18,7 +18,7 @@ import {
   runRemediation,
   servicePolicyDocument,
 } from "@flowlog-guard/core";
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { authorizationRequestsOf } from "./support/authorization.ts";
 import {
   attachDenyPolicyAndBoundary,
@@ -31,6 +31,7 @@ import {
 import { recordingPool } from "./support/call-recorder.ts";
 import { FIXTURE_VPC, fixture } from "./support/events.ts";
 import { decide } from "./support/iam-evaluator.ts";
+import { motoEndpoint } from "./support/moto.ts";
 
 const REGION = "us-east-1";
 const ACCOUNT = "123456789012";
@@ -75,7 +76,7 @@ function asMotoCanEnforce(source: PolicyDocument, without?: string): PolicyDocum
 }
 
 async function setAuthEnforcement(allowedRequestsBeforeAuth: string): Promise<void> {
-  const response = await fetch(`${inject("motoEndpoint")}/moto-api/reset-auth`, {
+  const response = await fetch(`${motoEndpoint()}/moto-api/reset-auth`, {
     method: "POST",
     body: allowedRequestsBeforeAuth,
   });

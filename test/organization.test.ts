@@ -2,11 +2,12 @@ import { CloseAccountCommand } from "@aws-sdk/client-organizations";
 import { EventValidationError, type OrganizationReport } from "@flowlog-guard/core";
 import { createRemediateHandler, type RemediateResult } from "@flowlog-guard/functions/remediate-handler";
 import { createRuntime } from "@flowlog-guard/functions/runtime";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createVpc, flowLogsOf } from "./support/aws.ts";
 import { runCli } from "./support/cli.ts";
 import { FIXTURE_VPC, fixture } from "./support/events.ts";
 import { startFaultProxy } from "./support/fault-proxy.ts";
+import { motoEndpoint } from "./support/moto.ts";
 import {
   adminPool,
   createOrganization,
@@ -32,9 +33,7 @@ describe("fix-all --accounts all across a moto organization", () => {
         OrganizationId: org.organizationId,
       });
     await organizations().send(new CloseAccountCommand({ AccountId: suspended }));
-    const proxy = await startFaultProxy(inject("motoEndpoint"), [
-      memberRoleOnlyIn([a, b, excluded, suspended]),
-    ]);
+    const proxy = await startFaultProxy(motoEndpoint(), [memberRoleOnlyIn([a, b, excluded, suspended])]);
     const fixAll = () =>
       runCli(
         [

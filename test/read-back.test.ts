@@ -7,9 +7,10 @@ import {
   type RunReport,
   runRemediation,
 } from "@flowlog-guard/core";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createBusToQueue, createVpc, flowLogsOf, noSleep, testPool } from "./support/aws.ts";
 import { ec2Error, type Fault, type FaultRule, startFaultProxy } from "./support/fault-proxy.ts";
+import { motoEndpoint } from "./support/moto.ts";
 
 const REGION = "eu-west-1";
 const LEDGER = "flowlog-guard-ledger";
@@ -38,7 +39,7 @@ async function fixThroughProxy(
     bus: LEDGER,
     pattern: { source: [CHANGE_RECORD_SOURCE], "detail-type": [CHANGE_RECORD_DETAIL_TYPE] },
   });
-  const proxy = await startFaultProxy(inject("motoEndpoint"), [rule]);
+  const proxy = await startFaultProxy(motoEndpoint(), [rule]);
   try {
     const report = await runRemediation({
       policy: parsePolicy({ ledgerBus: LEDGER }),

@@ -2,10 +2,11 @@ import { DeleteVpcCommand } from "@aws-sdk/client-ec2";
 import { GetFindingsCommand } from "@aws-sdk/client-securityhub";
 import { createClientPool, importToSecurityHub, type RunReport } from "@flowlog-guard/core";
 import { MOTO_ACCOUNT_ID } from "@flowlog-guard/emulator";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createVpc, noSleep, testPool } from "./support/aws.ts";
 import { runCli } from "./support/cli.ts";
 import { startFaultProxy } from "./support/fault-proxy.ts";
+import { motoEndpoint } from "./support/moto.ts";
 
 const REGION = "eu-west-1";
 const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
@@ -87,7 +88,7 @@ describe("--security-hub (BatchImportFindings on moto)", () => {
 
   it("imports in batches of at most 100 and retries when Security Hub throttles", async () => {
     let throttled = 0;
-    const proxy = await startFaultProxy(inject("motoEndpoint"), [
+    const proxy = await startFaultProxy(motoEndpoint(), [
       (call) =>
         call.service === "securityhub" && call.body.includes('"Findings"') && throttled++ < 2
           ? {

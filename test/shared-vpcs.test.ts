@@ -2,11 +2,12 @@ import { type ClientPool, createClientPool, type RunReport } from "@flowlog-guar
 import { createFixAllHandler, type FixAllResult } from "@flowlog-guard/functions/fix-all-handler";
 import { createRemediateHandler, type RemediateResult } from "@flowlog-guard/functions/remediate-handler";
 import { createRuntime } from "@flowlog-guard/functions/runtime";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createVpc, flowLogsOf, run, testPool } from "./support/aws.ts";
 import { runCli } from "./support/cli.ts";
 import { FIXTURE_VPC, fixture } from "./support/events.ts";
 import { ec2Error, type FaultProxy, shareVpcInDescribeVpcs, startFaultProxy } from "./support/fault-proxy.ts";
+import { motoEndpoint } from "./support/moto.ts";
 
 /**
  * A VPC another account shares through AWS RAM, as a participant sees it: DescribeVpcs lists it with
@@ -30,7 +31,7 @@ async function withSharedVpc(body: (estate: SharedEstate) => Promise<void>): Pro
   const direct = testPool();
   const own = await createVpc(direct, REGION, { Name: "own" });
   const shared = await createVpc(direct, REGION, { Name: "shared" }, "10.1.0.0/16");
-  const proxy = await startFaultProxy(inject("motoEndpoint"), [
+  const proxy = await startFaultProxy(motoEndpoint(), [
     shareVpcInDescribeVpcs(shared, OWNER),
     (call) =>
       call.operation === "CreateFlowLogs" && call.body.includes(shared)

@@ -3,13 +3,15 @@ import type { TestProject } from "vitest/node";
 
 declare module "vitest" {
   export interface ProvidedContext {
-    motoEndpoint: string;
+    /** One moto server per integration worker, indexed by VITEST_POOL_ID - 1. */
+    motoEndpoints: string[];
   }
 }
 
 /**
- * Starts one moto server for the whole integration run and hands its endpoint to the tests.
- * The server dies with this process even on SIGKILL (see the emulator package).
+ * Starts one moto server per integration worker and hands their endpoints to the tests: a worker
+ * runs one file at a time and resets its own server between tests, so files run side by side
+ * without sharing state. The servers die with this process even on SIGKILL (see the emulator package).
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   for (const [name, value] of Object.entries(process.env)) {
@@ -20,19 +22,24 @@ export default async function setup(project: TestProject): Promise<() => Promise
       );
     }
   }
-  let moto: MotoServer;
+  const workers = Math.max(1, Number(project.config.maxWorkers) || 1);
+  let servers: MotoServer[];
   try {
-    moto = await startMotoServer();
+    servers = await Promise.all(Array.from({ length: workers }, () => startMotoServer()));
   } catch (error) {
     throw new Error(`Integration tests need moto: ${(error as Error).message}`, { cause: error });
   }
-  project.provide("motoEndpoint", moto.endpoint);
-  const stop = () => void moto.stop();
+  project.provide(
+    "motoEndpoints",
+    servers.map((server) => server.endpoint),
+  );
+  const stopAll = () => Promise.all(servers.map((server) => server.stop()));
+  const stop = () => void stopAll();
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   return async () => {
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
-    await moto.stop();
+    await stopAll();
   };
 }

@@ -1,7 +1,8 @@
 import { isLoopbackUrl } from "@flowlog-guard/emulator";
-import { beforeEach, inject } from "vitest";
+import { beforeEach } from "vitest";
+import { motoEndpoint } from "./moto.ts";
 
-const endpoint = inject("motoEndpoint");
+const endpoint = motoEndpoint();
 if (!isLoopbackUrl(endpoint)) throw new Error(`Refusing to run: moto endpoint ${endpoint} is not loopback.`);
 
 // Point every SDK client at moto with fake credentials, whatever the developer's shell has.
