@@ -118,18 +118,22 @@ function ec2Pattern(eventNames: readonly string[], tagged: readonly string[]): E
   return sourcePattern("aws.ec2", ec2Calls(eventNames, tagged));
 }
 
-/** The prefixes an EC2 pattern's tag branch matches (["vpc-"] when it has none). */
-function taggedPrefixesOf(pattern: EventPattern): string[] {
-  const { detail } = pattern;
-  const branches = (detail.$or as Record<string, unknown>[] | undefined) ?? [detail];
-  const ids = branches
-    .map(
-      (branch) =>
-        (branch.requestParameters as { resourcesSet?: { items?: { resourceId?: { prefix: string }[] } } })
-          ?.resourcesSet?.items?.resourceId,
-    )
-    .find((list) => list !== undefined);
-  return ids ? ids.map((id) => id.prefix) : ["vpc-"];
+/**
+ * `pattern` narrowed to the event names `keep` accepts: each branch keeps its other conditions (the
+ * tag branch its resource prefixes), and a branch left without names goes.
+ */
+function keepEventNames(pattern: EventPattern, keep: (name: string) => boolean): EventPattern {
+  const { $or, ...common } = pattern.detail;
+  const narrow = (branch: Record<string, unknown>) => ({
+    ...branch,
+    eventName: ((branch.eventName as string[] | undefined) ?? []).filter(keep),
+  });
+  if (!$or) return { ...pattern, detail: narrow(common) };
+  const branches = ($or as Record<string, unknown>[])
+    .map(narrow)
+    .filter((branch) => branch.eventName.length > 0);
+  const detail = branches.length === 1 ? { ...common, ...branches[0] } : { ...common, $or: branches };
+  return { ...pattern, detail };
 }
 
 /**
@@ -183,19 +187,8 @@ export function splitDelayedEvents(
 ): { immediate: Record<"ec2" | "logs" | "iam", EventPattern>; delayed?: EventPattern } {
   if (graceSeconds <= 0) return { immediate: patterns };
   const delayed = new Set<string>(DELAYED_EVENT_NAMES);
-  const names = eventNamesOf(patterns.ec2);
-  const tagged = taggedPrefixesOf(patterns.ec2);
   return {
-    immediate: {
-      ...patterns,
-      ec2: ec2Pattern(
-        names.filter((name) => !delayed.has(name)),
-        tagged,
-      ),
-    },
-    delayed: ec2Pattern(
-      names.filter((name) => delayed.has(name)),
-      tagged,
-    ),
+    immediate: { ...patterns, ec2: keepEventNames(patterns.ec2, (name) => !delayed.has(name)) },
+    delayed: keepEventNames(patterns.ec2, (name) => delayed.has(name)),
   };
 }
