@@ -28,6 +28,15 @@ const MIN_RATE_SHARE = 0.05;
 const SLOWDOWN_FACTOR = 0.7;
 /** At most one slowdown per API in this time: AWS refills its buckets every second. */
 const SLOWDOWN_INTERVAL_MS = 1_000;
+/**
+ * Throttling is sustained (AWS's bucket stays empty, as when another tool drains it) when at least
+ * half of the API's last 20 attempts were throttled, counted once 10 have been made. Random
+ * throttling (AWS shedding load: 20% of attempts in the reliability benchmark) almost never gets
+ * there, and slowing down for it only made runs slower (docs/reliability.md).
+ */
+const RECENT_ATTEMPTS = 20;
+const MIN_ATTEMPTS_SEEN = 10;
+const SUSTAINED_THROTTLE_SHARE = 0.5;
 /** Each call that succeeds gives back this share of the published rate (additive increase). */
 const RECOVERY_SHARE = 0.1;
 /**
@@ -47,6 +56,8 @@ class TokenBucket {
   perSecond: number;
   /** When the rate was last lowered: calls sent before then were sent at the older, higher rate. */
   private loweredAt = Number.NEGATIVE_INFINITY;
+  /** Whether each of the last RECENT_ATTEMPTS attempts was throttled, oldest first. */
+  private readonly recentAttempts: boolean[] = [];
 
   constructor(limit: RateLimit, now: () => number) {
     this.limit = limit.burst > SPARE_TOKENS ? { ...limit, burst: limit.burst - SPARE_TOKENS } : limit;
@@ -65,14 +76,17 @@ class TokenBucket {
 
   /**
    * AWS throttled a call sent at `sentAt`: drop the burst (AWS's bucket is empty). When the same call
-   * was throttled before (`again`), also lower the rate by 30% (not below 5% of the published one),
-   * unless it was lowered after the call was sent or less than a second ago. Returns true if lowered.
+   * was throttled before (`again`) and throttling is sustained, also lower the rate by 30% (not below
+   * 5% of the published one), unless it was lowered after the call was sent or less than a second
+   * ago. Returns true if lowered.
    */
   throttled(sentAt: number, again: boolean): boolean {
+    this.remember(true);
     this.refill();
     this.tokens = Math.min(this.tokens, 0);
     const now = this.now();
-    if (!again || sentAt <= this.loweredAt || now - this.loweredAt < SLOWDOWN_INTERVAL_MS) return false;
+    const justLowered = sentAt <= this.loweredAt || now - this.loweredAt < SLOWDOWN_INTERVAL_MS;
+    if (!again || justLowered || !this.sustained()) return false;
     this.perSecond = Math.max(this.limit.perSecond * MIN_RATE_SHARE, this.perSecond * SLOWDOWN_FACTOR);
     this.loweredAt = now;
     return true;
@@ -80,7 +94,20 @@ class TokenBucket {
 
   /** A call went through: raise the rate a little, up to the published one. */
   succeeded(): void {
+    this.remember(false);
+    this.refill(); // tokens made so far at the old rate
     this.perSecond = Math.min(this.limit.perSecond, this.perSecond + this.limit.perSecond * RECOVERY_SHARE);
+  }
+
+  private remember(throttled: boolean): void {
+    this.recentAttempts.push(throttled);
+    if (this.recentAttempts.length > RECENT_ATTEMPTS) this.recentAttempts.shift();
+  }
+
+  private sustained(): boolean {
+    const seen = this.recentAttempts.length;
+    const throttled = this.recentAttempts.filter(Boolean).length;
+    return seen >= MIN_ATTEMPTS_SEEN && throttled >= seen * SUSTAINED_THROTTLE_SHARE;
   }
 
   private refill(): void {
@@ -157,14 +184,15 @@ export class RateLimiter {
   /**
    * Adapts to what AWS says (per account and region, as AWS's buckets are). A throttled call empties
    * that API's burst here. A call throttled again (`"throttled-again"`: the same call, after the SDK's
-   * backoff) means AWS's bucket stays empty: the rate drops by 30%, at most once a second and only for
-   * a call sent after the last drop (one sent before was sent at the older rate and says nothing of
-   * the new one; TCP slows down once per window for the same reason). Each call that succeeds raises
-   * the rate by 10% of the published one. So sustained throttling becomes a slower run rather than
-   * failed calls, while a lone throttle (calls that arrived bunched, another tool's burst, AWS
-   * shedding load: nothing a slower rate would avoid) costs only the burst. Slowing down on every
-   * throttle, with 2% back per success, held CloudWatch Logs calls near 0.5/s under 20% throttling
-   * and made fix-all 6.5 times slower (docs/reliability.md).
+   * backoff) while at least half of the API's last 20 attempts were throttled means AWS's bucket
+   * stays empty: the rate drops by 30%, at most once a second and only for a call sent after the last
+   * drop (one sent before was sent at the older rate and says nothing of the new one; TCP slows down
+   * once per window for the same reason). Each call that succeeds raises the rate by 10% of the
+   * published one. So sustained throttling becomes a slower run rather than failed calls, while
+   * scattered throttles (calls that arrived bunched, another tool's burst, AWS shedding load: nothing
+   * a slower rate would avoid) cost only the burst. Slowing down on every throttle, with 2% back per
+   * success, made fix-all 6.5 times slower under 20% random throttling; slowing down on every call
+   * throttled again still cost about 12% there (docs/reliability.md).
    * @param latencyMs the call's time from token to answer (its round trip), on the limiter's clock.
    */
   observe(

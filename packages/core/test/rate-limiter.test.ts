@@ -90,12 +90,28 @@ describe("RateLimiter", () => {
   });
 });
 
+/** Nine throttled attempts of one API: with the tenth, throttling counts as sustained (AWS's bucket stays empty). */
+function throttleNineTimes(limiter: RateLimiter, service: string, operation: string): void {
+  for (let i = 0; i < 9; i++) limiter.observe(service, operation, "throttled");
+}
+
+/** A seeded generator (mulberry32), so the random throttling below is the same on every run. */
+function seededRandom(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
 describe("RateLimiter adapts to throttling", () => {
-  it("lowers an API's rate by 30% when a call is throttled again, not below 5% of AWS's, and leaves other APIs alone", async () => {
+  it("lowers an API's rate by 30% when a call is throttled again while throttling is sustained, not below 5% of AWS's, and leaves other APIs alone", async () => {
     const clock = fakeClock();
     const limiter = new RateLimiter({ ...clock, marginMs: 0 });
-    limiter.observe("Logs", "CreateLogGroup", "throttled");
-    // One throttle: AWS's bucket was empty when the call arrived; the rate stays.
+    throttleNineTimes(limiter, "Logs", "CreateLogGroup");
+    // Throttled attempts alone: AWS's bucket was empty when they arrived; the rate stays.
     expect(limiter.rateOf("Logs", "CreateLogGroup")).toBe(5);
     limiter.observe("Logs", "CreateLogGroup", "throttled-again");
     expect(limiter.rateOf("Logs", "CreateLogGroup")).toBe(3.5);
@@ -105,7 +121,14 @@ describe("RateLimiter adapts to throttling", () => {
     }
     expect(limiter.rateOf("Logs", "CreateLogGroup")).toBeCloseTo(0.25);
     expect(limiter.rateOf("Logs", "PutRetentionPolicy")).toBe(5);
-    expect(limiter.slowdowns).toBe(12);
+    expect(limiter.slowdowns).toBe(20);
+  });
+
+  it("lowers nothing before an API has made ten attempts: the first calls of a run say little about its bucket", () => {
+    const limiter = new RateLimiter({ ...fakeClock(), marginMs: 0 });
+    limiter.observe("Logs", "CreateLogGroup", "throttled");
+    limiter.observe("Logs", "CreateLogGroup", "throttled-again");
+    expect(limiter.rateOf("Logs", "CreateLogGroup")).toBe(5);
   });
 
   it("keeps the rate on lone throttles, however close together (calls arrived bunched, AWS shed load)", () => {
@@ -115,9 +138,52 @@ describe("RateLimiter adapts to throttling", () => {
     expect(limiter.slowdowns).toBe(10);
   });
 
+  it("keeps the rate under scattered throttling: one attempt in five throttled at random, calls throttled again included", async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter({ ...clock, marginMs: 0 });
+    const random = seededRandom(7);
+    let throttledAgain = 0;
+    let rateSum = 0;
+    let lowered = 0;
+    const calls = 2_000;
+    for (let call = 0; call < calls; call++) {
+      // A call's attempts (the SDK's three), each throttled one time in five, as in the 20% scenario.
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        await limiter.acquire("Logs", "CreateLogGroup");
+        if (random() >= 0.2) {
+          limiter.observe("Logs", "CreateLogGroup", "succeeded");
+          break;
+        }
+        if (attempt > 1) throttledAgain++;
+        const before = limiter.rateOf("Logs", "CreateLogGroup")!;
+        limiter.observe("Logs", "CreateLogGroup", attempt > 1 ? "throttled-again" : "throttled");
+        if (limiter.rateOf("Logs", "CreateLogGroup")! < before) lowered++;
+      }
+      rateSum += limiter.rateOf("Logs", "CreateLogGroup")!;
+    }
+    // Enough calls were throttled again to have slowed down each time under a rule that did so...
+    expect(throttledAgain).toBeGreaterThan(50);
+    // ...yet it seldom slowed down, and the rate stayed at AWS's nearly all the time.
+    expect(lowered).toBeLessThan(throttledAgain / 10);
+    expect(rateSum / calls).toBeGreaterThan(4.95);
+  });
+
+  it("slows down when AWS's bucket stays empty (another tool drains it): every attempt throttled", async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter({ ...clock, marginMs: 0 });
+    for (let second = 0; second < 10; second++) {
+      limiter.observe("Logs", "CreateLogGroup", "throttled");
+      limiter.observe("Logs", "CreateLogGroup", "throttled-again");
+      await clock.sleep(1_000);
+    }
+    // Ten attempts in five seconds make it sustained; from then on, 30% less each second.
+    expect(limiter.rateOf("Logs", "CreateLogGroup")).toBeLessThan(5 * 0.7 ** 4);
+  });
+
   it("slows down at most once a second: calls throttled again within the second lower nothing more", async () => {
     const clock = fakeClock();
     const limiter = new RateLimiter({ ...clock, marginMs: 0 });
+    throttleNineTimes(limiter, "Logs", "CreateLogGroup");
     limiter.observe("Logs", "CreateLogGroup", "throttled-again");
     await clock.sleep(999);
     for (let i = 0; i < 5; i++) limiter.observe("Logs", "CreateLogGroup", "throttled-again");
@@ -131,6 +197,7 @@ describe("RateLimiter adapts to throttling", () => {
     const clock = fakeClock();
     const limiter = new RateLimiter({ ...clock, marginMs: 0 });
     await clock.sleep(5_000);
+    throttleNineTimes(limiter, "EC2", "CreateFlowLogs");
     limiter.observe("EC2", "CreateFlowLogs", "throttled-again");
     await clock.sleep(5_000);
     // Sent 6 s ago (its round trip), before the slowdown 5 s ago.
@@ -143,6 +210,7 @@ describe("RateLimiter adapts to throttling", () => {
 
   it("raises the rate again as calls succeed (10% of AWS's a call), up to AWS's published rate", () => {
     const limiter = new RateLimiter({ ...fakeClock(), marginMs: 0 });
+    throttleNineTimes(limiter, "EC2", "CreateFlowLogs");
     limiter.observe("EC2", "CreateFlowLogs", "throttled-again");
     expect(limiter.rateOf("EC2", "CreateFlowLogs")).toBe(3.5);
     for (let i = 0; i < 2; i++) limiter.observe("EC2", "CreateFlowLogs", "succeeded");
@@ -160,9 +228,10 @@ describe("RateLimiter adapts to throttling", () => {
     expect(clock.elapsed()).toBe(1_000);
   });
 
-  it("a call throttled again drops the burst and lowers the rate: the next calls wait at the lowered rate", async () => {
+  it("a call throttled again under sustained throttling drops the burst and lowers the rate: the next calls wait at the lowered rate", async () => {
     const clock = fakeClock();
     const limiter = new RateLimiter({ ...clock, marginMs: 0 });
+    throttleNineTimes(limiter, "Logs", "CreateLogGroup");
     limiter.observe("Logs", "CreateLogGroup", "throttled-again");
     for (let i = 0; i < 7; i++) await limiter.acquire("Logs", "CreateLogGroup");
     // Seven tokens at 3.5/s after the burst was dropped: 2 s (each wait rounded up to the millisecond).
