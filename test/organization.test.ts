@@ -1,3 +1,6 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { CloseAccountCommand } from "@aws-sdk/client-organizations";
 import { EventValidationError, type OrganizationReport } from "@flowlog-guard/core";
 import { createRemediateHandler, type RemediateResult } from "@flowlog-guard/functions/remediate-handler";
@@ -148,5 +151,49 @@ describe("Remediate handler in organization mode (FLOWLOG_GUARD_ORGANIZATION_ID)
       Object.keys(runtime.pool.counter.byOperation()).filter((op) => !/Get|Describe|List/.test(op)),
     ).toEqual([]);
     expect(await flowLogsOf(await adminPool(excluded), "eu-west-1", excludedVpc)).toEqual([]);
+  });
+});
+
+describe("organization mode uses the caller's --profile for Organizations and for assuming member roles", () => {
+  it("scan --accounts and bucket-policy --accounts all work with the profile's keys alone", async () => {
+    const org = await createOrganization(1);
+    const [member] = org.members as [string];
+    const vpcId = await createVpc(await adminPool(member), "us-east-1");
+    const dir = await mkdtemp(join(tmpdir(), "fg-org-profile-"));
+    const credentials = join(dir, "credentials");
+    await writeFile(credentials, "[mgmt]\naws_access_key_id = testing\naws_secret_access_key = testing\n");
+    // No keys in the environment: only --profile can make these calls.
+    const env = {
+      AWS_SHARED_CREDENTIALS_FILE: credentials,
+      AWS_ACCESS_KEY_ID: "",
+      AWS_SECRET_ACCESS_KEY: "",
+    };
+
+    const scan = await runCli(
+      [
+        "scan",
+        "--accounts",
+        member,
+        "--regions",
+        "us-east-1",
+        "--profile",
+        "mgmt",
+        "--json",
+        "--api-rate",
+        "0",
+      ],
+      { env },
+    );
+    const bucket = await runCli(
+      ["bucket-policy", "--bucket", "org-log-archive", "--accounts", "all", "--profile", "mgmt", "--quiet"],
+      { env },
+    );
+
+    expect(scan.code, scan.stderr).toBe(3); // the member's VPC has no flow log yet
+    const report = JSON.parse(scan.stdout) as OrganizationReport;
+    expect(report.summary).toMatchObject({ accounts: 1, accountsFailed: 0 });
+    expect(JSON.stringify(report)).toContain(vpcId);
+    expect(bucket.code, bucket.stderr).toBe(0);
+    expect(bucket.stdout).toContain(org.organizationId);
   });
 });

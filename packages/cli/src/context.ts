@@ -7,9 +7,8 @@ import type { Io } from "./io.ts";
 import { type Env, homeRegionOf, type RunSettings } from "./options.ts";
 
 /** What every command that calls AWS starts from: its settings, one client pool, the regions to cover. */
-export interface RunContext {
+export interface RunContext extends AwsAccess {
   settings: RunSettings;
-  pool: ClientPool;
   /** Region for account-wide calls (STS, IAM, the ledger bus). */
   homeRegion: string;
   /** The regions asked for, or every region enabled for the account. */
@@ -49,15 +48,33 @@ async function credentialsFor(
   });
 }
 
-/** One client pool for a command: its credentials, its API rate. */
-export async function createPoolFor(settings: AccessSettings, env: Env): Promise<ClientPool> {
+/** How a command reaches AWS: one client pool, and the same credentials for clients outside it. */
+export interface AwsAccess {
+  pool: ClientPool;
+  /** The credentials of `--profile`/`--role-arn`; undefined: the SDK's default chain. */
+  credentials: AwsCredentialIdentityProvider | undefined;
+  requestTimeoutMs: number | undefined;
+}
+
+/**
+ * The access of a command: its credentials (resolved once, so `--role-arn` is assumed once), its API
+ * rate, its timeouts. Clients outside the pool (SQS, Organizations) are built from `credentials` and
+ * `requestTimeoutMs` with core's `sdkClientConfig`, so that they honour the same flags.
+ */
+export async function createAccessFor(settings: AccessSettings, env: Env): Promise<AwsAccess> {
   const homeRegion = homeRegionOf(settings.regions, env);
   const credentials = await credentialsFor(settings, env, homeRegion);
-  return createClientPool({
+  const pool = createClientPool({
     apiRate: settings.apiRate,
     credentials,
     requestTimeoutMs: settings.requestTimeoutMs,
   });
+  return { pool, credentials, requestTimeoutMs: settings.requestTimeoutMs };
+}
+
+/** One client pool for a command: its credentials, its API rate. */
+export async function createPoolFor(settings: AccessSettings, env: Env): Promise<ClientPool> {
+  return (await createAccessFor(settings, env)).pool;
 }
 
 /**
@@ -66,8 +83,8 @@ export async function createPoolFor(settings: AccessSettings, env: Env): Promise
  * @example const { pool, regions } = await createRunContext(settings, io);
  */
 export async function createRunContext(settings: RunSettings, io: Io): Promise<RunContext> {
-  const pool = await createPoolFor(settings, io.env);
+  const access = await createAccessFor(settings, io.env);
   const homeRegion = homeRegionOf(settings.regions, io.env);
-  const regions = settings.regions ?? (await listEnabledRegions(pool.clientsFor(homeRegion)));
-  return { settings, pool, homeRegion, regions };
+  const regions = settings.regions ?? (await listEnabledRegions(access.pool.clientsFor(homeRegion)));
+  return { ...access, settings, homeRegion, regions };
 }

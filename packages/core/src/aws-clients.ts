@@ -106,21 +106,7 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
  */
 export function createClients(options: CreateClientsOptions): AwsClients {
   const counter = options.counter ?? new ApiCallCounter();
-  const envAttempts = Number.parseInt(process.env.AWS_MAX_ATTEMPTS ?? "", 10);
-  const config = {
-    region: options.region,
-    credentials: options.credentials,
-    retryMode: "standard",
-    maxAttempts: options.maxAttempts ?? (envAttempts > 0 ? envAttempts : DEFAULT_MAX_ATTEMPTS),
-    customUserAgent: [[PRODUCT_NAME, PRODUCT_VERSION]] as [string, string][],
-    endpoint: options.endpoint,
-    // Without these an endpoint that accepts and never answers hangs a run for minutes.
-    requestHandler: {
-      connectionTimeout: options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
-      requestTimeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
-      throwOnRequestTimeout: true,
-    },
-  };
+  const config = sdkClientConfig(options);
   const instrument = <T>(client: T, service: string): T =>
     withErrorBodies(withRateLimit(withCallCounting(client, service, counter), service, options.rateLimiter));
   return {
@@ -144,6 +130,32 @@ export function createClients(options: CreateClientsOptions): AwsClients {
       "S3",
     ),
     kms: instrument(new KMSClient(config), "KMS"),
+  };
+}
+
+/**
+ * The configuration every SDK client of flowlog-guard is built with: credentials, standard retries,
+ * user agent, endpoint and timeouts. For a client outside {@link AwsClients} (the CLI's SQS client
+ * for `redrive`, the Organizations client), so that it honours `--profile`, `--role-arn` and
+ * `--request-timeout` exactly as the others do.
+ *
+ * @example new SQSClient(sdkClientConfig({ region: "eu-west-1", credentials }))
+ */
+export function sdkClientConfig(options: Omit<CreateClientsOptions, "counter" | "rateLimiter">) {
+  const envAttempts = Number.parseInt(process.env.AWS_MAX_ATTEMPTS ?? "", 10);
+  return {
+    region: options.region,
+    credentials: options.credentials,
+    retryMode: "standard",
+    maxAttempts: options.maxAttempts ?? (envAttempts > 0 ? envAttempts : DEFAULT_MAX_ATTEMPTS),
+    customUserAgent: [[PRODUCT_NAME, PRODUCT_VERSION]] as [string, string][],
+    endpoint: options.endpoint,
+    // Without these an endpoint that accepts and never answers hangs a run for minutes.
+    requestHandler: {
+      connectionTimeout: options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+      requestTimeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      throwOnRequestTimeout: true,
+    },
   };
 }
 

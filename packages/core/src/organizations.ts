@@ -7,19 +7,19 @@ import {
   paginateListAccountsForParent,
   paginateListChildren,
 } from "@aws-sdk/client-organizations";
-import { globalRegionOf } from "./aws-clients.ts";
+import type { AwsCredentialIdentityProvider } from "@smithy/types";
+import { globalRegionOf, sdkClientConfig } from "./aws-clients.ts";
 import { ConfigError } from "./errors.ts";
-import { PRODUCT_NAME, PRODUCT_VERSION } from "./version.ts";
 
-/** Organizations answers from one endpoint per partition (us-east-1 in the commercial one). */
-export function createOrganizationsClient(region: string, endpoint?: string): OrganizationsClient {
-  return new OrganizationsClient({
-    region: globalRegionOf(region),
-    retryMode: "standard",
-    maxAttempts: 8,
-    customUserAgent: [[PRODUCT_NAME, PRODUCT_VERSION]],
-    ...(endpoint ? { endpoint } : {}),
-  });
+/**
+ * Organizations answers from one endpoint per partition (us-east-1 in the commercial one).
+ * `credentials`: the caller's (the CLI's `--profile`/`--role-arn`); default: the SDK's chain.
+ */
+export function createOrganizationsClient(
+  region: string,
+  options: { endpoint?: string; credentials?: AwsCredentialIdentityProvider; requestTimeoutMs?: number } = {},
+): OrganizationsClient {
+  return new OrganizationsClient(sdkClientConfig({ ...options, region: globalRegionOf(region) }));
 }
 
 /** Which accounts an organization run covers (CLI `--accounts`, `--ou`, `--exclude-accounts`). */

@@ -1,7 +1,8 @@
-import { DescribeOrganizationCommand, OrganizationsClient } from "@aws-sdk/client-organizations";
+import { DescribeOrganizationCommand } from "@aws-sdk/client-organizations";
 import {
   BUCKET_POLICY_MAX_BYTES,
   bucketPolicySize,
+  createOrganizationsClient,
   type DeliverySources,
   isBucketName,
   logArchiveBucketPolicy,
@@ -12,7 +13,7 @@ import {
 } from "@flowlog-guard/core";
 import { Option } from "commander";
 import type { RegisterCommand } from "../command.ts";
-import { createPoolFor } from "../context.ts";
+import { createAccessFor, createPoolFor } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import type { Io } from "../io.ts";
 import { addAwsOptions, homeRegionOf, resolveAccessSettings } from "../options.ts";
@@ -54,7 +55,7 @@ function parsePrefix(options: Record<string, unknown>, io: Io, bucket: string): 
   return configured?.bucket === bucket ? configured.prefix : "";
 }
 
-async function organizationIdOf(options: Record<string, unknown>, region: string): Promise<string> {
+async function organizationIdOf(options: Record<string, unknown>, io: Io, region: string): Promise<string> {
   const given = options.organizationId as string | undefined;
   if (given !== undefined) {
     if (!/^o-[a-z0-9]{10,32}$/.test(given)) {
@@ -62,8 +63,14 @@ async function organizationIdOf(options: Record<string, unknown>, region: string
     }
     return given;
   }
+  // The caller's --profile/--role-arn; a bad one is its own usage error, before the call.
+  const { credentials, requestTimeoutMs } = await createAccessFor(
+    resolveAccessSettings(options, io.env),
+    io.env,
+  );
+  const organizations = createOrganizationsClient(region, { credentials, requestTimeoutMs });
   try {
-    const organization = await new OrganizationsClient({ region }).send(new DescribeOrganizationCommand({}));
+    const organization = await organizations.send(new DescribeOrganizationCommand({}));
     if (organization.Organization?.Id) return organization.Organization.Id;
   } catch (error) {
     throw new UsageError(
@@ -91,7 +98,7 @@ async function bucketPolicyCommand(options: Record<string, unknown>, io: Io): Pr
   let partition = (options.partition as string | undefined) ?? partitionOf(region);
   let sources: DeliverySources;
   if (accounts === "all") {
-    sources = { organizationId: await organizationIdOf(options, region) };
+    sources = { organizationId: await organizationIdOf(options, io, region) };
   } else if (accounts) {
     sources = { accounts };
   } else {

@@ -4,9 +4,10 @@ import {
   type EnvelopeItemOutcome,
   type EventHandlerDeps,
   handleEnvelope,
+  sdkClientConfig,
 } from "@flowlog-guard/core";
 import { EXIT_CODES_HELP, type RegisterCommand } from "../command.ts";
-import { createPoolFor } from "../context.ts";
+import { createAccessFor } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import type { Io } from "../io.ts";
 import { addAwsOptions, addPolicyOptions, addReportOptions, resolveRunSettings } from "../options.ts";
@@ -116,11 +117,15 @@ async function redriveCommand(options: Record<string, unknown>, io: Io): Promise
   const settings = resolveRunSettings(options, io.env);
   await checkOutputTarget(settings.output);
   const region = regionOfQueueUrl(queueUrl) ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION ?? "us-east-1";
-  const sqs = new SQSClient({ region });
+  // The queue is read with the same credentials, timeouts and endpoint as every other call.
+  const { pool, credentials } = await createAccessFor(settings, io.env);
+  const sqs = new SQSClient(
+    sdkClientConfig({ region, credentials, requestTimeoutMs: settings.requestTimeoutMs }),
+  );
   const report = await redriveQueue({
     queueUrl,
     sqs,
-    deps: { policy: settings.policy, pool: await createPoolFor(settings, io.env) },
+    deps: { policy: settings.policy, pool },
     maxMessages: Number(rawMax),
     onMessage: (message) => {
       if (!settings.json)

@@ -209,7 +209,11 @@ async function runAcrossAccounts(
 ): Promise<OrganizationReport> {
   const home = context.pool.clientsFor(context.homeRegion);
   const identity = await readAccountIdentity(home);
-  const resolved = await resolveAccounts(createOrganizationsClient(home.region), accounts.selection);
+  const organizations = createOrganizationsClient(home.region, {
+    credentials: context.credentials,
+    requestTimeoutMs: context.requestTimeoutMs,
+  });
+  const resolved = await resolveAccounts(organizations, accounts.selection);
   return runOrganization({
     ...engineOptions(run, context),
     centralAccountId: identity.accountId,
@@ -225,6 +229,8 @@ async function runAcrossAccounts(
       memberRoleName: accounts.memberRoleName,
       sessionName: `flowlog-guard-${run.runId}`,
       apiRate: run.settings.apiRate,
+      // Member roles are assumed with the caller's own credentials (--profile, --role-arn).
+      ...(context.credentials ? { credentials: context.credentials } : {}),
     }),
     onProgress: ({ accountsDone, accounts: total, vpcsEvaluated, changes }) =>
       run.progress.update({
