@@ -43,9 +43,17 @@ describe("the flowlog-guard npm package, installed from its tarball into an empt
       "lib/moto_launcher.py",
       "CHANGELOG.md",
       "README.md",
+      "LICENSE",
     ]) {
       expect(existsSync(join(dir, file)), file).toBe(true);
     }
+    // The license package.json names, in full, as in the repository.
+    const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+    expect(manifest.license).toBe("Apache-2.0");
+    const license = readFileSync(join(dir, "LICENSE"), "utf8");
+    expect(license).toBe(readFileSync(fileURLToPath(new URL("../LICENSE", import.meta.url)), "utf8"));
+    expect(license).toMatch(/^\s*Apache License\s+Version 2\.0, January 2004/);
+    expect(license).toContain("END OF TERMS AND CONDITIONS");
     expect(JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).dependencies).toBeUndefined();
     const notices = readFileSync(join(dir, "THIRD-PARTY-NOTICES.md"), "utf8");
     for (const bundled of ["@aws-sdk/client-ec2", "commander", "zod"]) {

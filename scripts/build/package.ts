@@ -55,7 +55,8 @@ export async function buildPackage(dir: string, external: string[] = []): Promis
   writeFileSync(join(dir, "THIRD-PARTY-NOTICES.md"), renderThirdPartyNotices(packages));
   writeFileSync(join(lib, "index.d.ts"), declarationsOf(entry));
   writeLauncher(launcher, join(dir, "bin", basename(launcher)), "../lib/index.js");
-  for (const file of ["README.md", "CHANGELOG.md"]) copyFileSync(join(ROOT, file), join(dir, file));
+  for (const file of ["README.md", "CHANGELOG.md", "LICENSE"])
+    copyFileSync(join(ROOT, file), join(dir, file));
   writeFileSync(
     join(dir, "package.json"),
     `${JSON.stringify(manifest(root, basename(launcher), dependenciesOf(result.metafile)), null, 2)}\n`,
@@ -100,7 +101,7 @@ function manifest(root: Record<string, unknown>, launcher: string, dependencies?
       "./package.json": "./package.json",
     },
     types: "./lib/index.d.ts",
-    files: ["bin", "lib", "CHANGELOG.md", "THIRD-PARTY-NOTICES.md"],
+    files: ["bin", "lib", "CHANGELOG.md", "LICENSE", "THIRD-PARTY-NOTICES.md"],
     engines: root.engines,
     dependencies,
   };
