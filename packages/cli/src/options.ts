@@ -22,6 +22,8 @@ const POLICY_FLAG_HELP: Record<keyof Policy, string> = {
   retentionDays: "days the log groups keep events, >= 365 (default: 365)",
   logGroupName: "log group name template; {vpcId} {region} {accountId} (default: /aws/vpc-flow-logs/{vpcId})",
   roleName: "name of the delivery role, under path /flowlog-guard/ (default: flowlog-guard-delivery)",
+  rolePermissionsBoundary:
+    "managed policy ARN the delivery role must carry as its permissions boundary, e.g. arn:aws:iam::111122223333:policy/OrgBoundary (for an SCP that requires one; default: none)",
   includeDefaultVpcs: "true or false: remediate default VPCs too (default: true)",
   maxAggregationInterval: "60 or 600 seconds (default: 600)",
   logFormat: "custom flow log record format, e.g. '${srcaddr} ${dstaddr} ${action}'",
@@ -66,6 +68,7 @@ export const POLICY_FIELDS = Object.keys(PolicySchema.shape) as (keyof Policy)[]
 export const ROLE_POLICY_FIELDS: (keyof Policy)[] = [
   "logGroupName",
   "roleName",
+  "rolePermissionsBoundary",
   "ledgerBus",
   "destinationType",
   "logDestination",

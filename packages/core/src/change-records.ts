@@ -39,6 +39,7 @@ export const ChangeRecordSchema = z.object({
     "put-role-policy",
     "detach-role-policy",
     "delete-role-permissions-boundary",
+    "put-role-permissions-boundary",
     "create-log-group",
     "put-retention-policy",
     "associate-kms-key",

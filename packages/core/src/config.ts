@@ -19,6 +19,12 @@ export const MINIMUM_RETENTION_DAYS = 365;
 /** The IAM path of the delivery role, so that the service's own IAM permissions can be scoped to it. */
 export const DELIVERY_ROLE_PATH = "/flowlog-guard/";
 
+/**
+ * A managed policy ARN, as IAM takes it for a permissions boundary: `arn:PARTITION:iam::ACCOUNT:policy/NAME`
+ * (an AWS managed policy has `aws` for the account), the name optionally under a path.
+ */
+export const IAM_POLICY_ARN_PATTERN = /^arn:aws(-[a-z]+)*:iam::(\d{12}|aws):policy\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/;
+
 const LogGroupTemplateSchema = z
   .string()
   .min(1)
@@ -119,6 +125,18 @@ export const PolicySchema = z
       .string()
       .regex(/^[\w+=,.@-]{1,64}$/, "an IAM role name has 1-64 characters from A-Z a-z 0-9 + = , . @ _ -")
       .default("flowlog-guard-delivery"),
+    /**
+     * The permissions boundary the delivery role must carry (an IAM managed policy ARN), for
+     * organizations whose SCP refuses a role without it. Set: CreateRole passes it and a role with no
+     * boundary or another one gets it back (PutRolePermissionsBoundary). Absent: the role has none.
+     */
+    rolePermissionsBoundary: z
+      .string()
+      .regex(
+        IAM_POLICY_ARN_PATTERN,
+        "an IAM managed policy ARN such as arn:aws:iam::111122223333:policy/OrgBoundary (the policy your SCP requires on new roles; not a role ARN, not a policy name alone)",
+      )
+      .optional(),
     includeDefaultVpcs: z.boolean().default(true),
     maxAggregationInterval: z.union([z.literal(60), z.literal(600)]).default(600),
     logFormat: z
@@ -170,6 +188,7 @@ function checkDestinationCombination(
     destinationType: DestinationType;
     logDestination?: string | undefined;
     kmsKeyArn?: string | undefined;
+    rolePermissionsBoundary?: string | undefined;
     fileFormat: string;
     hiveCompatiblePartitions: boolean;
     perHourPartition: boolean;
@@ -189,6 +208,12 @@ function checkDestinationCombination(
       problem(
         "kmsKeyArn",
         "encrypts log groups, which an s3 destination does not use; set the bucket's default encryption instead (see docs/destinations.md)",
+      );
+    }
+    if (policy.rolePermissionsBoundary !== undefined) {
+      problem(
+        "rolePermissionsBoundary",
+        "is for the delivery role, which an s3 destination does not use (no role is created); remove it",
       );
     }
     return;
@@ -215,6 +240,7 @@ export const POLICY_ENV_VARS: Record<keyof Policy, string> = {
   retentionDays: "FLOWLOG_GUARD_RETENTION_DAYS",
   logGroupName: "FLOWLOG_GUARD_LOG_GROUP_NAME",
   roleName: "FLOWLOG_GUARD_ROLE_NAME",
+  rolePermissionsBoundary: "FLOWLOG_GUARD_ROLE_PERMISSIONS_BOUNDARY",
   includeDefaultVpcs: "FLOWLOG_GUARD_INCLUDE_DEFAULT_VPCS",
   maxAggregationInterval: "FLOWLOG_GUARD_MAX_AGGREGATION_INTERVAL",
   logFormat: "FLOWLOG_GUARD_LOG_FORMAT",

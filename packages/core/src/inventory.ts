@@ -52,7 +52,8 @@ export async function readAccountIdentity(clients: AwsClients): Promise<AccountI
 
 /**
  * The delivery role: its trust, its inline policy, the managed policies attached to it and its
- * permissions boundary (flowlog-guard declares none of either: both can deny delivery). "Not found"
+ * permissions boundary (declared: no managed policy, and no boundary unless `rolePermissionsBoundary`
+ * names one; either can deny delivery). "Not found"
  * is an answer; any other error is thrown. Read once per account and run (a role that does not exist
  * yet costs one call).
  */

@@ -64,7 +64,7 @@ export interface RoleFacts {
   permissionsPolicy?: PolicyDocument;
   /** ARNs of managed policies attached to the role (declared state: none); undefined when not read. */
   attachedPolicyArns?: string[];
-  /** ARN of the role's permissions boundary (declared state: none). */
+  /** ARN of the role's permissions boundary (declared state: none, or `rolePermissionsBoundary`). */
   permissionsBoundaryArn?: string;
 }
 

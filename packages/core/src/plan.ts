@@ -23,6 +23,8 @@ export const ActionSchema = z.discriminatedUnion("kind", [
     path: z.string(),
     roleArn: z.string(),
     trustPolicy: PolicyDocumentSchema,
+    /** The permissions boundary CreateRole passes (`rolePermissionsBoundary`); absent: none. */
+    permissionsBoundaryArn: z.string().optional(),
   }),
   z.object({
     kind: z.literal("update-role-trust"),
@@ -56,6 +58,16 @@ export const ActionSchema = z.discriminatedUnion("kind", [
     roleArn: z.string(),
     /** The boundary seen when planning (the policy itself is left untouched). */
     boundaryArn: z.string(),
+  }),
+  z.object({
+    kind: z.literal("put-role-permissions-boundary"),
+    ...base,
+    roleName: z.string(),
+    roleArn: z.string(),
+    /** The boundary seen when planning; null when the role had none. */
+    before: z.string().nullable(),
+    /** The boundary the delivery role must carry (`rolePermissionsBoundary`). */
+    after: z.string(),
   }),
   z.object({
     kind: z.literal("create-log-group"),

@@ -36,6 +36,7 @@ const ACTION_ORDER: Record<Action["kind"], number> = {
   "put-role-policy": 2,
   "detach-role-policy": 2,
   "delete-role-permissions-boundary": 2,
+  "put-role-permissions-boundary": 2,
   "create-log-group": 3,
   "put-retention-policy": 4,
   "associate-kms-key": 4,
@@ -368,22 +369,24 @@ function batchTarget(batch: readonly FlowLogResource[]): {
 }
 
 /**
- * Actions that make the delivery role exist with the expected trust and inline policy, and with no
- * managed policy attached and no permissions boundary (either can deny delivery).
+ * Actions that make the delivery role exist with the expected trust and inline policy, with no
+ * managed policy attached (one can deny delivery), and with exactly the configured permissions
+ * boundary (`rolePermissionsBoundary`), or none when it is not set.
  */
 function planRoleActions(inventory: AccountInventory, policy: Policy, roleArn: string): Action[] {
   return [
     ...planRoleDocumentActions(inventory, policy, roleArn),
     ...planRoleAttachmentActions(inventory.role, policy.roleName, roleArn),
+    ...planRoleBoundaryActions(inventory.role, policy, roleArn),
   ];
 }
 
 /**
- * Detaches every managed policy from the delivery role and removes its boundary: flowlog-guard's own
- * role, so this deletes nothing of the customer's (the policies themselves are left as they are).
+ * Detaches every managed policy from the delivery role: flowlog-guard's own role, so this deletes
+ * nothing of the customer's (the policies themselves are left as they are).
  */
 function planRoleAttachmentActions(role: RoleFacts, roleName: string, roleArn: string): Action[] {
-  const actions: Action[] = (role.attachedPolicyArns ?? []).map((policyArn) => ({
+  return (role.attachedPolicyArns ?? []).map((policyArn) => ({
     kind: "detach-role-policy",
     key: `role-attached-policy:${roleName}:${policyArn}`,
     reason: `managed policy ${policyArn} is attached to delivery role ${roleName}; flowlog-guard declares none (one can deny delivery). Detaching it leaves the policy itself as it is`,
@@ -391,17 +394,41 @@ function planRoleAttachmentActions(role: RoleFacts, roleName: string, roleArn: s
     roleArn,
     policyArn,
   }));
-  if (role.permissionsBoundaryArn) {
-    actions.push({
+}
+
+/**
+ * The boundary of an existing delivery role. Without `rolePermissionsBoundary` it has none (a boundary
+ * can deny delivery): one found is removed. With it, the role carries exactly that one: a role with no
+ * boundary or another gets it put back, and it is never removed (an SCP may require it on every role).
+ * A new role gets it from CreateRole.
+ */
+function planRoleBoundaryActions(role: RoleFacts, policy: Policy, roleArn: string): Action[] {
+  const { roleName, rolePermissionsBoundary: wanted } = policy;
+  const current = role.permissionsBoundaryArn;
+  if (!role.exists || current === wanted) return [];
+  if (wanted) {
+    return [
+      {
+        kind: "put-role-permissions-boundary",
+        key: `role-boundary:${roleName}`,
+        reason: `delivery role ${roleName} ${current ? `has permissions boundary ${current}` : "has no permissions boundary"}; rolePermissionsBoundary requires ${wanted}`,
+        roleName,
+        roleArn,
+        before: current ?? null,
+        after: wanted,
+      },
+    ];
+  }
+  return [
+    {
       kind: "delete-role-permissions-boundary",
       key: `role-boundary:${roleName}`,
-      reason: `permissions boundary ${role.permissionsBoundaryArn} is set on delivery role ${roleName}; flowlog-guard declares none (it can deny delivery). Removing it leaves the policy itself as it is`,
+      reason: `permissions boundary ${current} is set on delivery role ${roleName}; flowlog-guard declares none (it can deny delivery). Removing it leaves the policy itself as it is`,
       roleName,
       roleArn,
-      boundaryArn: role.permissionsBoundaryArn,
-    });
-  }
-  return actions;
+      boundaryArn: current!,
+    },
+  ];
 }
 
 /** Actions that make the delivery role exist with the expected trust and inline policy. */
@@ -420,6 +447,7 @@ function planRoleDocumentActions(inventory: AccountInventory, policy: Policy, ro
       path: DELIVERY_ROLE_PATH,
       roleArn,
       trustPolicy: trust,
+      ...(policy.rolePermissionsBoundary ? { permissionsBoundaryArn: policy.rolePermissionsBoundary } : {}),
     });
   } else if (!policyDocumentsEqual(role.trustPolicy, trust)) {
     actions.push({

@@ -9,7 +9,12 @@ export interface ServicePolicyOptions {
   partition: string;
   accountId: string;
   policy: Pick<Policy, "roleName" | "logGroupName" | "ledgerBus"> &
-    Partial<Pick<Policy, "destinationType" | "logDestination" | "resourceType" | "kmsKeyArn">>;
+    Partial<
+      Pick<
+        Policy,
+        "destinationType" | "logDestination" | "resourceType" | "kmsKeyArn" | "rolePermissionsBoundary"
+      >
+    >;
   /** Region of the ledger bus when `ledgerBus` is a name, not an ARN. `*` when absent. */
   ledgerRegion?: string;
   /**
@@ -128,29 +133,49 @@ function cloudWatchDeliveryStatements(options: ServicePolicyOptions): PolicyStat
       Resource: [groups, `${groups}:*`],
     },
     ...logGroupKeyStatements(options),
-    {
-      Sid: "ManageDeliveryRole",
-      Effect: "Allow",
-      // ListAttachedRolePolicies, DetachRolePolicy, DeleteRolePermissionsBoundary: a managed policy or a
-      // boundary put on the delivery role (both can deny delivery) is removed; on this role only.
-      Action: [
-        "iam:CreateRole",
-        "iam:DeleteRolePermissionsBoundary",
-        "iam:DetachRolePolicy",
-        "iam:GetRole",
-        "iam:GetRolePolicy",
-        "iam:ListAttachedRolePolicies",
-        "iam:PutRolePolicy",
-        "iam:TagRole",
-        "iam:UpdateAssumeRolePolicy",
-      ],
-      Resource: role,
-    },
+    ...deliveryRoleStatements(role, policy.rolePermissionsBoundary),
     {
       Sid: "PassDeliveryRoleToFlowLogs",
       Effect: "Allow",
       Action: ["iam:PassRole"],
       Resource: role,
+    },
+  ];
+}
+
+/**
+ * What the service may do to the delivery role, on that role only. Without a required boundary: create
+ * it, and remove a managed policy or a boundary put on it (both can deny delivery). With one
+ * (`rolePermissionsBoundary`): CreateRole and PutRolePermissionsBoundary only with exactly that
+ * boundary (condition key iam:PermissionsBoundary, which IAM evaluates for both calls), and no
+ * DeleteRolePermissionsBoundary (the boundary is never removed).
+ */
+function deliveryRoleStatements(role: string, boundary: string | undefined): PolicyStatement[] {
+  const manage: PolicyStatement = {
+    Sid: "ManageDeliveryRole",
+    Effect: "Allow",
+    // ListAttachedRolePolicies, DetachRolePolicy: a managed policy attached to the delivery role is detached.
+    Action: [
+      ...(boundary ? [] : ["iam:CreateRole", "iam:DeleteRolePermissionsBoundary"]),
+      "iam:DetachRolePolicy",
+      "iam:GetRole",
+      "iam:GetRolePolicy",
+      "iam:ListAttachedRolePolicies",
+      "iam:PutRolePolicy",
+      "iam:TagRole",
+      "iam:UpdateAssumeRolePolicy",
+    ],
+    Resource: role,
+  };
+  if (!boundary) return [manage];
+  return [
+    manage,
+    {
+      Sid: "BoundDeliveryRole",
+      Effect: "Allow",
+      Action: ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+      Resource: role,
+      Condition: { StringEquals: { "iam:PermissionsBoundary": boundary } },
     },
   ];
 }

@@ -83,6 +83,54 @@ describe("loadConfig (environment)", () => {
   });
 });
 
+describe("rolePermissionsBoundary (FLOWLOG_GUARD_ROLE_PERMISSIONS_BOUNDARY)", () => {
+  it.each([
+    "arn:aws:iam::111122223333:policy/OrgBoundary",
+    "arn:aws:iam::111122223333:policy/boundaries/team-a/OrgBoundary",
+    "arn:aws-us-gov:iam::111122223333:policy/OrgBoundary",
+    "arn:aws-cn:iam::aws:policy/PowerUserAccess",
+  ])("accepts the IAM policy ARN %s, from the environment too", (arn) => {
+    expect(parsePolicy({ rolePermissionsBoundary: arn }).rolePermissionsBoundary).toBe(arn);
+    expect(loadConfig({ FLOWLOG_GUARD_ROLE_PERMISSIONS_BOUNDARY: arn }).rolePermissionsBoundary).toBe(arn);
+  });
+
+  it.each([
+    ["OrgBoundary"],
+    ["arn:aws:iam::111122223333:role/OrgBoundary"],
+    ["arn:aws:iam::1111:policy/OrgBoundary"],
+    ["arn:aws:iam:eu-west-1:111122223333:policy/OrgBoundary"],
+    ["arn:aws:s3:::bucket/policy/OrgBoundary"],
+    ["arn:aws:iam::111122223333:policy/"],
+    ["arn:aws:iam::111122223333:policy/Org Boundary"],
+  ])("refuses %s before any change, naming the variable and the form it takes", (arn) => {
+    const env = { FLOWLOG_GUARD_ROLE_PERMISSIONS_BOUNDARY: arn };
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(
+      /rolePermissionsBoundary \(FLOWLOG_GUARD_ROLE_PERMISSIONS_BOUNDARY\): an IAM managed policy ARN such as arn:aws:iam::111122223333:policy\/OrgBoundary/,
+    );
+  });
+
+  it("is refused with an S3 destination, which has no delivery role", () => {
+    expect(() =>
+      parsePolicy({
+        destinationType: "s3",
+        logDestination: "arn:aws:s3:::archive",
+        rolePermissionsBoundary: "arn:aws:iam::111122223333:policy/OrgBoundary",
+      }),
+    ).toThrow(/rolePermissionsBoundary.*does not use \(no role is created\); remove it/);
+  });
+
+  it("is absent by default and round-trips through the stacks' environment", async () => {
+    const { policyToEnvironment } = await import("../src/config.ts");
+    expect(parsePolicy({})).not.toHaveProperty("rolePermissionsBoundary");
+    const policy = parsePolicy({ rolePermissionsBoundary: "arn:aws:iam::111122223333:policy/OrgBoundary" });
+    expect(policyToEnvironment(policy).FLOWLOG_GUARD_ROLE_PERMISSIONS_BOUNDARY).toBe(
+      "arn:aws:iam::111122223333:policy/OrgBoundary",
+    );
+    expect(loadConfig(policyToEnvironment(policy))).toEqual(policy);
+  });
+});
+
 describe("policyToEnvironment", () => {
   it("round-trips through loadConfig, so the stacks' config reaches the functions unchanged", async () => {
     const { policyToEnvironment } = await import("../src/config.ts");

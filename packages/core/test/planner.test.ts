@@ -353,6 +353,55 @@ describe("planRemediation: the delivery role", () => {
     }
   });
 
+  describe("rolePermissionsBoundary: the delivery role carries exactly the configured boundary", () => {
+    const required = `arn:aws:iam::${ACCOUNT}:policy/org/OrgBoundary`;
+    const other = `arn:aws:iam::${ACCOUNT}:policy/developer-boundary`;
+    const boundaryActions = (role: typeof healthyRole & { permissionsBoundaryArn?: string }) =>
+      planOne(anInventory({ role }), { rolePermissionsBoundary: required }).plan.actions.filter((a) =>
+        a.kind.includes("boundary"),
+      );
+
+    it.each([
+      ["no boundary", undefined, null],
+      ["another boundary", other, other],
+    ])("a role with %s gets PutRolePermissionsBoundary, never a delete", (_name, current, before) => {
+      const role = current ? { ...healthyRole, permissionsBoundaryArn: current } : healthyRole;
+      expect(boundaryActions(role)).toEqual([
+        expect.objectContaining({
+          kind: "put-role-permissions-boundary",
+          key: "role-boundary:flowlog-guard-delivery",
+          before,
+          after: required,
+        }),
+      ]);
+      expect(boundaryActions(role)[0]!.reason).toContain(`rolePermissionsBoundary requires ${required}`);
+    });
+
+    it("a role that has it: nothing; managed policies are still detached", () => {
+      const role = {
+        ...healthyRole,
+        permissionsBoundaryArn: required,
+        attachedPolicyArns: [`arn:aws:iam::${ACCOUNT}:policy/deny-logs`],
+      };
+      const { plan } = planOne(anInventory({ role }), { rolePermissionsBoundary: required });
+      expect(plan.actions.filter((a) => a.kind.includes("role")).map((a) => a.kind)).toEqual([
+        "detach-role-policy",
+      ]);
+    });
+
+    it("a new role is created with it (no separate put); without the setting, CreateRole passes none", () => {
+      const created = planOne(anInventory({ role: { exists: false } }), { rolePermissionsBoundary: required });
+      expect(created.plan.actions.find((a) => a.kind === "create-role")).toMatchObject({
+        permissionsBoundaryArn: required,
+      });
+      expect(created.plan.actions.map((a) => a.kind)).not.toContain("put-role-permissions-boundary");
+      const plain = planOne(anInventory({ role: { exists: false } }));
+      expect(plain.plan.actions.find((a) => a.kind === "create-role")).not.toHaveProperty(
+        "permissionsBoundaryArn",
+      );
+    });
+  });
+
   it("does not touch IAM when no VPC needs the role", () => {
     const region = aRegion({ flowLogs: [aFlowLog({ destinationType: "s3" })] });
     const { plan } = planOne(anInventory({ role: { exists: false }, regions: [region] }));

@@ -7,6 +7,7 @@ import {
   createRole,
   deleteRolePermissionsBoundary,
   detachRolePolicy,
+  putRolePermissionsBoundary,
   putRolePolicy,
   updateRoleTrust,
 } from "./role.ts";
@@ -22,6 +23,7 @@ export const ACTION_HANDLERS: ActionHandlers = {
   "put-role-policy": putRolePolicy,
   "detach-role-policy": detachRolePolicy,
   "delete-role-permissions-boundary": deleteRolePermissionsBoundary,
+  "put-role-permissions-boundary": putRolePermissionsBoundary,
   "create-log-group": createLogGroup,
   "put-retention-policy": putRetentionPolicy,
   "associate-kms-key": associateKmsKey,

@@ -3,6 +3,7 @@ import {
   DeleteRolePermissionsBoundaryCommand,
   DetachRolePolicyCommand,
   GetRoleCommand,
+  PutRolePermissionsBoundaryCommand,
   PutRolePolicyCommand,
   UpdateAssumeRolePolicyCommand,
 } from "@aws-sdk/client-iam";
@@ -22,11 +23,13 @@ type RoleAction = Extract<
       | "update-role-trust"
       | "put-role-policy"
       | "detach-role-policy"
-      | "delete-role-permissions-boundary";
+      | "delete-role-permissions-boundary"
+      | "put-role-permissions-boundary";
   }
 >;
 type DetachRolePolicy = Extract<Action, { kind: "detach-role-policy" }>;
 type DeleteBoundary = Extract<Action, { kind: "delete-role-permissions-boundary" }>;
+type PutBoundary = Extract<Action, { kind: "put-role-permissions-boundary" }>;
 
 function siteOf(action: RoleAction): ChangeSite {
   return {
@@ -70,6 +73,8 @@ export const createRole = roleHandler<Extract<Action, { kind: "create-role" }>>(
         AssumeRolePolicyDocument: JSON.stringify(action.trustPolicy),
         Description: DELIVERY_ROLE_DESCRIPTION,
         Tags: creationTags(context.trigger.runId),
+        // An SCP may refuse CreateRole without this boundary (iam:PermissionsBoundary).
+        ...(action.permissionsBoundaryArn ? { PermissionsBoundary: action.permissionsBoundaryArn } : {}),
       }),
     );
   } catch (error) {
@@ -86,7 +91,10 @@ export const createRole = roleHandler<Extract<Action, { kind: "create-role" }>>(
   context.state.settle(action, siteOf(action), {
     status: "applied",
     before: null,
-    after: { trustPolicy: action.trustPolicy },
+    after: {
+      trustPolicy: action.trustPolicy,
+      ...(action.permissionsBoundaryArn ? { permissionsBoundaryArn: action.permissionsBoundaryArn } : {}),
+    },
   });
 });
 
@@ -182,6 +190,32 @@ export const deleteRolePermissionsBoundary = roleHandler<DeleteBoundary>(
       status: "applied",
       before: { permissionsBoundaryArn: boundary },
       after: { permissionsBoundaryArn: null },
+    });
+  },
+  { blocksFlowLogs: false },
+);
+
+/**
+ * PutRolePermissionsBoundary with the configured boundary (`rolePermissionsBoundary`), after reading
+ * the role again: a concurrent run (or the operator) may have set it meanwhile, and then there is
+ * nothing to record. A failure does not block flow logs: the role keeps its trust and inline policy.
+ */
+export const putRolePermissionsBoundary = roleHandler<PutBoundary>(
+  async (context, action) => {
+    const iam = context.clients.iam;
+    const role = (await iam.send(new GetRoleCommand({ RoleName: action.roleName }))).Role;
+    const boundary = role?.PermissionsBoundary?.PermissionsBoundaryArn ?? null;
+    if (boundary === action.after) {
+      context.state.settle(action, siteOf(action), { status: "unchanged" });
+      return;
+    }
+    await iam.send(
+      new PutRolePermissionsBoundaryCommand({ RoleName: action.roleName, PermissionsBoundary: action.after }),
+    );
+    context.state.settle(action, siteOf(action), {
+      status: "applied",
+      before: { permissionsBoundaryArn: boundary },
+      after: { permissionsBoundaryArn: action.after },
     });
   },
   { blocksFlowLogs: false },
