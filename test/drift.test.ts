@@ -3,7 +3,13 @@ import {
   DeleteRetentionPolicyCommand,
   DescribeLogGroupsCommand,
 } from "@aws-sdk/client-cloudwatch-logs";
-import { GetPolicyCommand, GetRoleCommand, ListAttachedRolePoliciesCommand } from "@aws-sdk/client-iam";
+import {
+  CreatePolicyCommand,
+  DeleteRolePermissionsBoundaryCommand,
+  GetPolicyCommand,
+  GetRoleCommand,
+  ListAttachedRolePoliciesCommand,
+} from "@aws-sdk/client-iam";
 import { creationTags, parsePolicy, runRemediation } from "@flowlog-guard/core";
 import { describe, expect, it } from "vitest";
 import {
@@ -112,6 +118,126 @@ describe("drift: a managed policy or a permissions boundary on the delivery role
     expect(dryRun.stdout).toContain("Shared changes fix-all would make (2):");
     expect(dryRun.stdout).toContain(`detach-role-policy ${ROLE}`);
     expect(doctor.stdout).toContain(`managed policies attached: ${arn}`);
+  });
+});
+
+describe("drift with rolePermissionsBoundary: an organization that requires a boundary on every role", () => {
+  /** The boundary an SCP would require: it allows what delivery needs. */
+  async function orgBoundary(pool: ReturnType<typeof testPool>): Promise<string> {
+    const { Policy } = await pool.clientsFor(REGION).iam.send(
+      new CreatePolicyCommand({
+        PolicyName: "OrgBoundary",
+        Path: "/boundaries/",
+        PolicyDocument: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Action: "logs:*", Resource: "*" }],
+        }),
+      }),
+    );
+    return Policy!.Arn!;
+  }
+  const boundaryOf = async (pool: ReturnType<typeof testPool>) =>
+    (await pool.clientsFor(REGION).iam.send(new GetRoleCommand({ RoleName: ROLE }))).Role?.PermissionsBoundary
+      ?.PermissionsBoundaryArn;
+
+  it("creates the role with it, puts it back over another boundary or none (never deletes it), and records before/after", async () => {
+    const pool = testPool();
+    const vpcId = await createVpc(pool, REGION);
+    const required = await orgBoundary(pool);
+    const policy = { rolePermissionsBoundary: required };
+
+    const created = await run(pool, { regions: [REGION], policy });
+    expect(await boundaryOf(pool)).toBe(required);
+    expect(created.sharedChanges.find((change) => change.action === "create-role")?.after).toMatchObject({
+      permissionsBoundaryArn: required,
+    });
+    const other = await driftRole(pool);
+    const scan = await run(pool, { regions: [REGION], mode: "scan", policy });
+    const repaired = await run(pool, { regions: [REGION], policy });
+    const again = await run(pool, { regions: [REGION], policy });
+
+    expect(scan.plannedSharedActions).toEqual([
+      expect.objectContaining({ kind: "detach-role-policy", target: ROLE }),
+      expect.objectContaining({
+        kind: "put-role-permissions-boundary",
+        target: ROLE,
+        reason: expect.stringContaining(`has permissions boundary ${other}`),
+      }),
+    ]);
+    expect(await boundaryOf(pool)).toBe(required);
+    expect(repaired.sharedChanges.map((change) => change.action)).toEqual([
+      "detach-role-policy",
+      "put-role-permissions-boundary",
+    ]);
+    expect(repaired.sharedChanges[1]).toMatchObject({
+      outcome: "applied",
+      region: "global",
+      target: expect.objectContaining({ type: "iam-role", id: ROLE }),
+      before: { permissionsBoundaryArn: other },
+      after: { permissionsBoundaryArn: required },
+    });
+    expect(again.sharedChanges).toEqual([]);
+    expect(again.plannedSharedActions).toEqual([]);
+
+    await pool.clientsFor(REGION).iam.send(new DeleteRolePermissionsBoundaryCommand({ RoleName: ROLE }));
+    const restored = await run(pool, { regions: [REGION], policy });
+    expect(restored.sharedChanges).toEqual([
+      expect.objectContaining({
+        action: "put-role-permissions-boundary",
+        before: { permissionsBoundaryArn: null },
+        after: { permissionsBoundaryArn: required },
+      }),
+    ]);
+    expect(await boundaryOf(pool)).toBe(required);
+    expect(await flowLogsOf(pool, REGION, vpcId)).toHaveLength(1);
+  });
+
+  it("without the setting, the same role's boundary is removed as before", async () => {
+    const pool = testPool();
+    await createVpc(pool, REGION);
+    const required = await orgBoundary(pool);
+    await run(pool, { regions: [REGION], policy: { rolePermissionsBoundary: required } });
+
+    const report = await run(pool, { regions: [REGION] });
+
+    expect(report.sharedChanges).toEqual([
+      expect.objectContaining({
+        action: "delete-role-permissions-boundary",
+        before: { permissionsBoundaryArn: required },
+      }),
+    ]);
+    expect(await boundaryOf(pool)).toBeUndefined();
+  });
+
+  it("CLI: --role-permissions-boundary shows the put in dry-run; a malformed ARN is refused before any change", async () => {
+    const pool = testPool();
+    await createVpc(pool, REGION);
+    const required = await orgBoundary(pool);
+    expect((await runCli(["fix-all", "--regions", REGION])).code).toBe(0);
+
+    const bad = await runCli(["fix-all", "--regions", REGION, "--role-permissions-boundary", "OrgBoundary"]);
+    const badEnv = await runCli(["fix-all", "--regions", REGION], {
+      env: { FLOWLOG_GUARD_ROLE_PERMISSIONS_BOUNDARY: "arn:aws:iam::123456789012:role/OrgBoundary" },
+    });
+    const dryRun = await runCli([
+      "fix-all",
+      "--dry-run",
+      "--regions",
+      REGION,
+      "--role-permissions-boundary",
+      required,
+    ]);
+
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(
+      "--role-permissions-boundary: an IAM managed policy ARN such as arn:aws:iam::",
+    );
+    expect(badEnv.code).toBe(2);
+    expect(badEnv.stderr).toContain("FLOWLOG_GUARD_ROLE_PERMISSIONS_BOUNDARY");
+    expect(await boundaryOf(pool)).toBeUndefined();
+    expect(dryRun.code).toBe(3);
+    expect(dryRun.stdout).toContain(`put-role-permissions-boundary ${ROLE}`);
+    expect(await boundaryOf(pool)).toBeUndefined();
   });
 });
 

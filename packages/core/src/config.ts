@@ -23,7 +23,8 @@ export const DELIVERY_ROLE_PATH = "/flowlog-guard/";
  * A managed policy ARN, as IAM takes it for a permissions boundary: `arn:PARTITION:iam::ACCOUNT:policy/NAME`
  * (an AWS managed policy has `aws` for the account), the name optionally under a path.
  */
-export const IAM_POLICY_ARN_PATTERN = /^arn:aws(-[a-z]+)*:iam::(\d{12}|aws):policy\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/;
+export const IAM_POLICY_ARN_PATTERN =
+  /^arn:aws(-[a-z]+)*:iam::(\d{12}|aws):policy\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/;
 
 const LogGroupTemplateSchema = z
   .string()

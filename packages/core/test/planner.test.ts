@@ -390,7 +390,9 @@ describe("planRemediation: the delivery role", () => {
     });
 
     it("a new role is created with it (no separate put); without the setting, CreateRole passes none", () => {
-      const created = planOne(anInventory({ role: { exists: false } }), { rolePermissionsBoundary: required });
+      const created = planOne(anInventory({ role: { exists: false } }), {
+        rolePermissionsBoundary: required,
+      });
       expect(created.plan.actions.find((a) => a.kind === "create-role")).toMatchObject({
         permissionsBoundaryArn: required,
       });
