@@ -3,6 +3,7 @@ import { CreateSubnetCommand } from "@aws-sdk/client-ec2";
 import { CreateEventBusCommand } from "@aws-sdk/client-eventbridge";
 import {
   CreateAccessKeyCommand,
+  CreatePolicyCommand,
   CreateRoleCommand,
   CreateUserCommand,
   PutUserPolicyCommand,
@@ -11,6 +12,7 @@ import {
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import {
   createClientPool,
+  guardrailsPolicyDocument,
   handleCloudTrailEvent,
   listEnabledRegions,
   type PolicyDocument,
@@ -455,6 +457,148 @@ describe("least privilege, judged by a real IAM evaluator with each call's real 
     expect(await decide(onSubnet, { ...as, identityPolicy: document })).toBe("ImplicitlyDenied");
     expect(document.Statement.flatMap((statement) => [statement.Action].flat())).not.toContain(
       "ec2:DescribeSubnets",
+    );
+  });
+});
+
+describe("least privilege with rolePermissionsBoundary (an organization that requires a boundary on every role)", () => {
+  const RUNNER = `arn:aws:iam::${ACCOUNT}:role/flowlog-guard-prod-FixAllRole-a1b2c3`;
+  const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/flowlog-guard/flowlog-guard-delivery`;
+
+  /** The boundary the organization requires; it allows what delivery needs. */
+  async function orgBoundary(): Promise<string> {
+    const { Policy } = await testPool()
+      .clientsFor(REGION)
+      .iam.send(
+        new CreatePolicyCommand({
+          PolicyName: "OrgBoundary",
+          PolicyDocument: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Action: "logs:*", Resource: "*" }],
+          }),
+        }),
+      );
+    return Policy!.Arn!;
+  }
+
+  /** Such an organization's SCP: no role without the boundary, and the boundary never removed or replaced. */
+  function requireBoundaryScp(boundary: string): PolicyDocument {
+    const notTheBoundary = { StringNotEquals: { "iam:PermissionsBoundary": boundary } };
+    return {
+      Version: "2012-10-17",
+      Statement: [
+        { Effect: "Deny", Action: "iam:CreateRole", Resource: "*", Condition: notTheBoundary },
+        {
+          Effect: "Deny",
+          Action: "iam:PutRolePermissionsBoundary",
+          Resource: "*",
+          Condition: notTheBoundary,
+        },
+        { Effect: "Deny", Action: "iam:DeleteRolePermissionsBoundary", Resource: "*" },
+      ],
+    };
+  }
+
+  it("every call (a new role, then a drifted one) is allowed by the boundary-mode policy, under the org's SCP and flowlog-guard's guardrails; CreateRole and PutRolePermissionsBoundary only with that boundary", async () => {
+    const setup = testPool();
+    await createVpc(setup, REGION);
+    await setup.clientsFor(REGION).events.send(new CreateEventBusCommand({ Name: "ledger" }));
+    const boundary = await orgBoundary();
+    const bounded = parsePolicy({ ledgerBus: LEDGER, rolePermissionsBoundary: boundary });
+    const boundedDocument = servicePolicyDocument({ partition: "aws", accountId: ACCOUNT, policy: bounded });
+    const first = await recordedFixAll(bounded, "lp-boundary-1");
+    expect(first.report.summary).toMatchObject({ failed: 0, recordsUndelivered: 0 });
+    const iam = setup.clientsFor(REGION).iam;
+    await iam.send(
+      new UpdateAssumeRolePolicyCommand({
+        RoleName: "flowlog-guard-delivery",
+        PolicyDocument: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            { Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" },
+          ],
+        }),
+      }),
+    );
+    await attachDenyPolicyAndBoundary(iam, "drift");
+    const second = await recordedFixAll(bounded, "lp-boundary-2");
+    expect(second.report.sharedChanges.map((change) => change.action).sort()).toEqual([
+      "detach-role-policy",
+      "put-role-permissions-boundary",
+      "update-role-trust",
+    ]);
+
+    const requests = [...first.recorder.calls, ...second.recorder.calls].flatMap((call) =>
+      authorizationRequestsOf(call, ACCOUNT),
+    );
+    const unique = [...new Map(requests.map((r) => [JSON.stringify(r), r])).values()];
+    const guardrails = guardrailsPolicyDocument({ partition: "aws", policy: bounded });
+    const scp: PolicyDocument = {
+      Version: "2012-10-17",
+      Statement: [...requireBoundaryScp(boundary).Statement, ...guardrails.Statement],
+    };
+    const as = { principalArn: RUNNER, accountId: ACCOUNT, identityPolicy: boundedDocument, scp };
+    const denied: string[] = [];
+    for (const request of unique) {
+      const decision = await decide(request, as);
+      if (decision !== "Allowed") denied.push(`${request.action} on ${request.resource}: ${decision}`);
+    }
+    expect(denied).toEqual([]);
+    const granted = boundedDocument.Statement.flatMap((statement) => [statement.Action].flat());
+    expect(new Set([...unique.map((r) => r.action), ...LOST_RESPONSE_ACTIONS])).toEqual(new Set(granted));
+    expect(granted.filter((a) => !allActions.includes(a))).toEqual(["iam:PutRolePermissionsBoundary"]);
+    expect(allActions.filter((a) => !granted.includes(a))).toEqual(["iam:DeleteRolePermissionsBoundary"]);
+
+    const other = `arn:aws:iam::${ACCOUNT}:policy/drift`;
+    const withoutScp = { principalArn: RUNNER, accountId: ACCOUNT, identityPolicy: boundedDocument };
+    for (const request of [
+      { action: "iam:CreateRole", resource: ROLE_ARN },
+      { action: "iam:CreateRole", resource: ROLE_ARN, context: { "iam:PermissionsBoundary": other } },
+      {
+        action: "iam:PutRolePermissionsBoundary",
+        resource: ROLE_ARN,
+        context: { "iam:PermissionsBoundary": other },
+      },
+      { action: "iam:DeleteRolePermissionsBoundary", resource: ROLE_ARN },
+    ])
+      expect(await decide(request, withoutScp), JSON.stringify(request)).toBe("ImplicitlyDenied");
+    // Without the setting, flowlog-guard's repair removes the boundary, which such an SCP refuses.
+    const removal = { action: "iam:DeleteRolePermissionsBoundary", resource: ROLE_ARN };
+    expect(await decide(removal, { ...as, identityPolicy: document })).toBe("ExplicitlyDenied");
+    // An administrator still cannot change the delivery role's boundary (the guardrails).
+    const admin = `arn:aws:iam::${ACCOUNT}:role/Admin`;
+    const put = {
+      ...removal,
+      action: "iam:PutRolePermissionsBoundary",
+      context: { "iam:PermissionsBoundary": boundary },
+    };
+    expect(await decide(put, { principalArn: admin, accountId: ACCOUNT, scp })).toBe("ExplicitlyDenied");
+  });
+
+  it("moto enforcing IAM: without iam:PutRolePermissionsBoundary, repairing the boundary fails with AccessDenied naming it", async () => {
+    const setup = testPool();
+    await createVpc(setup, REGION);
+    await setup.clientsFor(REGION).events.send(new CreateEventBusCommand({ Name: "ledger" }));
+    const boundary = await orgBoundary();
+    const bounded = parsePolicy({ ledgerBus: LEDGER, rolePermissionsBoundary: boundary });
+    await recordedFixAll(bounded, "lp-boundary-moto");
+    await attachDenyPolicyAndBoundary(setup.clientsFor(REGION).iam, "drift");
+    const boundedDocument = servicePolicyDocument({ partition: "aws", accountId: ACCOUNT, policy: bounded });
+    const runner = await runnerWith(asMotoCanEnforce(boundedDocument, "iam:PutRolePermissionsBoundary"));
+    await setAuthEnforcement("0");
+
+    const report = await runRemediation({
+      policy: bounded,
+      regions: [REGION],
+      homeRegion: REGION,
+      mode: "fix",
+      trigger: { kind: "fix-all", runId: "lp-boundary-denied" },
+      pool: runner,
+      sleep: noSleep,
+    });
+
+    expect(JSON.stringify(report.errors)).toContain(
+      "not authorized to perform: iam:PutRolePermissionsBoundary",
     );
   });
 });

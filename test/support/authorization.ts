@@ -106,7 +106,10 @@ export function authorizationRequestsOf(
         operation === "CreateRole" && Object.keys(tags).length > 0
           ? [{ action: "iam:TagRole", resource: role, context: tags }]
           : [];
-      return [{ action, resource: role, context: tags }, ...tagging];
+      // CreateRole and PutRolePermissionsBoundary carry the boundary they set as iam:PermissionsBoundary.
+      const boundary = input.PermissionsBoundary as string | undefined;
+      const context = boundary ? { ...tags, "iam:PermissionsBoundary": boundary } : tags;
+      return [{ action, resource: role, context }, ...tagging];
     }
     case "events": {
       const busArn = (bus: string) =>

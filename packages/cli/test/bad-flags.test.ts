@@ -12,6 +12,7 @@ const FLAGS = [
   "retentionDays",
   "logGroupName",
   "roleName",
+  "rolePermissionsBoundary",
   "includeDefaultVpcs",
   "maxAggregationInterval",
   "logFormat",

@@ -21,10 +21,20 @@ export const DELIVERY_ROLE_PATH = "/flowlog-guard/";
 
 /**
  * A managed policy ARN, as IAM takes it for a permissions boundary: `arn:PARTITION:iam::ACCOUNT:policy/NAME`
- * (an AWS managed policy has `aws` for the account), the name optionally under a path.
+ * (an AWS managed policy has `aws` for the account), the name optionally under a path. For
+ * `rolePermissionsBoundary` the account may be `{accountId}`: each account's own policy of that name
+ * (IAM only takes a boundary from the role's own account, so organization mode needs it).
  */
 export const IAM_POLICY_ARN_PATTERN =
-  /^arn:aws(-[a-z]+)*:iam::(\d{12}|aws):policy\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/;
+  /^arn:aws(-[a-z]+)*:iam::(\d{12}|aws|\{accountId\}):policy\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/;
+
+/** The boundary the delivery role of `accountId` must carry (`{accountId}` filled in), if any. */
+export function roleBoundaryFor(
+  policy: Partial<Pick<Policy, "rolePermissionsBoundary">>,
+  accountId: string,
+): string | undefined {
+  return policy.rolePermissionsBoundary?.replace("{accountId}", accountId);
+}
 
 const LogGroupTemplateSchema = z
   .string()
@@ -135,7 +145,7 @@ export const PolicySchema = z
       .string()
       .regex(
         IAM_POLICY_ARN_PATTERN,
-        "an IAM managed policy ARN such as arn:aws:iam::111122223333:policy/OrgBoundary (the policy your SCP requires on new roles; not a role ARN, not a policy name alone)",
+        "an IAM managed policy ARN such as arn:aws:iam::111122223333:policy/OrgBoundary, or arn:aws:iam::{accountId}:policy/OrgBoundary for each account's own (the policy your SCP requires on new roles; not a role ARN, not a policy name alone)",
       )
       .optional(),
     includeDefaultVpcs: z.boolean().default(true),

@@ -1,4 +1,4 @@
-import type { Policy } from "./config.ts";
+import { type Policy, roleBoundaryFor } from "./config.ts";
 import { buildEventPatterns, IAM_EVENTS_REGION } from "./event-patterns.ts";
 import { DELIVERY_POLICY_NAME, DELIVERY_ROLE_DESCRIPTION, MANAGED_TAG } from "./naming.ts";
 import {
@@ -27,7 +27,7 @@ export function memberRoleArn(partition: string, accountId: string, roleName = M
 
 export interface MemberTemplateOptions {
   policy: Pick<Policy, "roleName" | "logGroupName"> &
-    Partial<Pick<Policy, "destinationType" | "logDestination" | "resourceType">>;
+    Partial<Pick<Policy, "destinationType" | "logDestination" | "resourceType" | "rolePermissionsBoundary">>;
   /** Default: flowlog-guard-member. */
   memberRoleName?: string;
   /** Defaults baked into the parameters (the stacks and `member-template --organization-id` set them). */
@@ -238,6 +238,7 @@ function deliveryRoleResources(policy: MemberTemplateOptions["policy"]): CloudFo
         Path: DELIVERY_ROLE_PATH,
         Description: DELIVERY_ROLE_DESCRIPTION,
         AssumeRolePolicyDocument: substituted(deliveryRoleTrustPolicy(PARTITION, ACCOUNT)),
+        ...boundaryProperty(policy),
         Policies: [
           {
             PolicyName: DELIVERY_POLICY_NAME,
@@ -250,6 +251,16 @@ function deliveryRoleResources(policy: MemberTemplateOptions["policy"]): CloudFo
       },
     },
   };
+}
+
+/**
+ * `PermissionsBoundary` for the roles the template creates, with `rolePermissionsBoundary`: an SCP that
+ * requires a boundary on every new role refuses the stack's CreateRole without it. `{accountId}` is
+ * each member account's own.
+ */
+function boundaryProperty(policy: MemberTemplateOptions["policy"]): { PermissionsBoundary?: Json } {
+  const boundary = roleBoundaryFor(policy, ACCOUNT);
+  return boundary ? { PermissionsBoundary: substituted(boundary) } : {};
 }
 
 /**
@@ -282,6 +293,7 @@ export function buildMemberTemplate(options: MemberTemplateOptions): CloudFormat
           Description: "flowlog-guard's central deployment keeps VPC Flow Logs on in this account",
           MaxSessionDuration: 3600,
           AssumeRolePolicyDocument: memberTrustPolicy(),
+          ...boundaryProperty(options.policy),
           Policies: [
             { PolicyName: MEMBER_POLICY_NAME, PolicyDocument: memberPolicyDocument(options.policy) },
           ],

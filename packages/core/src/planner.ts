@@ -1,4 +1,4 @@
-import { DELIVERY_ROLE_PATH, type Policy } from "./config.ts";
+import { DELIVERY_ROLE_PATH, type Policy, roleBoundaryFor } from "./config.ts";
 import {
   evaluateVpc,
   evidenceOf,
@@ -377,7 +377,12 @@ function planRoleActions(inventory: AccountInventory, policy: Policy, roleArn: s
   return [
     ...planRoleDocumentActions(inventory, policy, roleArn),
     ...planRoleAttachmentActions(inventory.role, policy.roleName, roleArn),
-    ...planRoleBoundaryActions(inventory.role, policy, roleArn),
+    ...planRoleBoundaryActions(
+      inventory.role,
+      policy.roleName,
+      roleBoundaryFor(policy, inventory.accountId),
+      roleArn,
+    ),
   ];
 }
 
@@ -402,8 +407,12 @@ function planRoleAttachmentActions(role: RoleFacts, roleName: string, roleArn: s
  * boundary or another gets it put back, and it is never removed (an SCP may require it on every role).
  * A new role gets it from CreateRole.
  */
-function planRoleBoundaryActions(role: RoleFacts, policy: Policy, roleArn: string): Action[] {
-  const { roleName, rolePermissionsBoundary: wanted } = policy;
+function planRoleBoundaryActions(
+  role: RoleFacts,
+  roleName: string,
+  wanted: string | undefined,
+  roleArn: string,
+): Action[] {
   const current = role.permissionsBoundaryArn;
   if (!role.exists || current === wanted) return [];
   if (wanted) {
@@ -438,6 +447,7 @@ function planRoleDocumentActions(inventory: AccountInventory, policy: Policy, ro
   const trust = deliveryRoleTrustPolicy(partition, accountId);
   const permissions = deliveryRolePermissionsPolicy(policy.logGroupName, partition, accountId);
   const roleName = policy.roleName;
+  const boundary = roleBoundaryFor(policy, accountId);
   if (!role.exists) {
     actions.push({
       kind: "create-role",
@@ -447,7 +457,7 @@ function planRoleDocumentActions(inventory: AccountInventory, policy: Policy, ro
       path: DELIVERY_ROLE_PATH,
       roleArn,
       trustPolicy: trust,
-      ...(policy.rolePermissionsBoundary ? { permissionsBoundaryArn: policy.rolePermissionsBoundary } : {}),
+      ...(boundary ? { permissionsBoundaryArn: boundary } : {}),
     });
   } else if (!policyDocumentsEqual(role.trustPolicy, trust)) {
     actions.push({

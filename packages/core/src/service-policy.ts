@@ -1,4 +1,4 @@
-import type { Policy } from "./config.ts";
+import { type Policy, roleBoundaryFor } from "./config.ts";
 import { parseKmsKeyArn, readKmsKeySetting } from "./kms-keys.ts";
 import { logGroupNamePattern } from "./log-group-template.ts";
 import { deliveryRoleArn } from "./naming.ts";
@@ -133,7 +133,7 @@ function cloudWatchDeliveryStatements(options: ServicePolicyOptions): PolicyStat
       Resource: [groups, `${groups}:*`],
     },
     ...logGroupKeyStatements(options),
-    ...deliveryRoleStatements(role, policy.rolePermissionsBoundary),
+    ...deliveryRoleStatements(role, roleBoundaryFor(policy, accountId)),
     {
       Sid: "PassDeliveryRoleToFlowLogs",
       Effect: "Allow",

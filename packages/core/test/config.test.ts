@@ -89,6 +89,7 @@ describe("rolePermissionsBoundary (FLOWLOG_GUARD_ROLE_PERMISSIONS_BOUNDARY)", ()
     "arn:aws:iam::111122223333:policy/boundaries/team-a/OrgBoundary",
     "arn:aws-us-gov:iam::111122223333:policy/OrgBoundary",
     "arn:aws-cn:iam::aws:policy/PowerUserAccess",
+    "arn:aws:iam::{accountId}:policy/OrgBoundary",
   ])("accepts the IAM policy ARN %s, from the environment too", (arn) => {
     expect(parsePolicy({ rolePermissionsBoundary: arn }).rolePermissionsBoundary).toBe(arn);
     expect(loadConfig({ FLOWLOG_GUARD_ROLE_PERMISSIONS_BOUNDARY: arn }).rolePermissionsBoundary).toBe(arn);
@@ -102,6 +103,7 @@ describe("rolePermissionsBoundary (FLOWLOG_GUARD_ROLE_PERMISSIONS_BOUNDARY)", ()
     ["arn:aws:s3:::bucket/policy/OrgBoundary"],
     ["arn:aws:iam::111122223333:policy/"],
     ["arn:aws:iam::111122223333:policy/Org Boundary"],
+    ["arn:aws:iam::{account}:policy/OrgBoundary"],
   ])("refuses %s before any change, naming the variable and the form it takes", (arn) => {
     const env = { FLOWLOG_GUARD_ROLE_PERMISSIONS_BOUNDARY: arn };
     expect(() => loadConfig(env)).toThrow(ConfigError);

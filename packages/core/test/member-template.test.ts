@@ -92,6 +92,24 @@ describe("member template (what `flowlog-guard member-template` prints and the S
     expect(buildMemberTemplate({ policy: s3 }).Resources.DeliveryRole).toBeUndefined();
   });
 
+  it("with rolePermissionsBoundary, both roles carry each account's own boundary, and the service policy sets only that one", () => {
+    const bounded = parsePolicy({ rolePermissionsBoundary: "arn:aws:iam::{accountId}:policy/OrgBoundary" });
+    const withBoundary = buildMemberTemplate({ policy: bounded });
+    const expected = `arn:aws:iam::${VALUES["AWS::AccountId"]}:policy/OrgBoundary`;
+    for (const name of ["DeliveryRole", "MemberRole"]) {
+      const properties = withBoundary.Resources[name]!.Properties;
+      expect(resolved(properties.PermissionsBoundary, VALUES), name).toBe(expected);
+      expect(template.Resources[name]!.Properties, name).not.toHaveProperty("PermissionsBoundary");
+    }
+    const policies = withBoundary.Resources.MemberRole!.Properties.Policies as { PolicyDocument: unknown }[];
+    const document = resolved(policies[0]!.PolicyDocument, VALUES) as PolicyDocument;
+    const service = servicePolicyDocument({ partition: "aws", accountId: "444455556666", policy: bounded });
+    expect(policyDocumentsEqual(document, service)).toBe(true);
+    expect(document.Statement.find((s) => s.Sid === "BoundDeliveryRole")?.Condition).toEqual({
+      StringEquals: { "iam:PermissionsBoundary": expected },
+    });
+  });
+
   it("follows the policy's destination: an S3 log-archive bucket gets the same statements as iam-policy", () => {
     const s3 = parsePolicy({ destinationType: "s3", logDestination: "arn:aws:s3:::central-log-archive" });
     const document = resolved(

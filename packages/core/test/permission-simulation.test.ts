@@ -51,6 +51,24 @@ describe("doctor's SimulatePrincipalPolicy requests", () => {
     expect(read.ContextEntries).toBeUndefined();
   });
 
+  it("with rolePermissionsBoundary, CreateRole and PutRolePermissionsBoundary are simulated with that boundary", () => {
+    const boundary = `arn:aws:iam::${ACCOUNT}:policy/OrgBoundary`;
+    const bounded = servicePolicyDocument({
+      partition: "aws",
+      accountId: ACCOUNT,
+      policy: parsePolicy({ rolePermissionsBoundary: boundary }),
+    });
+    const request = simulationRequests(bounded, "eu-west-1").find((r) => r.statement === "BoundDeliveryRole");
+    expect(request).toEqual({
+      statement: "BoundDeliveryRole",
+      ActionNames: ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+      ResourceArns: [`arn:aws:iam::${ACCOUNT}:role/flowlog-guard/flowlog-guard-delivery`],
+      ContextEntries: [
+        { ContextKeyName: "iam:PermissionsBoundary", ContextKeyValues: [boundary], ContextKeyType: "string" },
+      ],
+    });
+  });
+
   it("covers every action of the document exactly once", () => {
     const actions = document.Statement.flatMap((statement) => [statement.Action].flat()).sort();
     expect(requests.flatMap((request) => request.ActionNames).sort()).toEqual(actions);

@@ -389,6 +389,17 @@ describe("planRemediation: the delivery role", () => {
       ]);
     });
 
+    it("{accountId} names each account's own policy (IAM takes a boundary only from the role's account)", () => {
+      const perAccount = "arn:aws:iam::{accountId}:policy/OrgBoundary";
+      const { plan } = planOne(anInventory({ role: healthyRole }), { rolePermissionsBoundary: perAccount });
+      expect(plan.actions.find((a) => a.kind === "put-role-permissions-boundary")).toMatchObject({
+        after: `arn:aws:iam::${ACCOUNT}:policy/OrgBoundary`,
+      });
+      const role = { ...healthyRole, permissionsBoundaryArn: `arn:aws:iam::${ACCOUNT}:policy/OrgBoundary` };
+      const settled = planOne(anInventory({ role }), { rolePermissionsBoundary: perAccount });
+      expect(settled.plan.actions.filter((a) => a.kind.includes("role"))).toEqual([]);
+    });
+
     it("a new role is created with it (no separate put); without the setting, CreateRole passes none", () => {
       const created = planOne(anInventory({ role: { exists: false } }), {
         rolePermissionsBoundary: required,
