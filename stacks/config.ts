@@ -143,6 +143,9 @@ export function guardConfig(
       // region), or one multi-Region key (mrk-...) with a replica in each; docs/configuration.md.
       // kmsKeyArn: { "us-east-1": "arn:aws:kms:us-east-1:111122223333:key/...", "eu-west-1": "arn:aws:kms:eu-west-1:..." },
       // kmsKeyArn: "arn:aws:kms:us-east-1:111122223333:key/mrk-...",
+      // An SCP that requires a permissions boundary on every role: the delivery role (and, in organization
+      // mode, the member role) carries this one; {accountId} is each account's own (docs/what-gets-created.md).
+      // rolePermissionsBoundary: "arn:aws:iam::{accountId}:policy/OrgBoundary",
       // Flow logs straight to a (central) S3 bucket instead: no delivery role, no log groups.
       // The bucket needs the policy `npx flowlog-guard bucket-policy --bucket NAME` prints (docs/destinations.md).
       // destinationType: "s3",

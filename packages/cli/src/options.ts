@@ -23,7 +23,7 @@ const POLICY_FLAG_HELP: Record<keyof Policy, string> = {
   logGroupName: "log group name template; {vpcId} {region} {accountId} (default: /aws/vpc-flow-logs/{vpcId})",
   roleName: "name of the delivery role, under path /flowlog-guard/ (default: flowlog-guard-delivery)",
   rolePermissionsBoundary:
-    "managed policy ARN the delivery role must carry as its permissions boundary, e.g. arn:aws:iam::111122223333:policy/OrgBoundary (for an SCP that requires one; default: none)",
+    "permissions boundary the delivery role must carry, for an SCP that requires one: arn:aws:iam::ACCOUNT:policy/NAME, ACCOUNT may be {accountId} (each account's own) (default: none)",
   includeDefaultVpcs: "true or false: remediate default VPCs too (default: true)",
   maxAggregationInterval: "60 or 600 seconds (default: 600)",
   logFormat: "custom flow log record format, e.g. '${srcaddr} ${dstaddr} ${action}'",

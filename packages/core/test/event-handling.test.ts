@@ -163,6 +163,29 @@ describe("handleCloudTrailEvent decides before any AWS call", () => {
     expect(pool.counter.total).toBe(0);
   });
 
+  it("ignores flowlog-guard's own PutRolePermissionsBoundary (rolePermissionsBoundary), which the IAM rule matches", async () => {
+    const pool = createClientPool({ credentials: { accessKeyId: "none", secretAccessKey: "none" } });
+    const event = fixture("iam-put-role-permissions-boundary");
+    const ownBoundary = "arn:aws:iam::123456789012:policy/OrgBoundary";
+    event.detail.userIdentity = {
+      type: "AssumedRole",
+      arn: identity.callerArn,
+      sessionContext: {
+        sessionIssuer: {
+          type: "Role",
+          arn: "arn:aws:iam::123456789012:role/flowlog-guard-prod-RemediateRole-a1b2c3",
+        },
+      },
+    };
+    event.detail.requestParameters.permissionsBoundary = ownBoundary;
+    const policy = parsePolicy({ rolePermissionsBoundary: ownBoundary });
+
+    const result = await handleCloudTrailEvent(event, { policy, pool, identity });
+
+    expect(result).toMatchObject({ status: "ignored", reason: "made by flowlog-guard itself" });
+    expect(pool.counter.total).toBe(0);
+  });
+
   it("ignores a log group the template does not produce", async () => {
     const pool = createClientPool({ credentials: { accessKeyId: "none", secretAccessKey: "none" } });
     const event = fixture("logs-delete-log-group");
