@@ -238,6 +238,16 @@ describe("drift with rolePermissionsBoundary: an organization that requires a bo
     expect(dryRun.code).toBe(3);
     expect(dryRun.stdout).toContain(`put-role-permissions-boundary ${ROLE}`);
     expect(await boundaryOf(pool)).toBeUndefined();
+
+    const flag = ["--regions", REGION, "--role-permissions-boundary", required];
+    const doctorBefore = await runCli(["doctor", ...flag]);
+    expect(await runCli(["fix-all", ...flag]).then((r) => r.code)).toBe(0);
+    const doctorAfter = await runCli(["doctor", ...flag]);
+    expect(doctorBefore.stdout).toContain(
+      `permissions boundary: none (flowlog-guard declares no managed policy and permissions boundary ${required}`,
+    );
+    expect(await boundaryOf(pool)).toBe(required);
+    expect(doctorAfter.stdout).toContain(`nothing attached, permissions boundary ${required}`);
   });
 });
 

@@ -9,7 +9,7 @@ import { DescribeFlowLogsCommand, DescribeVpcsCommand } from "@aws-sdk/client-ec
 import { DescribeEventBusCommand } from "@aws-sdk/client-eventbridge";
 import { GetRoleCommand, SimulatePrincipalPolicyCommand } from "@aws-sdk/client-iam";
 import type { ClientPool } from "./aws-clients.ts";
-import type { Policy } from "./config.ts";
+import { type Policy, roleBoundaryFor } from "./config.ts";
 import { checkKmsKeys } from "./doctor-kms.ts";
 import { checkS3Destination } from "./doctor-s3.ts";
 import { awsErrorName, describeError } from "./errors.ts";
@@ -132,25 +132,43 @@ async function checkRole(
       fix: "run `flowlog-guard fix-all`: it restores the inline policy and records the change",
     };
   }
+  const boundary = roleBoundaryFor(policy, identity.accountId);
   return (
-    attachmentProblem(name, role) ?? ok(name, "exists, trust and inline policy as expected, nothing attached")
+    attachmentProblem(name, role, boundary) ??
+    ok(
+      name,
+      `exists, trust and inline policy as expected, nothing attached${boundary ? `, permissions boundary ${boundary}` : ""}`,
+    )
   );
 }
 
-/** A managed policy attached to the delivery role, or a boundary on it: either can deny delivery. */
-function attachmentProblem(name: string, role: RoleFacts): DoctorCheck | undefined {
+/**
+ * A managed policy attached to the delivery role, or a boundary other than the declared one (none, or
+ * `rolePermissionsBoundary`): either can deny delivery, and a missing required one breaks the SCP's rule.
+ */
+function attachmentProblem(
+  name: string,
+  role: RoleFacts,
+  wanted: string | undefined,
+): DoctorCheck | undefined {
   const attached = role.attachedPolicyArns ?? [];
   const boundary = role.permissionsBoundaryArn;
-  if (attached.length === 0 && !boundary) return undefined;
+  const boundaryWrong = boundary !== wanted;
+  if (attached.length === 0 && !boundaryWrong) return undefined;
   const parts = [
     ...(attached.length > 0 ? [`managed policies attached: ${attached.join(", ")}`] : []),
-    ...(boundary ? [`permissions boundary: ${boundary}`] : []),
+    ...(boundaryWrong ? [`permissions boundary: ${boundary ?? "none"}`] : []),
   ];
+  const declared = wanted
+    ? `flowlog-guard declares no managed policy and permissions boundary ${wanted} (rolePermissionsBoundary)`
+    : "flowlog-guard declares none: they can deny delivery";
   return {
     name,
     status: "fail",
-    detail: `${parts.join("; ")} (flowlog-guard declares none: they can deny delivery)`,
-    fix: "run `flowlog-guard fix-all`: it detaches them from this role only (the policies stay) and records the change",
+    detail: `${parts.join("; ")} (${declared})`,
+    fix: wanted
+      ? "run `flowlog-guard fix-all`: it detaches managed policies from this role only (the policies stay), puts the required boundary on it, and records each change"
+      : "run `flowlog-guard fix-all`: it detaches them from this role only (the policies stay) and records the change",
   };
 }
 
