@@ -4,10 +4,9 @@ import {
   PutEventSelectorsCommand,
   StartLoggingCommand,
 } from "@aws-sdk/client-cloudtrail";
-import { UpdateAssumeRolePolicyCommand } from "@aws-sdk/client-iam";
 import { recordsManagementWrites } from "@flowlog-guard/core";
 import { describe, expect, it } from "vitest";
-import { createBucket, createVpc, run, testPool } from "./support/aws.ts";
+import { createBucket, createVpc, driftDeliveryRoleTrust, run, testPool } from "./support/aws.ts";
 import { runCli } from "./support/cli.ts";
 
 const REGIONS = "eu-west-1,us-east-1";
@@ -84,17 +83,7 @@ describe("flowlog-guard doctor against moto", () => {
     const pool = testPool();
     await createVpc(pool, "us-east-1");
     await run(pool, { regions: ["us-east-1"] });
-    await pool.clientsFor("us-east-1").iam.send(
-      new UpdateAssumeRolePolicyCommand({
-        RoleName: "flowlog-guard-delivery",
-        PolicyDocument: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [
-            { Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" },
-          ],
-        }),
-      }),
-    );
+    await driftDeliveryRoleTrust(pool.clientsFor("us-east-1").iam);
 
     const result = await runCli(["doctor", "--regions", REGIONS], { env: { AWS_REGION: "us-east-1" } });
     expect(result.code).toBe(3);

@@ -7,7 +7,6 @@ import {
   CreateRoleCommand,
   CreateUserCommand,
   PutUserPolicyCommand,
-  UpdateAssumeRolePolicyCommand,
 } from "@aws-sdk/client-iam";
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import {
@@ -26,6 +25,7 @@ import {
   attachDenyPolicyAndBoundary,
   createBucket,
   createVpc,
+  driftDeliveryRoleTrust,
   flowLogsOf,
   noSleep,
   testPool,
@@ -232,17 +232,7 @@ describe("least privilege, judged by a real IAM evaluator with each call's real 
         requireLedgerBus: true,
       });
     expect((await runOnce("lp-1")).summary).toMatchObject({ failed: 0, recordsUndelivered: 0 });
-    await setup.clientsFor(REGION).iam.send(
-      new UpdateAssumeRolePolicyCommand({
-        RoleName: "flowlog-guard-delivery",
-        PolicyDocument: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [
-            { Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" },
-          ],
-        }),
-      }),
-    );
+    await driftDeliveryRoleTrust(setup.clientsFor(REGION).iam);
     await attachDenyPolicyAndBoundary(setup.clientsFor(REGION).iam, "drift");
     await runOnce("lp-2");
     await handleCloudTrailEvent(fixture("ec2-create-vpc-root-console-v1.05", { [FIXTURE_VPC]: newVpc }), {
@@ -481,6 +471,17 @@ describe("least privilege with rolePermissionsBoundary (an organization that req
     return Policy!.Arn!;
   }
 
+  /** A VPC, the ledger bus and the org's boundary; the policy naming it and its service policy. */
+  async function boundedAccount() {
+    const setup = testPool();
+    await createVpc(setup, REGION);
+    await setup.clientsFor(REGION).events.send(new CreateEventBusCommand({ Name: "ledger" }));
+    const boundary = await orgBoundary();
+    const bounded = parsePolicy({ ledgerBus: LEDGER, rolePermissionsBoundary: boundary });
+    const boundedDocument = servicePolicyDocument({ partition: "aws", accountId: ACCOUNT, policy: bounded });
+    return { setup, boundary, bounded, boundedDocument };
+  }
+
   /** Such an organization's SCP: no role without the boundary, and the boundary never removed or replaced. */
   function requireBoundaryScp(boundary: string): PolicyDocument {
     const notTheBoundary = { StringNotEquals: { "iam:PermissionsBoundary": boundary } };
@@ -500,26 +501,11 @@ describe("least privilege with rolePermissionsBoundary (an organization that req
   }
 
   it("every call (a new role, then a drifted one) is allowed by the boundary-mode policy, under the org's SCP and flowlog-guard's guardrails; CreateRole and PutRolePermissionsBoundary only with that boundary", async () => {
-    const setup = testPool();
-    await createVpc(setup, REGION);
-    await setup.clientsFor(REGION).events.send(new CreateEventBusCommand({ Name: "ledger" }));
-    const boundary = await orgBoundary();
-    const bounded = parsePolicy({ ledgerBus: LEDGER, rolePermissionsBoundary: boundary });
-    const boundedDocument = servicePolicyDocument({ partition: "aws", accountId: ACCOUNT, policy: bounded });
+    const { setup, boundary, bounded, boundedDocument } = await boundedAccount();
     const first = await recordedFixAll(bounded, "lp-boundary-1");
     expect(first.report.summary).toMatchObject({ failed: 0, recordsUndelivered: 0 });
     const iam = setup.clientsFor(REGION).iam;
-    await iam.send(
-      new UpdateAssumeRolePolicyCommand({
-        RoleName: "flowlog-guard-delivery",
-        PolicyDocument: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [
-            { Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" },
-          ],
-        }),
-      }),
-    );
+    await driftDeliveryRoleTrust(iam);
     await attachDenyPolicyAndBoundary(iam, "drift");
     const second = await recordedFixAll(bounded, "lp-boundary-2");
     expect(second.report.sharedChanges.map((change) => change.action).sort()).toEqual([
@@ -576,14 +562,9 @@ describe("least privilege with rolePermissionsBoundary (an organization that req
   });
 
   it("moto enforcing IAM: without iam:PutRolePermissionsBoundary, repairing the boundary fails with AccessDenied naming it", async () => {
-    const setup = testPool();
-    await createVpc(setup, REGION);
-    await setup.clientsFor(REGION).events.send(new CreateEventBusCommand({ Name: "ledger" }));
-    const boundary = await orgBoundary();
-    const bounded = parsePolicy({ ledgerBus: LEDGER, rolePermissionsBoundary: boundary });
+    const { setup, bounded, boundedDocument } = await boundedAccount();
     await recordedFixAll(bounded, "lp-boundary-moto");
     await attachDenyPolicyAndBoundary(setup.clientsFor(REGION).iam, "drift");
-    const boundedDocument = servicePolicyDocument({ partition: "aws", accountId: ACCOUNT, policy: bounded });
     const runner = await runnerWith(asMotoCanEnforce(boundedDocument, "iam:PutRolePermissionsBoundary"));
     await setAuthEnforcement("0");
 

@@ -49,3 +49,26 @@ describe("permissions follow the destination setting", () => {
     expect(permissions.find((p) => p.actions.includes("logs:CreateLogDelivery"))?.resources).toEqual(["*"]);
   });
 });
+
+describe("permissions follow rolePermissionsBoundary (an SCP that requires a boundary on every role)", () => {
+  it("the functions may create the delivery role and set its boundary only with that boundary, never remove it", () => {
+    const boundary = "arn:aws:iam::111122223333:policy/OrgBoundary";
+    const permissions = permissionsFromDocument(
+      servicePolicyDocument({
+        partition: "aws",
+        accountId: "111122223333",
+        policy: parsePolicy({ rolePermissionsBoundary: boundary }),
+      }),
+    );
+    const bound = permissions.filter((p) => p.actions.includes("iam:CreateRole"));
+    expect(bound).toEqual([
+      {
+        effect: "allow",
+        actions: ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+        resources: ["arn:aws:iam::111122223333:role/flowlog-guard/flowlog-guard-delivery"],
+        conditions: [{ test: "StringEquals", variable: "iam:PermissionsBoundary", values: [boundary] }],
+      },
+    ]);
+    expect(permissions.flatMap((p) => p.actions)).not.toContain("iam:DeleteRolePermissionsBoundary");
+  });
+});

@@ -5,6 +5,7 @@ import {
   CreatePolicyCommand,
   type IAMClient,
   PutRolePermissionsBoundaryCommand,
+  UpdateAssumeRolePolicyCommand,
 } from "@aws-sdk/client-iam";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import {
@@ -42,6 +43,22 @@ export async function attachDenyPolicyAndBoundary(iam: IAMClient, policyName: st
   await iam.send(new AttachRolePolicyCommand({ RoleName, PolicyArn: arn }));
   await iam.send(new PutRolePermissionsBoundaryCommand({ RoleName, PermissionsBoundary: arn }));
   return arn;
+}
+
+/** A trust policy on the delivery role that flow logs cannot use (EC2 may assume it instead). */
+export const DRIFTED_TRUST = {
+  Version: "2012-10-17",
+  Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+};
+
+/** Rewrites the delivery role's trust to {@link DRIFTED_TRUST}, as someone editing it by hand would. */
+export async function driftDeliveryRoleTrust(iam: IAMClient): Promise<void> {
+  await iam.send(
+    new UpdateAssumeRolePolicyCommand({
+      RoleName: "flowlog-guard-delivery",
+      PolicyDocument: JSON.stringify(DRIFTED_TRUST),
+    }),
+  );
 }
 
 export function testPool(): ClientPool {
