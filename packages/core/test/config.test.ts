@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig, parsePolicy } from "../src/config.ts";
 import { ConfigError } from "../src/errors.ts";
+import { policyInForce } from "../src/evidence/compliance-summary.ts";
 
 describe("parsePolicy", () => {
   it("fills the documented defaults", () => {
@@ -120,6 +121,15 @@ describe("rolePermissionsBoundary (FLOWLOG_GUARD_ROLE_PERMISSIONS_BOUNDARY)", ()
         rolePermissionsBoundary: "arn:aws:iam::111122223333:policy/OrgBoundary",
       }),
     ).toThrow(/rolePermissionsBoundary.*does not use \(no role is created\); remove it/);
+  });
+
+  it("is stated as in force in the evidence reports only when set", () => {
+    const arn = "arn:aws:iam::111122223333:policy/OrgBoundary";
+    expect(policyInForce(parsePolicy({ rolePermissionsBoundary: arn }))).toContainEqual([
+      "Delivery role boundary",
+      arn,
+    ]);
+    expect(policyInForce(parsePolicy({})).map(([name]) => name)).not.toContain("Delivery role boundary");
   });
 
   it("is absent by default and round-trips through the stacks' environment", async () => {

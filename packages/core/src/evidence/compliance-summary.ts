@@ -166,6 +166,9 @@ export function policyInForce(policy: Policy): [string, string][] {
     ["Minimum retention", `${policy.retentionDays} days`],
     ["Log group name", policy.logGroupName],
     ["Delivery role", policy.roleName],
+    ...(policy.rolePermissionsBoundary
+      ? [["Delivery role boundary", policy.rolePermissionsBoundary] as [string, string]]
+      : []),
     ["Default VPCs", policy.includeDefaultVpcs ? "remediated" : "exempt"],
     ["Aggregation interval", `${policy.maxAggregationInterval} s`],
     ["Longest exception", `${policy.maxExceptionDays} days`],
