@@ -194,4 +194,36 @@ describe("flowlog-guard CLI against moto", () => {
       "arn:aws:iam::111122223333:role/flowlog-guard/flowlog-guard-delivery",
     );
   });
+
+  it("iam-policy adds the operator's commands' permissions only when their flags ask; a bad --queue is exit 2", async () => {
+    const queue = "https://sqs.eu-west-1.amazonaws.com/111122223333/RemediationDlq";
+    const sids = (stdout: string) =>
+      (JSON.parse(stdout) as { Statement: { Sid: string }[] }).Statement.map((statement) => statement.Sid);
+    const plain = await runCli(["iam-policy", "--account-id", "111122223333"]);
+    const operator = await runCli([
+      "iam-policy",
+      "--account-id",
+      "111122223333",
+      "--security-hub",
+      "--cost",
+      "--queue",
+      queue,
+      "--organization",
+    ]);
+    const bad = await runCli(["iam-policy", "--account-id", "111122223333", "--queue", "RemediationDlq"]);
+
+    const added = sids(operator.stdout).filter((sid) => !sids(plain.stdout).includes(sid));
+    expect(added).toEqual([
+      "ImportSecurityHubFindings",
+      "ReadSecurityHubFindings",
+      "MeasureFlowLogIngestion",
+      "RedriveDeadLetterQueue",
+      "AssumeMemberRoles",
+      "ReadOrganization",
+    ]);
+    expect(operator.stdout).toContain('"arn:aws:sqs:eu-west-1:111122223333:RemediationDlq"');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--queue takes the dead-letter queue's URL");
+    expect(bad.stdout).toBe("");
+  });
 });

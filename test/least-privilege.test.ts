@@ -9,17 +9,26 @@ import {
   PutUserPolicyCommand,
 } from "@aws-sdk/client-iam";
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+import { CreateQueueCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import {
   createClientPool,
+  createOrganizationsClient,
+  estimateFlowLogCost,
   guardrailsPolicyDocument,
   handleCloudTrailEvent,
+  importToSecurityHub,
   listEnabledRegions,
+  memberRoleArn,
+  operatorStatements,
   type PolicyDocument,
   parsePolicy,
+  queueArnOfUrl,
+  resolveAccounts,
   runRemediation,
   servicePolicyDocument,
 } from "@flowlog-guard/core";
 import { afterEach, describe, expect, it } from "vitest";
+import { redriveQueue } from "../packages/cli/src/commands/redrive.ts";
 import { authorizationRequestsOf } from "./support/authorization.ts";
 import {
   attachDenyPolicyAndBoundary,
@@ -30,10 +39,11 @@ import {
   noSleep,
   testPool,
 } from "./support/aws.ts";
-import { recordingPool } from "./support/call-recorder.ts";
+import { recordClient, recordingPool } from "./support/call-recorder.ts";
 import { FIXTURE_VPC, fixture } from "./support/events.ts";
 import { decide } from "./support/iam-evaluator.ts";
 import { motoEndpoint } from "./support/moto.ts";
+import { createOrganization } from "./support/organization.ts";
 
 const REGION = "us-east-1";
 const ACCOUNT = "123456789012";
@@ -448,6 +458,105 @@ describe("least privilege, judged by a real IAM evaluator with each call's real 
     expect(document.Statement.flatMap((statement) => [statement.Action].flat())).not.toContain(
       "ec2:DescribeSubnets",
     );
+  });
+
+  it("the operator's flags (--security-hub, --cost, --queue, --organization): every call of those commands is allowed by the policy printed with them, each added action is used, and none is granted without them", async () => {
+    const setup = testPool();
+    await createVpc(setup, REGION);
+    await setup.clientsFor(REGION).events.send(new CreateEventBusCommand({ Name: "ledger" }));
+    const { recorder, report } = await recordedFixAll(policy, "lp-operator");
+    const calls = recorder.calls;
+    calls.length = 0; // fix-all's own calls are judged above; only the operator's commands here.
+    const security = await importToSecurityHub(report, {
+      clientsFor: (_account, region) => recorder.clientsFor(region),
+      now: new Date().toISOString(),
+      sleep: noSleep,
+    });
+    expect(security).toMatchObject({ failed: [] });
+    expect(security.imported).toBeGreaterThan(0);
+    const cost = await estimateFlowLogCost(report, {
+      pool: recorder,
+      days: 7,
+      trafficType: "REJECT",
+      now: new Date(),
+    });
+    expect(cost.vpcs.length).toBeGreaterThan(0);
+    const sqs = recordClient(new SQSClient({ region: REGION }), "sqs", REGION, calls);
+    const { QueueUrl: queueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: "RemediationDlq" }));
+    calls.pop(); // CreateQueue is the test's arrangement, not redrive's.
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: JSON.stringify(fixture("ec2-create-vpc-root-console-v1.05")),
+      }),
+    );
+    calls.pop();
+    const redrive = await redriveQueue({
+      queueUrl: queueUrl!,
+      sqs,
+      deps: { policy, pool: recorder, sleep: noSleep },
+      maxMessages: 5,
+    });
+    expect(redrive.received).toBe(1);
+    const org = await createOrganization(1);
+    const organizations = recordClient(createOrganizationsClient(REGION), "organizations", REGION, calls);
+    const resolved = await resolveAccounts(organizations, { accounts: "all" });
+    const memberRoles = resolved.targets.map((account) => ({
+      action: "sts:AssumeRole",
+      resource: memberRoleArn("aws", account.accountId),
+    }));
+    expect(resolved.targets.map((account) => account.accountId)).toContain(org.members[0]);
+
+    const operatorDocument: PolicyDocument = {
+      Version: "2012-10-17",
+      Statement: [
+        ...document.Statement,
+        ...operatorStatements({
+          partition: "aws",
+          accountId: ACCOUNT,
+          policy,
+          securityHub: true,
+          cost: true,
+          queueArn: queueArnOfUrl(queueUrl!, "aws")!.replace(":*:", `:${REGION}:`),
+          memberRoleName: "flowlog-guard-member",
+        }),
+      ],
+    };
+    const requests = [...calls.flatMap((call) => authorizationRequestsOf(call, ACCOUNT)), ...memberRoles];
+    const unique = [...new Map(requests.map((r) => [JSON.stringify(r), r])).values()];
+    const as = { principalArn: RUNNER, accountId: ACCOUNT };
+    const denied: string[] = [];
+    for (const request of unique)
+      if ((await decide(request, { ...as, identityPolicy: operatorDocument })) !== "Allowed")
+        denied.push(`${request.action} on ${request.resource}`);
+    expect(denied).toEqual([]);
+    const added = operatorDocument.Statement.slice(document.Statement.length).flatMap((s) =>
+      [s.Action].flat(),
+    );
+    const used = new Set(unique.map((r) => r.action));
+    // The organization's other listings (by OU, one account) are used by --ou and --accounts ID,ID.
+    const orgListings = [
+      "organizations:DescribeAccount",
+      "organizations:ListAccountsForParent",
+      "organizations:ListChildren",
+    ];
+    expect(added.filter((action) => !used.has(action) && !orgListings.includes(action))).toEqual([]);
+    for (const action of [
+      "securityhub:BatchImportFindings",
+      "securityhub:GetFindings",
+      "cloudwatch:GetMetricData",
+      "sqs:ReceiveMessage",
+      "sqs:DeleteMessage",
+    ])
+      expect(used).toContain(action);
+    // The service policy alone (no operator flags) grants none of it.
+    const withoutFlags: string[] = [];
+    for (const request of unique.filter((r) => !allActions.includes(r.action)))
+      if ((await decide(request, { ...as, identityPolicy: document })) === "Allowed")
+        withoutFlags.push(request.action);
+    expect(withoutFlags).toEqual([]);
+    const otherQueue = { action: "sqs:ReceiveMessage", resource: `arn:aws:sqs:${REGION}:${ACCOUNT}:Other` };
+    expect(await decide(otherQueue, { ...as, identityPolicy: operatorDocument })).toBe("ImplicitlyDenied");
   });
 });
 

@@ -111,6 +111,27 @@ export function authorizationRequestsOf(
       const context = boundary ? { ...tags, "iam:PermissionsBoundary": boundary } : tags;
       return [{ action, resource: role, context }, ...tagging];
     }
+    case "securityhub": {
+      if (operation === "GetFindings")
+        return [{ action, resource: `arn:${partition}:securityhub:${region}:${accountId}:hub/default` }];
+      const findings = (input.Findings ?? []) as { ProductArn?: string }[];
+      return [...new Set(findings.map((finding) => finding.ProductArn ?? ""))].map((resource) => ({
+        action,
+        resource,
+      }));
+    }
+    case "cloudwatch":
+      return [{ action, resource: "*" }]; // GetMetricData: metrics have no ARN.
+    case "s3":
+      if (operation === "ListObjectsV2")
+        return [{ action: "s3:ListBucket", resource: `arn:${partition}:s3:::${input.Bucket as string}` }];
+      return [{ action, resource: `arn:${partition}:s3:::${input.Bucket as string}` }];
+    case "sqs": {
+      const [account, name] = new URL(input.QueueUrl as string).pathname.split("/").slice(1);
+      return [{ action, resource: `arn:${partition}:sqs:${region}:${account}:${name}` }];
+    }
+    case "organizations":
+      return [{ action, resource: "*" }];
     case "events": {
       const busArn = (bus: string) =>
         bus.startsWith("arn:") ? bus : `arn:${partition}:events:${region}:${accountId}:event-bus/${bus}`;

@@ -2,13 +2,13 @@ import type { AwsClients, ClientPool } from "@flowlog-guard/core";
 
 /** One API call as the engine sent it: which client, in which region, with what input. */
 export interface RecordedCall {
-  service: "ec2" | "logs" | "iam" | "events" | "sts";
+  service: (typeof SERVICES)[number] | "sqs" | "organizations";
   operation: string;
   region: string;
   input: Record<string, unknown>;
 }
 
-const SERVICES = ["ec2", "logs", "iam", "events", "sts"] as const;
+const SERVICES = ["ec2", "logs", "iam", "events", "sts", "securityhub", "cloudwatch", "s3"] as const;
 
 interface MiddlewareHost {
   middlewareStack: {
@@ -20,6 +20,24 @@ interface MiddlewareHost {
       options: { step: "initialize"; name: string },
     ): void;
   };
+}
+
+/** Records every command `client` sends (a client outside the pool: the CLI's SQS, Organizations). */
+export function recordClient<T>(
+  client: T,
+  service: RecordedCall["service"],
+  region: string,
+  calls: RecordedCall[],
+): T {
+  (client as unknown as MiddlewareHost).middlewareStack.add(
+    (next, context) => async (args) => {
+      const operation = (context.commandName ?? "Unknown").replace(/Command$/, "");
+      calls.push({ service, operation, region, input: args.input });
+      return next(args);
+    },
+    { step: "initialize", name: "testCallRecorder" },
+  );
+  return client;
 }
 
 /**
@@ -36,16 +54,7 @@ export function recordingPool(pool: ClientPool): ClientPool & { calls: RecordedC
       const clients = pool.clientsFor(region);
       if (!seen.has(clients)) {
         seen.add(clients);
-        for (const service of SERVICES) {
-          (clients[service] as unknown as MiddlewareHost).middlewareStack.add(
-            (next, context) => async (args) => {
-              const operation = (context.commandName ?? "Unknown").replace(/Command$/, "");
-              calls.push({ service, operation, region, input: args.input });
-              return next(args);
-            },
-            { step: "initialize", name: "testCallRecorder" },
-          );
-        }
+        for (const service of SERVICES) recordClient(clients[service], service, region, calls);
       }
       return clients;
     },

@@ -28,6 +28,7 @@ export * from "./log-group-template.ts";
 export * from "./member-template.ts";
 export * from "./model.ts";
 export * from "./naming.ts";
+export * from "./operator-policy.ts";
 export * from "./organization-config.ts";
 export * from "./organization-policies.ts";
 export * from "./organization-run.ts";

@@ -80,7 +80,7 @@ Reads IncomingBytes (CloudWatch, uncompressed) of the log group each VPC's flow 
 size of the flow log objects under an S3 destination where the bucket is readable, over the last
 --days days; projects a 30-day month at the us-east-1 vended-log tiers, per VPC and per region, with a
 note on what REJECT vs ALL means for volume. Changes nothing. Needs cloudwatch:GetMetricData (and
-s3:ListBucket for S3 destinations) besides the scan permissions.
+s3:ListBucket for S3 destinations) besides the scan permissions: iam-policy --cost prints them all.
 
 Examples:
   flowlog-guard cost                                  last 7 days, every region

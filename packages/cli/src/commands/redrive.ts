@@ -150,7 +150,8 @@ export const registerRedrive: RegisterCommand = (program, wire) => {
 Each message (an EventBridge event, or Lambda's invocation record around one) is handled exactly
 as handle-event does. A message is deleted only after every event in it was handled or found to
 need nothing; one that fails or is refused stays in the queue (visible again after 15 minutes)
-and the run exits 3. Run it again once the cause is fixed.
+and the run exits 3. Run it again once the cause is fixed. Permissions: what handle-event needs,
+and sqs:ReceiveMessage/DeleteMessage on the queue (flowlog-guard iam-policy --queue URL prints both).
 
 Examples:
   flowlog-guard redrive --queue https://sqs.us-east-1.amazonaws.com/111122223333/RemediationDlq
