@@ -112,6 +112,7 @@ describe("flowlog-guard CLI against moto", () => {
     ],
     [["fix-all", "--bogus"], "unknown option '--bogus'"],
     [["frobnicate"], "unknown command 'frobnicate'"],
+    [["help", "frobnicate"], "unknown command 'frobnicate' (commands: scan, fix-all,"],
   ])("refuses %j with exit 2 and changes nothing", async (args, message) => {
     const pool = testPool();
     const vpcId = await createVpc(pool, REGION);

@@ -69,7 +69,8 @@ Examples:
   npx flowlog-guard fix-all --yes --json > report.json   fix everything, keep a machine-readable report
   npx flowlog-guard handle-event event.json           replay one CloudTrail event as the Lambda would
   npx flowlog-guard redrive --queue URL               replay a dead-letter queue, deleting what was handled
-  npx flowlog-guard iam-policy > policy.json          least-privilege IAM policy to run all of this
+  npx flowlog-guard iam-policy > policy.json          least-privilege IAM policy for fix-all and the functions
+  npx flowlog-guard iam-policy --security-hub --cost  ... plus what --security-hub and cost need
   npx flowlog-guard member-template > member.json     CloudFormation for each account of an organization
   npx flowlog-guard bucket-policy --bucket log-archive --accounts all   policy for a central S3 bucket
   npx flowlog-guard help scan                         help for one command
@@ -97,6 +98,14 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   if (argv.length === 0) {
     program.outputHelp();
     return ExitCode.ok;
+  }
+  // `help nosuch` would print the general help and exit 0: a typo must say so, as `nosuch` does.
+  const known = ["help", ...program.commands.flatMap((command) => [command.name(), ...command.aliases()])];
+  if (argv[0] === "help" && argv[1] !== undefined && !argv[1].startsWith("-") && !known.includes(argv[1])) {
+    io.stderr.write(
+      `error: unknown command '${argv[1]}' (commands: ${known.filter((name) => name !== "help").join(", ")})\n`,
+    );
+    return ExitCode.usage;
   }
   try {
     await program.parseAsync(normaliseFlagNames(argv), { from: "user" });

@@ -15,8 +15,9 @@ default, S3-logged, exempt, expired exception), runs scan, shows event-driven re
 and of a deleted flow log through EventBridge rules made from the deployed stack's pattern data, runs
 fix-all, and prints the change records. Needs Python 3 with moto: pip install "moto[server]".
 
-Example:
-  npm start          (the same as npx flowlog-guard demo)`,
+Examples:
+  flowlog-guard demo                                  the whole tour, then moto stops
+  npm start                                           the same, from a clone of the repository`,
     );
   wire(command, async ({ io }) => {
     const { runDemo } = await import("../demo/run-demo.ts");
