@@ -1,3 +1,4 @@
+import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from "@aws-sdk/client-cloudtrail";
 import { DisassociateKmsKeyCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { CreateSubnetCommand } from "@aws-sdk/client-ec2";
 import { CreateEventBusCommand } from "@aws-sdk/client-eventbridge";
@@ -24,6 +25,7 @@ import {
   parsePolicy,
   queueArnOfUrl,
   resolveAccounts,
+  runDoctor,
   runRemediation,
   servicePolicyDocument,
 } from "@flowlog-guard/core";
@@ -691,4 +693,69 @@ describe("least privilege with rolePermissionsBoundary (an organization that req
       "not authorized to perform: iam:PutRolePermissionsBoundary",
     );
   });
+
+  it.each([
+    ["CloudWatch Logs", {}],
+    ["S3", { destinationType: "s3", logDestination: "arn:aws:s3:::lp-archive/vpc" }],
+  ] as const)(
+    "--doctor (%s destination): every call doctor makes is allowed by the policy printed with it, and each action it adds is used",
+    async (_kind, settings) => {
+      const setup = testPool();
+      await createBucket(setup, REGION, "lp-archive");
+      await createBucket(setup, REGION, "lp-trail");
+      const cloudtrail = new CloudTrailClient({ region: REGION });
+      await cloudtrail.send(
+        new CreateTrailCommand({ Name: "lp-trail", S3BucketName: "lp-trail", IsMultiRegionTrail: true }),
+      );
+      await cloudtrail.send(new StartLoggingCommand({ Name: "lp-trail" }));
+      await setup.clientsFor(REGION).events.send(new CreateEventBusCommand({ Name: "ledger" }));
+      const doctorPolicy = parsePolicy({ ledgerBus: LEDGER, ...settings });
+      const recorder = recordingPool(testPool());
+      const checks = await runDoctor({
+        pool: recorder,
+        policy: doctorPolicy,
+        homeRegion: REGION,
+        regions: [REGION],
+      });
+      expect(checks.map((check) => check.name)).toContain("credentials");
+
+      const base = servicePolicyDocument({ partition: "aws", accountId: ACCOUNT, policy: doctorPolicy });
+      const added = operatorStatements({
+        partition: "aws",
+        accountId: ACCOUNT,
+        policy: doctorPolicy,
+        doctor: true,
+      });
+      const doctorDocument: PolicyDocument = {
+        Version: "2012-10-17",
+        Statement: [...base.Statement, ...added],
+      };
+      const requests = recorder.calls.flatMap((call) => authorizationRequestsOf(call, ACCOUNT));
+      const unique = [...new Map(requests.map((r) => [JSON.stringify(r), r])).values()];
+      const as = { principalArn: RUNNER, accountId: ACCOUNT, identityPolicy: doctorDocument };
+      const denied: string[] = [];
+      for (const request of unique)
+        if ((await decide(request, as)) !== "Allowed")
+          denied.push(`${request.action} on ${request.resource}`);
+      expect(denied).toEqual([]);
+      const used = new Set(unique.map((r) => r.action));
+      // GetRole maps an assumed-role session to its role; moto's caller is an IAM user.
+      const unused = added
+        .flatMap((s) => [s.Action].flat())
+        .filter((a) => !used.has(a) && a !== "iam:GetRole");
+      expect(unused).toEqual([]);
+      for (const action of [
+        "cloudtrail:GetTrailStatus",
+        "cloudtrail:GetEventSelectors",
+        "iam:SimulatePrincipalPolicy",
+      ])
+        expect(used).toContain(action);
+      // Without --doctor the service policy does not cover doctor's own reads.
+      const withoutFlag: string[] = [];
+      for (const request of unique.filter((r) => r.action.startsWith("cloudtrail:")))
+        if ((await decide(request, { ...as, identityPolicy: base })) === "Allowed")
+          withoutFlag.push(request.action);
+      expect(withoutFlag).toEqual([]);
+    },
+  );
 });

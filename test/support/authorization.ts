@@ -99,6 +99,14 @@ export function authorizationRequestsOf(
       return [{ action, resource: group, context: operation === "CreateLogGroup" ? tags : {} }, ...tagging];
     }
     case "iam": {
+      if (operation === "SimulatePrincipalPolicy")
+        // moto names its default IAM user arn:aws:sts::ACCOUNT:user/moto; AWS names users in iam.
+        return [
+          {
+            action,
+            resource: (input.PolicySourceArn as string).replace(/:sts::(\d{12}):user\//, ":iam::$1:user/"),
+          },
+        ];
       const path = (input.Path as string | undefined) ?? DELIVERY_ROLE_PATH;
       const role = `arn:${partition}:iam::${accountId}:role${path}${input.RoleName as string}`;
       const tags = tagContext(input.Tags as Tag[] | undefined);
@@ -122,10 +130,28 @@ export function authorizationRequestsOf(
     }
     case "cloudwatch":
       return [{ action, resource: "*" }]; // GetMetricData: metrics have no ARN.
-    case "s3":
-      if (operation === "ListObjectsV2")
-        return [{ action: "s3:ListBucket", resource: `arn:${partition}:s3:::${input.Bucket as string}` }];
-      return [{ action, resource: `arn:${partition}:s3:::${input.Bucket as string}` }];
+    case "s3": {
+      if (operation === "ListBuckets") return [{ action: "s3:ListAllMyBuckets", resource: "*" }];
+      // Operations whose IAM action has another name (Service Authorization Reference).
+      const named: Record<string, string> = {
+        ListObjectsV2: "s3:ListBucket",
+        HeadBucket: "s3:ListBucket",
+        GetBucketEncryption: "s3:GetEncryptionConfiguration",
+      };
+      return [
+        { action: named[operation] ?? action, resource: `arn:${partition}:s3:::${input.Bucket as string}` },
+      ];
+    }
+    case "cloudtrail": {
+      if (operation === "DescribeTrails") return [{ action, resource: "*" }];
+      const trail = (input.Name ?? input.TrailName) as string;
+      const arn = trail.startsWith("arn:")
+        ? trail
+        : `arn:${partition}:cloudtrail:${region}:${accountId}:trail/${trail}`;
+      return [{ action, resource: arn }];
+    }
+    case "kms":
+      return [{ action, resource: input.KeyId as string }];
     case "sqs": {
       const [account, name] = new URL(input.QueueUrl as string).pathname.split("/").slice(1);
       return [{ action, resource: `arn:${partition}:sqs:${region}:${account}:${name}` }];

@@ -8,7 +8,18 @@ export interface RecordedCall {
   input: Record<string, unknown>;
 }
 
-const SERVICES = ["ec2", "logs", "iam", "events", "sts", "securityhub", "cloudwatch", "s3"] as const;
+const SERVICES = [
+  "ec2",
+  "logs",
+  "iam",
+  "events",
+  "sts",
+  "securityhub",
+  "cloudwatch",
+  "s3",
+  "cloudtrail",
+  "kms",
+] as const;
 
 interface MiddlewareHost {
   middlewareStack: {

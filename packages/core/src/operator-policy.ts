@@ -20,6 +20,8 @@ export interface OperatorPolicyOptions {
   queueArn?: string;
   /** `--accounts`/`--ou` runs from the central account: the member role's name, when they are run. */
   memberRoleName?: string;
+  /** The `doctor` command: the trail, the caller's own permissions (simulator), an S3 destination's bucket. */
+  doctor?: boolean;
 }
 
 /**
@@ -79,8 +81,47 @@ function costStatements(options: OperatorPolicyOptions): PolicyStatement[] {
 }
 
 /**
+ * What `doctor` reads beyond the service policy: the account's trails (an organization trail lives in
+ * the management account, hence any account), the caller's own principal for the IAM policy simulator
+ * (an assumed-role session is mapped to its role with GetRole), and an S3 destination's bucket.
+ */
+function doctorStatements(options: OperatorPolicyOptions): PolicyStatement[] {
+  const { partition, accountId } = options;
+  const statements: PolicyStatement[] = [
+    { Sid: "FindTrails", Effect: "Allow", Action: ["cloudtrail:DescribeTrails"], Resource: "*" },
+    {
+      Sid: "ReadTrailSettings",
+      Effect: "Allow",
+      Action: ["cloudtrail:GetEventSelectors", "cloudtrail:GetTrailStatus"],
+      Resource: `arn:${partition}:cloudtrail:*:*:trail/*`,
+    },
+    {
+      Sid: "SimulateOwnPermissions",
+      Effect: "Allow",
+      Action: ["iam:GetRole", "iam:SimulatePrincipalPolicy"],
+      Resource: [`arn:${partition}:iam::${accountId}:role/*`, `arn:${partition}:iam::${accountId}:user/*`],
+    },
+  ];
+  const destination =
+    options.policy.destinationType === "s3"
+      ? parseS3Destination(options.policy.logDestination ?? "")
+      : undefined;
+  if (destination)
+    statements.push(
+      { Sid: "FindOwnBuckets", Effect: "Allow", Action: ["s3:ListAllMyBuckets"], Resource: "*" },
+      {
+        Sid: "CheckDestinationBucket",
+        Effect: "Allow",
+        Action: ["s3:GetBucketPolicy", "s3:GetEncryptionConfiguration", "s3:ListBucket"],
+        Resource: bucketArn(partition, destination.bucket),
+      },
+    );
+  return statements;
+}
+
+/**
  * The statements the operator's CLI options add to the service policy (`iam-policy --security-hub`,
- * `--cost`, `--queue URL`, `--member-role-name`/`--organization`); none without them.
+ * `--cost`, `--queue URL`, `--doctor`, `--member-role-name`/`--organization`); none without them.
  *
  * @example operatorStatements({ partition: "aws", accountId: "111122223333", policy: {}, cost: true })
  */
@@ -99,6 +140,7 @@ export function operatorStatements(options: OperatorPolicyOptions): PolicyStatem
           },
         ]
       : []),
+    ...(options.doctor ? doctorStatements(options) : []),
     ...(options.memberRoleName !== undefined
       ? centralOrganizationStatements(partition, options.memberRoleName || MEMBER_ROLE_NAME)
       : []),

@@ -43,6 +43,7 @@ export const registerDoctor: RegisterCommand = (program, wire) => {
       `
 Events reach EventBridge only while a CloudTrail trail logs management write events in the region;
 without one, only the daily fix-all sweep catches problems. Each check prints what to do about it.
+Permissions: flowlog-guard iam-policy --doctor prints what doctor reads on top of the service policy.
 Exit 0 when nothing failed (warnings allowed), 3 when a check failed.
 
 Examples:

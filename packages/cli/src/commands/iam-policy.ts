@@ -39,6 +39,7 @@ function operatorOptions(options: Record<string, unknown>, partition: string) {
   return {
     securityHub: Boolean(options.securityHub),
     cost: Boolean(options.cost),
+    doctor: Boolean(options.doctor),
     queueArn,
     memberRoleName: memberRoleName ?? (options.organization ? MEMBER_ROLE_NAME : undefined),
   };
@@ -125,6 +126,12 @@ export const registerIamPolicy: RegisterCommand = (program, wire) => {
     )
     .addOption(
       new Option(
+        "--doctor",
+        "also what doctor reads: trails, the caller's own permissions (IAM simulator), an S3 destination's bucket",
+      ).helpGroup(OPERATOR_GROUP),
+    )
+    .addOption(
+      new Option(
         "--organization",
         "also what --accounts/--ou runs need in the central account: read the organization, assume the member role",
       ).helpGroup(OPERATOR_GROUP),
@@ -143,7 +150,7 @@ scoped to the delivery role and to the log groups the --log-group-name template 
 the settings: with --destination-type s3 there is no role or log-group action, only the
 logs:CreateLogDelivery/DeleteLogDelivery AWS requires; --resource-type Subnet adds ec2:DescribeSubnets.
 What the operator's other commands need is added only when asked for (--security-hub, --cost, --queue,
---organization), so the deployed functions are never granted it.
+--doctor, --organization), so the deployed functions are never granted it.
 
 Examples:
   flowlog-guard iam-policy --account-id 111122223333 > flowlog-guard-policy.json
