@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,7 +7,7 @@ import { PutRolePolicyCommand } from "@aws-sdk/client-iam";
 import { EXCEPTION_TAGS, PRODUCT_VERSION } from "@flowlog-guard/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { createVpc, flowLogsOf, testPool } from "./support/aws.ts";
-import { runCli, runCliInTerminal } from "./support/cli.ts";
+import { onlyProfileCredentials, runCli, runCliInTerminal } from "./support/cli.ts";
 import { FIXTURE_VPC, fixture } from "./support/events.ts";
 import { startFaultProxy } from "./support/fault-proxy.ts";
 
@@ -331,13 +331,9 @@ describe("#12 defect 11: smaller things", () => {
 
 describe("#12 also expected by operators", () => {
   it("--profile reads credentials from the named profile", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "fg-profile-"));
-    const credentials = join(dir, "credentials");
-    await writeFile(credentials, "[audit]\naws_access_key_id = testing\naws_secret_access_key = testing\n");
+    const env = await onlyProfileCredentials("audit");
 
-    const result = await runCli(["scan", "--regions", REGION, "--profile", "audit", "--json"], {
-      env: { AWS_SHARED_CREDENTIALS_FILE: credentials, AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "" },
-    });
+    const result = await runCli(["scan", "--regions", REGION, "--profile", "audit", "--json"], { env });
 
     expect(result.stderr).toBe("");
     expect(json(result.stdout).account).toBe("123456789012");

@@ -1,6 +1,3 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
@@ -18,7 +15,7 @@ import {
 import { createRuntime } from "@flowlog-guard/functions/runtime";
 import { describe, expect, it } from "vitest";
 import { createVpc, flowLogsOf, testPool } from "./support/aws.ts";
-import { runCli } from "./support/cli.ts";
+import { onlyProfileCredentials, runCli } from "./support/cli.ts";
 import { invocationRecord } from "./support/envelopes.ts";
 import { FIXTURE_VPC, fixture } from "./support/events.ts";
 
@@ -151,14 +148,7 @@ describe("redrive reaches the queue with the command's AWS access options", () =
     const { QueueUrl: queueUrl } = await new SQSClient({ region: REGION }).send(
       new CreateQueueCommand({ QueueName: "ProfileDlq" }),
     );
-    const dir = await mkdtemp(join(tmpdir(), "fg-redrive-profile-"));
-    const credentials = join(dir, "credentials");
-    await writeFile(credentials, "[ops]\naws_access_key_id = testing\naws_secret_access_key = testing\n");
-    const env = {
-      AWS_SHARED_CREDENTIALS_FILE: credentials,
-      AWS_ACCESS_KEY_ID: "",
-      AWS_SECRET_ACCESS_KEY: "",
-    };
+    const env = await onlyProfileCredentials("ops");
 
     const withProfile = await runCli(["redrive", "--queue", queueUrl!, "--profile", "ops", "--json"], {
       env,

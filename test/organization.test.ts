@@ -1,13 +1,10 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { CloseAccountCommand } from "@aws-sdk/client-organizations";
 import { EventValidationError, type OrganizationReport } from "@flowlog-guard/core";
 import { createRemediateHandler, type RemediateResult } from "@flowlog-guard/functions/remediate-handler";
 import { createRuntime } from "@flowlog-guard/functions/runtime";
 import { describe, expect, it } from "vitest";
 import { createVpc, flowLogsOf } from "./support/aws.ts";
-import { runCli } from "./support/cli.ts";
+import { onlyProfileCredentials, runCli } from "./support/cli.ts";
 import { FIXTURE_VPC, fixture } from "./support/events.ts";
 import { startFaultProxy } from "./support/fault-proxy.ts";
 import { motoEndpoint } from "./support/moto.ts";
@@ -159,15 +156,8 @@ describe("organization mode uses the caller's --profile for Organizations and fo
     const org = await createOrganization(1);
     const [member] = org.members as [string];
     const vpcId = await createVpc(await adminPool(member), "us-east-1");
-    const dir = await mkdtemp(join(tmpdir(), "fg-org-profile-"));
-    const credentials = join(dir, "credentials");
-    await writeFile(credentials, "[mgmt]\naws_access_key_id = testing\naws_secret_access_key = testing\n");
     // No keys in the environment: only --profile can make these calls.
-    const env = {
-      AWS_SHARED_CREDENTIALS_FILE: credentials,
-      AWS_ACCESS_KEY_ID: "",
-      AWS_SECRET_ACCESS_KEY: "",
-    };
+    const env = await onlyProfileCredentials("mgmt");
 
     const scan = await runCli(
       [

@@ -1,4 +1,7 @@
 import { spawn } from "node:child_process";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const bin = fileURLToPath(new URL("../../packages/cli/bin/flowlog-guard.cjs", import.meta.url));
@@ -76,4 +79,18 @@ export function runCliInTerminal(
     child.once("error", reject);
     child.once("close", (code) => resolve({ code, output }));
   });
+}
+
+/**
+ * The environment of a CLI run whose only credentials are those of `profile` in a credentials file of
+ * its own (no keys in the environment): what `--profile` must pick up.
+ */
+export async function onlyProfileCredentials(profile: string): Promise<Record<string, string>> {
+  const dir = await mkdtemp(join(tmpdir(), "fg-profile-"));
+  const credentials = join(dir, "credentials");
+  await writeFile(
+    credentials,
+    `[${profile}]\naws_access_key_id = testing\naws_secret_access_key = testing\n`,
+  );
+  return { AWS_SHARED_CREDENTIALS_FILE: credentials, AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "" };
 }
