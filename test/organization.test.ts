@@ -152,7 +152,7 @@ describe("Remediate handler in organization mode (FLOWLOG_GUARD_ORGANIZATION_ID)
 });
 
 describe("organization mode uses the caller's --profile for Organizations and for assuming member roles", () => {
-  it("scan --accounts and bucket-policy --accounts all work with the profile's keys alone", async () => {
+  it("scan --accounts (with --security-hub) and bucket-policy --accounts all work with the profile's keys alone", async () => {
     const org = await createOrganization(1);
     const [member] = org.members as [string];
     const vpcId = await createVpc(await adminPool(member), "us-east-1");
@@ -171,6 +171,7 @@ describe("organization mode uses the caller's --profile for Organizations and fo
         "--json",
         "--api-rate",
         "0",
+        "--security-hub",
       ],
       { env },
     );
@@ -183,6 +184,10 @@ describe("organization mode uses the caller's --profile for Organizations and fo
     const report = JSON.parse(scan.stdout) as OrganizationReport;
     expect(report.summary).toMatchObject({ accounts: 1, accountsFailed: 0 });
     expect(JSON.stringify(report)).toContain(vpcId);
+    // The member's finding goes into the member's Security Hub, through the member role.
+    expect(scan.stderr).toMatch(
+      /Security Hub: [1-9]\d* findings imported or updated, 0 archived \(VPC gone\), 0 failed/,
+    );
     expect(bucket.code, bucket.stderr).toBe(0);
     expect(bucket.stdout).toContain(org.organizationId);
   });

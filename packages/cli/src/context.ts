@@ -1,5 +1,11 @@
 import { fromIni, fromTemporaryCredentials } from "@aws-sdk/credential-providers";
-import { type ClientPool, createClientPool, listEnabledRegions } from "@flowlog-guard/core";
+import {
+  type AccountPools,
+  type ClientPool,
+  createAccountPools,
+  createClientPool,
+  listEnabledRegions,
+} from "@flowlog-guard/core";
 import { loadSharedConfigFiles } from "@smithy/core/config";
 import type { AwsCredentialIdentityProvider } from "@smithy/types";
 import { UsageError } from "./errors.ts";
@@ -70,6 +76,23 @@ export async function createAccessFor(settings: AccessSettings, env: Env): Promi
     requestTimeoutMs: settings.requestTimeoutMs,
   });
   return { pool, credentials, requestTimeoutMs: settings.requestTimeoutMs };
+}
+
+/**
+ * Organization mode: each member account's clients, through its member role, assumed with this
+ * command's own credentials (`--profile`, `--role-arn`), API rate and request timeout.
+ */
+export function memberPoolsFor(
+  access: AwsAccess & { homeRegion: string; apiRate: number | undefined },
+  member: { partition: string; memberRoleName: string; sessionName: string },
+): AccountPools {
+  return createAccountPools({
+    ...member,
+    homeRegion: access.homeRegion,
+    ...(access.apiRate !== undefined ? { apiRate: access.apiRate } : {}),
+    ...(access.credentials ? { credentials: access.credentials } : {}),
+    ...(access.requestTimeoutMs ? { requestTimeoutMs: access.requestTimeoutMs } : {}),
+  });
 }
 
 /** One client pool for a command: its credentials, its API rate. */

@@ -1,6 +1,4 @@
 import {
-  type ClientPool,
-  createAccountPools,
   type EvidenceReport,
   importToSecurityHub,
   type Policy,
@@ -13,6 +11,7 @@ import {
 } from "@flowlog-guard/core";
 import { type Command, Option } from "commander";
 import type { AccountSettings } from "./account-options.ts";
+import { type AwsAccess, memberPoolsFor } from "./context.ts";
 import { UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 
@@ -61,8 +60,7 @@ export function renderFormat(
  */
 export async function sendToSecurityHub(
   report: EvidenceReport,
-  context: {
-    pool: ClientPool;
+  context: AwsAccess & {
     homeRegion: string;
     runId: string;
     accounts: AccountSettings | undefined;
@@ -71,12 +69,10 @@ export async function sendToSecurityHub(
   io: Io,
 ): Promise<number> {
   const members = context.accounts
-    ? createAccountPools({
+    ? memberPoolsFor(context, {
         partition: partitionOf(context.homeRegion),
-        homeRegion: context.homeRegion,
         memberRoleName: context.accounts.memberRoleName,
         sessionName: `flowlog-guard-${context.runId}`,
-        ...(context.apiRate !== undefined ? { apiRate: context.apiRate } : {}),
       })
     : undefined;
   const result = await importToSecurityHub(report, {

@@ -26,6 +26,8 @@ export interface AccountPoolsOptions {
   rateLimits?: (service: string, operation: string) => RateLimit | undefined;
   endpoint?: string;
   maxAttempts?: number;
+  /** As in createClientPool: per-request timeout of every member client. */
+  requestTimeoutMs?: number;
   counter?: ApiCallCounter;
   now?: () => number;
 }
@@ -115,6 +117,7 @@ export function createAccountPools(options: AccountPoolsOptions): AccountPools {
           ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
           ...(options.endpoint ? { endpoint: options.endpoint } : {}),
           ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
+          ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
         });
         pools.set(accountId, pool);
       }

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import {
-  createAccountPools,
   createOrganizationsClient,
   type OrganizationReport,
   type Plan,
@@ -14,7 +13,7 @@ import {
 } from "@flowlog-guard/core";
 import { type AccountSettings, resolveAccountSettings } from "../account-options.ts";
 import { ExitCode } from "../command.ts";
-import { createRunContext, type RunContext } from "../context.ts";
+import { createRunContext, memberPoolsFor, type RunContext } from "../context.ts";
 import { renderFormat, resolveFormat, sendToSecurityHub } from "../formats.ts";
 import type { Io } from "../io.ts";
 import { type RunSettings, resolveRunSettings, type VpcFilters } from "../options.ts";
@@ -223,15 +222,14 @@ async function runAcrossAccounts(
     central: context.pool,
     memberRoleName: accounts.memberRoleName,
     accountConcurrency: accounts.accountConcurrency,
-    pools: createAccountPools({
-      partition: identity.partition,
-      homeRegion: context.homeRegion,
-      memberRoleName: accounts.memberRoleName,
-      sessionName: `flowlog-guard-${run.runId}`,
-      apiRate: run.settings.apiRate,
-      // Member roles are assumed with the caller's own credentials (--profile, --role-arn).
-      ...(context.credentials ? { credentials: context.credentials } : {}),
-    }),
+    pools: memberPoolsFor(
+      { ...context, apiRate: run.settings.apiRate },
+      {
+        partition: identity.partition,
+        memberRoleName: accounts.memberRoleName,
+        sessionName: `flowlog-guard-${run.runId}`,
+      },
+    ),
     onProgress: ({ accountsDone, accounts: total, vpcsEvaluated, changes }) =>
       run.progress.update({
         regionsDone: accountsDone,
