@@ -24,6 +24,7 @@ import {
   CHAOS_REGION,
   CHAOS_SECOND_REGION,
   type ChaosEstate,
+  drainLateRecords,
   drainRecords,
   faultFigures,
   fixAllThroughProxy,
@@ -32,7 +33,13 @@ import {
   vpcsThatMustBeLogged,
 } from "../test/support/chaos.ts";
 import { FIXTURE_VPC, fixture } from "../test/support/events.ts";
-import { AWS_BUCKETS, iamPropagation, randomFaults, tokenBuckets } from "../test/support/fault-proxy.ts";
+import {
+  AWS_BUCKETS,
+  iamPropagation,
+  mostInFlight,
+  randomFaults,
+  tokenBuckets,
+} from "../test/support/fault-proxy.ts";
 
 const { values } = parseArgs({
   options: {
@@ -85,6 +92,62 @@ function recordFigures(records: Awaited<ReturnType<typeof drainRecords>>) {
   };
 }
 
+/** The PutEvents requests that reached the proxy: how many, their faults, how many moto held at once. */
+function putEventsFigures(estate: ChaosEstate) {
+  const log = estate.proxy.log.filter((entry) => entry.call.operation === "PutEvents");
+  const slowest = Math.max(0, ...log.map((entry) => entry.answeredMs ?? 0));
+  const byFault: Record<string, number> = {};
+  for (const entry of log) byFault[entry.fault] = (byFault[entry.fault] ?? 0) + 1;
+  return `${log.length} requests ${JSON.stringify(byFault)}, at most ${mostInFlight(log, "PutEvents")} at the bus at once, slowest answer ${(slowest / 1000).toFixed(1)} s`;
+}
+
+/**
+ * Scenario 1 with the ledger on: every applied change must be on the bus when the run has returned
+ * (checks), and what became of any that is not: reported undelivered, arrived late (a PutEvents the
+ * client gave up on, still at the service), or nowhere (lost).
+ */
+async function ledgerChecks(estate: ChaosEstate, report: RunReport, flowLogs: number) {
+  const atDrain = await drainRecords(estate.ledger);
+  const late = await drainLateRecords(estate.ledger);
+  const idsAtDrain = new Set(atDrain.map((r) => r.recordId));
+  const idsLate = new Set(late.map((r) => r.recordId));
+  const undelivered = new Set((report.undeliveredRecords ?? []).map((r) => r.recordId));
+  const applied = [...report.vpcs.flatMap((vpc) => vpc.changes), ...report.sharedChanges].filter(
+    (r) => r.outcome === "applied",
+  );
+  const missing = applied.filter((r) => !idsAtDrain.has(r.recordId));
+  const flowLogsRecorded = new Set(
+    atDrain.filter((r) => r.action === "create-flow-log" && r.outcome === "applied").map((r) => r.target.id),
+  ).size;
+  print("change records on the bus at drain / distinct", `${atDrain.length} / ${idsAtDrain.size}`);
+  print(
+    "arrived after the drain / distinct / new ids",
+    `${late.length} / ${idsLate.size} / ${[...idsLate].filter((id) => !idsAtDrain.has(id)).length}`,
+  );
+  print("PutEvents", putEventsFigures(estate));
+  print(
+    "missing at drain: reported undelivered / late / lost",
+    `${missing.filter((r) => undelivered.has(r.recordId)).length} / ${missing.filter((r) => idsLate.has(r.recordId)).length} / ${missing.filter((r) => !undelivered.has(r.recordId) && !idsLate.has(r.recordId)).length}`,
+  );
+  for (const error of report.errors.filter((e) => e.scope === "ledger"))
+    print("ledger error", error.message.slice(0, 300));
+  const checks = [
+    [
+      "applied changes in the report / on the bus",
+      `${applied.length} / ${applied.length - missing.length}`,
+      missing.length === 0,
+    ],
+    ["flow logs recorded on the bus", `${flowLogsRecorded} of ${flowLogs}`, flowLogsRecorded === flowLogs],
+    [
+      "records undelivered (report)",
+      report.summary.recordsUndelivered,
+      report.summary.recordsUndelivered === 0,
+    ],
+  ] as const;
+  for (const [label, figure, ok] of checks) print(label, `${ok ? "ok  " : "FAIL"} ${String(figure)}`);
+  return checks.every(([, , ok]) => ok);
+}
+
 console.log(`flowlog-guard reliability figures (Node ${process.version})`);
 
 if (runs("1"))
@@ -118,9 +181,14 @@ if (runs("1"))
       `${logged.exactlyOne} of ${logged.mustBeLogged.length} (more than one: ${logged.moreThanOne})`,
     );
     print("exempt VPCs with a flow log", logged.exemptLogged);
-    if (values.ledger !== "off")
-      print("change records on the bus", recordFigures(await drainRecords(estate.ledger)));
     print("duration", `${seconds.toFixed(1)} s`);
+    if (
+      values.ledger !== "off" &&
+      !(await ledgerChecks(estate, report, logged.exactlyOne + logged.moreThanOne))
+    ) {
+      console.log("  FAILED: every applied change must be on the ledger bus (issue #17)");
+      process.exitCode = 1;
+    }
     await estate.proxy.close();
   });
 

@@ -112,6 +112,27 @@ export async function drainRecords(ledger: EventCapture): Promise<ChangeRecord[]
   return (await ledger.drain()).map((event) => event.detail as ChangeRecord);
 }
 
+/**
+ * Change records that reach the ledger bus after `drainRecords` saw the queue empty: drains every
+ * `everyMs` until `quietDrains` drains in a row find nothing (or `maxMs` passes). A PutEvents the
+ * client gave up on (its request timeout) can still be at the service and deliver later.
+ */
+export async function drainLateRecords(
+  ledger: EventCapture,
+  options: { everyMs?: number; quietDrains?: number; maxMs?: number } = {},
+): Promise<ChangeRecord[]> {
+  const { everyMs = 2_000, quietDrains = 3, maxMs = 180_000 } = options;
+  const late: ChangeRecord[] = [];
+  let quiet = 0;
+  for (const until = Date.now() + maxMs; quiet < quietDrains && Date.now() < until; ) {
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+    const drained = await drainRecords(ledger);
+    late.push(...drained);
+    quiet = drained.length === 0 ? quiet + 1 : 0;
+  }
+  return late;
+}
+
 /** Fault counts from the proxy's log, for reports and docs. */
 export function faultFigures(proxy: FaultProxy): Record<string, number> {
   const counts: Record<string, number> = {};

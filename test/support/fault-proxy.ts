@@ -33,10 +33,9 @@ export type FaultRule = (call: ProxiedCall) => Fault | undefined;
 
 export interface FaultProxy {
   endpoint: string;
-  /** Calls seen, with the fault applied to each. */
   /**
-   * Calls seen, with the fault applied to each, when each arrived (epoch ms) and, for calls the
-   * service answered, how long the answer took from arrival.
+   * Calls seen, with the fault applied to each, when each arrived (epoch ms) and, for calls forwarded
+   * to the service, how long its answer took to start from arrival (absent: not answered yet).
    */
   log: { call: ProxiedCall; fault: Fault["kind"]; at: number; answeredMs?: number }[];
   close(): Promise<void>;
@@ -101,6 +100,8 @@ export async function startFaultProxy(target: string, rules: FaultRule[]): Promi
             headers: incoming.headers,
           },
           (response) => {
+            // The service has done its work once its answer starts (moto answers when it is done).
+            entry.answeredMs = Date.now() - entry.at;
             if (fault.kind === "lose-response") {
               // The service has applied the call; its answer never reaches the caller.
               response.resume();
@@ -112,9 +113,6 @@ export async function startFaultProxy(target: string, rules: FaultRule[]): Promi
               return;
             }
             outgoing.writeHead(response.statusCode ?? 502, response.headers);
-            response.on("end", () => {
-              entry.answeredMs = Date.now() - entry.at;
-            });
             response.pipe(outgoing);
           },
         );
@@ -342,4 +340,28 @@ export function tokenBuckets(
     return throttling(call.service);
   };
   return { rule, refused };
+}
+
+/**
+ * The most calls of `operation` the service held at once, from their arrival at the proxy until the
+ * service's answer started (a call forwarded and not answered yet counts as still held). Calls the
+ * proxy answered itself (faults) never reached the service.
+ */
+export function mostInFlight(log: FaultProxy["log"], operation: string): number {
+  const edges = log
+    .filter(
+      (entry) => entry.call.operation === operation && entry.fault !== "respond" && entry.fault !== "reset",
+    )
+    .flatMap((entry) => [
+      { at: entry.at, step: 1 },
+      { at: entry.at + (entry.answeredMs ?? Number.POSITIVE_INFINITY), step: -1 },
+    ])
+    .sort((a, b) => a.at - b.at || a.step - b.step);
+  let current = 0;
+  let most = 0;
+  for (const edge of edges) {
+    current += edge.step;
+    most = Math.max(most, current);
+  }
+  return most;
 }
