@@ -1,7 +1,13 @@
-import { type ChangeRecord, createClientPool, LedgerPublisher, newChangeRecord } from "@flowlog-guard/core";
+import {
+  type ChangeRecord,
+  createClientPool,
+  LEDGER_MAX_IN_FLIGHT,
+  LedgerPublisher,
+  newChangeRecord,
+} from "@flowlog-guard/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { captureLedger, noSleep } from "./support/aws.ts";
-import { type FaultProxy, startFaultProxy } from "./support/fault-proxy.ts";
+import { type FaultProxy, mostInFlight, startFaultProxy } from "./support/fault-proxy.ts";
 
 const REGION = "eu-west-1";
 const BUS = "ledger";
@@ -26,6 +32,22 @@ function aRecord(index: number): ChangeRecord {
 const idsOf = (events: Record<string, unknown>[]) =>
   events.map((event) => (event.detail as ChangeRecord).recordId).sort();
 
+/** The record ids of each PutEvents request that reached the proxy, in arrival order. */
+const putEventsSent = (faults: FaultProxy) =>
+  faults.log
+    .filter((entry) => entry.call.operation === "PutEvents")
+    .map((entry) =>
+      (JSON.parse(entry.call.body) as { Entries: { Detail: string }[] }).Entries.map(
+        (item) => (JSON.parse(item.Detail) as ChangeRecord).recordId,
+      ),
+    );
+
+/** Every PutEvents waits `delayMs` before the proxy forwards it: a bus that answers slowly. */
+const slowPutEvents =
+  (delayMs: number) =>
+  (call: { operation: string }): { kind: "pass"; delayMs: number } | undefined =>
+    call.operation === "PutEvents" ? { kind: "pass", delayMs } : undefined;
+
 let proxy: FaultProxy | undefined;
 afterEach(async () => {
   await proxy?.close();
@@ -43,15 +65,7 @@ describe("LedgerPublisher: change records published as they are written", () => 
       flushIntervalMs: 300,
     });
     const records = Array.from({ length: 12 }, (_, index) => aRecord(index));
-    /** The records of each PutEvents request that reached the bus's endpoint so far. */
-    const sent = () =>
-      proxy!.log
-        .filter((entry) => entry.call.operation === "PutEvents")
-        .map((entry) =>
-          (JSON.parse(entry.call.body) as { Entries: { Detail: string }[] }).Entries.map(
-            (item) => (JSON.parse(item.Detail) as ChangeRecord).recordId,
-          ),
-        );
+    const sent = () => putEventsSent(proxy!);
     const waitForRequests = async (count: number) => {
       for (const until = Date.now() + 60_000; sent().length < count && Date.now() < until; )
         await new Promise((resolve) => setTimeout(resolve, 20));
@@ -123,5 +137,53 @@ describe("LedgerPublisher: change records published as they are written", () => 
       undelivered: [{ recordId: records[7]!.recordId, error: "NotAuthorizedForSourceException: refused" }],
     });
     expect(logged).toEqual([expect.objectContaining({ bus: BUS, changeRecord: records[7] })]);
+  });
+
+  it(`keeps at most ${LEDGER_MAX_IN_FLIGHT} PutEvents in flight on a slow bus; the rest wait in order and every record arrives`, async () => {
+    const ledger = await captureLedger(REGION, BUS, "publisher-ledger");
+    proxy = await startFaultProxy(process.env.AWS_ENDPOINT_URL!, [slowPutEvents(400)]);
+    const pool = createClientPool({ apiRate: 0, endpoint: proxy.endpoint });
+    const publisher = new LedgerPublisher({ clients: pool.clientsFor(REGION), bus: BUS });
+    const records = Array.from({ length: 65 }, (_, index) => aRecord(index));
+
+    for (const record of records) publisher.add(record);
+    const result = await publisher.close();
+
+    expect(mostInFlight(proxy.log, "PutEvents")).toBe(LEDGER_MAX_IN_FLIGHT);
+    const batches = putEventsSent(proxy);
+    expect(batches.map((batch) => batch.length)).toEqual([10, 10, 10, 10, 10, 10, 5]);
+    expect(batches[0]).toEqual(records.slice(0, 10).map((record) => record.recordId));
+    expect(pool.counter.count("EventBridge", "PutEvents")).toBe(7);
+    expect(result).toEqual({ bus: BUS, published: 65, undelivered: [] });
+    expect(idsOf(await ledger.drain())).toEqual(records.map((record) => record.recordId).sort());
+  });
+
+  it("fills full batches with the records that come while every slot is busy: 35 records, 4 calls", async () => {
+    const ledger = await captureLedger(REGION, BUS, "publisher-ledger");
+    proxy = await startFaultProxy(process.env.AWS_ENDPOINT_URL!, [slowPutEvents(600)]);
+    const pool = createClientPool({ apiRate: 0, endpoint: proxy.endpoint });
+    const publisher = new LedgerPublisher({
+      clients: pool.clientsFor(REGION),
+      bus: BUS,
+      maxInFlight: 1,
+      flushIntervalMs: 20,
+    });
+    const records = Array.from({ length: 35 }, (_, index) => aRecord(index));
+
+    // Ten at once (a full batch, sent at once), then one every 10 ms while that batch is answered:
+    // each would be due 20 ms after it came, but the only slot is busy.
+    for (const record of records.slice(0, 10)) publisher.add(record);
+    for (const record of records.slice(10)) {
+      publisher.add(record);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const result = await publisher.close();
+
+    const batches = putEventsSent(proxy);
+    expect(batches.map((batch) => batch.length)).toEqual([10, 10, 10, 5]);
+    expect(batches.flat()).toEqual(records.map((record) => record.recordId));
+    expect(mostInFlight(proxy.log, "PutEvents")).toBe(1);
+    expect(result).toEqual({ bus: BUS, published: 35, undelivered: [] });
+    expect(idsOf(await ledger.drain())).toEqual(records.map((record) => record.recordId).sort());
   });
 });

@@ -27,8 +27,10 @@ export interface LedgerPublisherOptions {
   sleep?: Sleep | undefined;
   /** Tries per entry (the first send and its retries). */
   attempts?: number | undefined;
-  /** How long a batch that is not full waits for more records; 0 sends at once. */
+  /** How long a batch that is not full waits for more records; 0: until the current task ends. */
   flushIntervalMs?: number | undefined;
+  /** PutEvents calls in flight at most (default LEDGER_MAX_IN_FLIGHT). */
+  maxInFlight?: number | undefined;
 }
 
 /** The size EventBridge counts for an entry: Time (14 bytes), Source, DetailType and Detail in UTF-8. */
@@ -84,13 +86,28 @@ export function batchRecords(
 }
 
 /**
+ * PutEvents calls one publisher keeps in flight at most. More would not deliver faster: a bus that
+ * answers slowly (moto spends about 140 ms of CPU on each entry) then only queues them, until they
+ * pass the SDK's request timeout and are sent again, adding load and duplicates (docs/reliability.md).
+ */
+export const LEDGER_MAX_IN_FLIGHT = 4;
+
+interface QueuedRecord {
+  record: ChangeRecord;
+  /** Its place among the records added (flush waits for the records added before it). */
+  index: number;
+}
+
+/**
  * Publishes change records to the ledger bus while the run goes on, so that a run cut off (a Lambda
  * time limit, a killed process) has already delivered the records of the changes it made. A full
- * batch (10 records) is sent at once; one that is not full waits at most `flushIntervalMs`; `flush()`
- * sends what is left (the run's end, and before its time limit). A batch does not wait for the
- * answer to another (records carry their time; consumers order by it). Entries EventBridge refuses for a passing reason
- * (ThrottlingException, InternalFailure) are sent again with backoff; one that still cannot be
- * delivered is logged as an error with its full content and reported as undelivered: never dropped.
+ * batch (10 records) is sent as soon as one of `maxInFlight` PutEvents slots is free; one that is not
+ * full waits at most `flushIntervalMs` (and for a free slot); `flush()` sends what is left (the run's
+ * end, and before its time limit) and waits for it. Records wait in order: while every slot is busy,
+ * those that arrive fill the next batches, so the calls stay about records / 10. Entries EventBridge
+ * refuses for a passing reason (ThrottlingException, InternalFailure) are sent again with backoff;
+ * one that still cannot be delivered is logged as an error with its full content and reported as
+ * undelivered: never dropped.
  *
  * @example
  * const ledger = new LedgerPublisher({ clients, bus: "flowlog-guard-ledger" });
@@ -100,8 +117,14 @@ export function batchRecords(
 export class LedgerPublisher {
   private readonly options: LedgerPublisherOptions;
   private readonly log: Logger;
-  private buffer: ChangeRecord[] = [];
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly maxInFlight: number;
+  private buffer: QueuedRecord[] = [];
+  private added = 0;
+  /** Records whose index is below this are sent even in a batch that is not full (flushed or due). */
+  private sendUpTo = 0;
+  /** The first index of each batch being sent. */
+  private readonly sending = new Set<number>();
+  private waiters: { upTo: number; resolve: () => void }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly delivered = new Set<string>();
   private readonly undelivered = new Map<string, string>();
@@ -109,6 +132,7 @@ export class LedgerPublisher {
   constructor(options: LedgerPublisherOptions) {
     this.options = options;
     this.log = options.log ?? silentLogger;
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? LEDGER_MAX_IN_FLIGHT);
   }
 
   get bus(): string | undefined {
@@ -119,28 +143,18 @@ export class LedgerPublisher {
   add(record: ChangeRecord): void {
     this.log.info("change record", { changeRecord: record });
     if (!this.options.bus) return;
-    this.buffer.push(record);
-    if (this.buffer.length >= PUT_EVENTS_MAX_ENTRIES) {
-      void this.flush();
-    } else if (!this.timer) {
-      const interval = this.options.flushIntervalMs ?? LEDGER_FLUSH_INTERVAL_MS;
-      this.timer = setTimeout(() => void this.flush(), interval);
-      this.timer.unref?.();
-    }
+    this.buffer.push({ record, index: this.added++ });
+    this.pump();
   }
 
   /** Sends every record added so far; resolves once each is delivered or given up on. */
-  async flush(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    const records = this.buffer;
-    this.buffer = [];
-    if (records.length > 0) {
-      // At once, not behind the sends in flight: a record waits for no other batch's answer.
-      const sending: Promise<void> = this.send(records).finally(() => this.inFlight.delete(sending));
-      this.inFlight.add(sending);
-    }
-    await Promise.all([...this.inFlight]);
+  flush(): Promise<void> {
+    const upTo = this.added;
+    this.sendUpTo = Math.max(this.sendUpTo, upTo);
+    const done = new Promise<void>((resolve) => this.waiters.push({ upTo, resolve }));
+    this.pump();
+    this.settle();
+    return done;
   }
 
   /** Flushes, and returns what became of every record added. */
@@ -165,6 +179,54 @@ export class LedgerPublisher {
     };
   }
 
+  /** Starts a batch in each free slot, oldest records first: full batches, or any that are due. */
+  private pump(): void {
+    while (this.sending.size < this.maxInFlight && this.buffer.length > 0) {
+      const full = this.buffer.length >= PUT_EVENTS_MAX_ENTRIES;
+      if (!full && this.buffer[0]!.index >= this.sendUpTo) break;
+      const first = this.buffer[0]!.index;
+      const taken = this.buffer.splice(0, PUT_EVENTS_MAX_ENTRIES).map((queued) => queued.record);
+      this.sending.add(first);
+      void this.send(taken)
+        .catch((error: unknown) => this.giveUpUnsettled(taken, describeError(error)))
+        .finally(() => {
+          this.sending.delete(first);
+          this.pump();
+          this.settle();
+        });
+    }
+    this.schedule();
+  }
+
+  /** A batch that is not full is due `flushIntervalMs` after its oldest record came. */
+  private schedule(): void {
+    const oldest = this.buffer[0];
+    if (!oldest) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      return;
+    }
+    // What waits is due already (it goes with the next free slot), or a timer runs for it.
+    if (this.timer || oldest.index < this.sendUpTo) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.sendUpTo = Math.max(this.sendUpTo, this.added);
+      this.pump();
+    }, this.options.flushIntervalMs ?? LEDGER_FLUSH_INTERVAL_MS);
+    this.timer.unref?.();
+  }
+
+  /** Resolves the flushes whose records are all delivered or given up on. */
+  private settle(): void {
+    const lowestOpen = Math.min(this.buffer[0]?.index ?? this.added, ...this.sending);
+    const open: typeof this.waiters = [];
+    for (const waiter of this.waiters) {
+      if (waiter.upTo <= lowestOpen) waiter.resolve();
+      else open.push(waiter);
+    }
+    this.waiters = open;
+  }
+
   private async send(records: ChangeRecord[]): Promise<void> {
     const bus = this.options.bus!;
     const { batches, oversized } = batchRecords(records, bus);
@@ -181,6 +243,12 @@ export class LedgerPublisher {
         else this.giveUp(record, error);
       }
     }
+  }
+
+  private giveUpUnsettled(records: readonly ChangeRecord[], error: string): void {
+    for (const record of records)
+      if (!this.delivered.has(record.recordId) && !this.undelivered.has(record.recordId))
+        this.giveUp(record, error);
   }
 
   private giveUp(record: ChangeRecord, error: string): void {
