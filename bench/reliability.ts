@@ -130,7 +130,7 @@ async function ledgerChecks(estate: ChaosEstate, report: RunReport, flowLogs: nu
     `${missing.filter((r) => undelivered.has(r.recordId)).length} / ${missing.filter((r) => idsLate.has(r.recordId)).length} / ${missing.filter((r) => !undelivered.has(r.recordId) && !idsLate.has(r.recordId)).length}`,
   );
   for (const error of report.errors.filter((e) => e.scope === "ledger"))
-    print("ledger error", error.message.slice(0, 300));
+    print("ledger error", error.message.slice(0, 1_000));
   const checks = [
     [
       "applied changes in the report / on the bus",
