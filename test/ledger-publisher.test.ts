@@ -7,7 +7,13 @@ import {
 } from "@flowlog-guard/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { captureLedger, noSleep } from "./support/aws.ts";
-import { type FaultProxy, mostInFlight, startFaultProxy } from "./support/fault-proxy.ts";
+import {
+  type FaultProxy,
+  firstCalls,
+  mostInFlight,
+  startFaultProxy,
+  throttling,
+} from "./support/fault-proxy.ts";
 
 const REGION = "eu-west-1";
 const BUS = "ledger";
@@ -137,6 +143,44 @@ describe("LedgerPublisher: change records published as they are written", () => 
       undelivered: [{ recordId: records[7]!.recordId, error: "NotAuthorizedForSourceException: refused" }],
     });
     expect(logged).toEqual([expect.objectContaining({ bus: BUS, changeRecord: records[7] })]);
+  });
+
+  it("keeps sending a batch the bus throttles until the run's deadline, not only four times", async () => {
+    const ledger = await captureLedger(REGION, BUS, "publisher-ledger");
+    proxy = await startFaultProxy(process.env.AWS_ENDPOINT_URL!, [
+      firstCalls("PutEvents", 8, throttling("events")),
+    ]);
+    // One SDK attempt per call, so each of the publisher's tries is one PutEvents at the proxy.
+    const pool = createClientPool({ apiRate: 0, endpoint: proxy.endpoint, maxAttempts: 1 });
+    let now = 0;
+    const clock = {
+      now: () => now,
+      sleep: async (ms: number) => {
+        now += ms;
+      },
+    };
+    const publish = async (retryUntil: number | undefined) => {
+      const publisher = new LedgerPublisher({
+        clients: pool.clientsFor(REGION),
+        bus: BUS,
+        ...clock,
+        retryUntil,
+      });
+      const records = Array.from({ length: 10 }, (_, index) => aRecord(index));
+      for (const record of records) publisher.add(record);
+      return { records, result: await publisher.close() };
+    };
+
+    // Without a deadline: four tries, all throttled; every record reported undelivered.
+    const withoutDeadline = await publish(undefined);
+    expect(putEventsSent(proxy)).toHaveLength(4);
+    expect(withoutDeadline.result.undelivered).toHaveLength(10);
+    // With one a minute away: four more throttled tries, then a fifth that gets through.
+    const withDeadline = await publish(60_000);
+    expect(putEventsSent(proxy)).toHaveLength(4 + 5);
+    expect(withDeadline.result).toEqual({ bus: BUS, published: 10, undelivered: [] });
+    expect(idsOf(await ledger.drain())).toEqual(withDeadline.records.map((record) => record.recordId).sort());
+    expect(now).toBeLessThan(60_000);
   });
 
   it(`keeps at most ${LEDGER_MAX_IN_FLIGHT} PutEvents in flight on a slow bus; the rest wait in order and every record arrives`, async () => {

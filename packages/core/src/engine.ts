@@ -233,6 +233,7 @@ async function applyPlan(
     bus,
     log,
     sleep: options.sleep,
+    retryUntil: options.deadline,
   });
   let execution: ExecutionResult;
   try {

@@ -168,6 +168,7 @@ function centralLedger(deps: EventHandlerDeps, region: string): LedgerPublisher 
     bus,
     log: deps.log,
     sleep: deps.sleep,
+    retryUntil: deps.deadline,
   });
 }
 

@@ -27,6 +27,14 @@ export interface LedgerPublisherOptions {
   sleep?: Sleep | undefined;
   /** Tries per entry (the first send and its retries). */
   attempts?: number | undefined;
+  /**
+   * The run's deadline (epoch ms): a batch refused for a passing reason keeps being sent again, with
+   * backoff up to 10 s, until then, not only `attempts` times, as the run's own work gets further
+   * passes until it (heavy throttling must not cost a record). Absent: `attempts` tries.
+   */
+  retryUntil?: number | undefined;
+  /** The clock `retryUntil` is read on (tests). */
+  now?: (() => number) | undefined;
   /** How long a batch that is not full waits for more records; 0: until the current task ends. */
   flushIntervalMs?: number | undefined;
   /** PutEvents calls in flight at most (default LEDGER_MAX_IN_FLIGHT). */
@@ -236,6 +244,8 @@ export class LedgerPublisher {
       const failed = await deliverBatch(this.options.clients, bus, batch, {
         attempts: this.options.attempts ?? 4,
         sleep: this.options.sleep ?? realSleep,
+        retryUntil: this.options.retryUntil,
+        now: this.options.now ?? Date.now,
       });
       for (const record of batch) {
         const error = failed.get(record.recordId);
@@ -258,20 +268,27 @@ export class LedgerPublisher {
   }
 }
 
+/** Backoff before a batch's next try: 800 ms doubling, at most 10 s. */
+const retryDelayMs = (attempt: number) => Math.min(10_000, 200 * 2 ** attempt);
+
 /**
  * One batch to the bus: PutEvents, then again for the entries refused for a passing reason, with
- * backoff, up to `attempts` tries. Returns the records not delivered, with the last error of each.
+ * backoff, up to `attempts` tries or, past those, while the next try starts before `retryUntil`.
+ * Returns the records not delivered, with the last error of each.
  */
 async function deliverBatch(
   clients: AwsClients,
   bus: string,
   batch: readonly ChangeRecord[],
-  options: { attempts: number; sleep: Sleep },
+  options: { attempts: number; sleep: Sleep; retryUntil: number | undefined; now: () => number },
 ): Promise<Map<string, string>> {
   let pending = [...batch];
   const errors = new Map<string, string>();
-  for (let attempt = 1; pending.length > 0 && attempt <= options.attempts; attempt++) {
-    if (attempt > 1) await options.sleep(200 * 2 ** attempt);
+  const mayTry = (attempt: number) =>
+    attempt <= options.attempts ||
+    (options.retryUntil !== undefined && options.now() + retryDelayMs(attempt) < options.retryUntil);
+  for (let attempt = 1; pending.length > 0 && mayTry(attempt); attempt++) {
+    if (attempt > 1) await options.sleep(retryDelayMs(attempt));
     let retry: ChangeRecord[] = [];
     try {
       const response = await clients.events.send(
