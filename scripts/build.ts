@@ -2,7 +2,7 @@
  * The one build of flowlog-guard: the npm package (dist/package, `npm pack` it or publish it) and the
  * Lambda function bundles (dist/functions/<Function>), from the same sources with the same esbuild
  * settings. The repository itself runs from source (docs/adr/0001); this is for what leaves it
- * (docs/adr/0005-package-build.md).
+ * (docs/adr/0007-package-build.md).
  *
  *   npm run build
  */

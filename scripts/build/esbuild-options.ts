@@ -3,7 +3,7 @@ import type { BuildOptions } from "esbuild";
 /**
  * What every bundle of flowlog-guard shares, the Lambda functions and the npm package alike: ESM for
  * Node 22, minified, code splitting (what a command or an invocation does not need is a chunk loaded
- * later). docs/adr/0004-function-bundles.md and docs/adr/0005-package-build.md say why.
+ * later). docs/adr/0004-function-bundles.md and docs/adr/0007-package-build.md say why.
  */
 export const NODE22_BUNDLE = {
   bundle: true,

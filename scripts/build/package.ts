@@ -32,7 +32,7 @@ const readJson = (file: string) => JSON.parse(readFileSync(file, "utf8"));
  * from the CLI package's entry points, so moving modules inside the workspace needs no change here.
  * Everything is bundled by default: the package has no runtime dependencies. `external` (esbuild
  * patterns such as `@aws-sdk/*`) leaves packages out of the bundle and makes each one the bundle
- * imports a dependency at its installed version (docs/adr/0005-package-build.md says when to).
+ * imports a dependency at its installed version (docs/adr/0007-package-build.md says when to).
  */
 export async function buildPackage(dir: string, external: string[] = []): Promise<PackageBuild> {
   const root = readJson(join(ROOT, "package.json"));
