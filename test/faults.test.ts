@@ -111,7 +111,7 @@ describe("the client-side limiter against AWS's throttling (fault proxy in front
       // gives back 10% of the published rate (2/s).
       await clients.ec2.send(new DescribeVpcsCommand({}));
       expect(limiter.rateOf("EC2", "DescribeVpcs")).toBeCloseTo(16);
-      // Each of the twelve throttles dropped its API's burst; only the sustained one lowered a rate.
+      // Twelve throttles counted; only the sustained one lowered a rate.
       expect(limiter.slowdowns).toBe(12);
       expect(proxy.log.map((entry) => `${entry.call.operation}:${entry.fault}`)).toEqual([
         "DescribeLogGroups:respond",

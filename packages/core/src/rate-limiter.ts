@@ -75,18 +75,19 @@ class TokenBucket {
   }
 
   /**
-   * AWS throttled a call sent at `sentAt`: drop the burst (AWS's bucket is empty). When the same call
-   * was throttled before (`again`) and throttling is sustained, also lower the rate by 30% (not below
-   * 5% of the published one), unless it was lowered after the call was sent or less than a second
-   * ago. Returns true if lowered.
+   * AWS throttled a call sent at `sentAt`. When throttling is sustained, drop the burst (AWS's bucket
+   * is empty), and when the same call was throttled before (`again`) also lower the rate by 30% (not
+   * below 5% of the published one), unless it was lowered after the call was sent or less than a
+   * second ago. Returns true if lowered.
    */
   throttled(sentAt: number, again: boolean): boolean {
     this.remember(true);
+    if (!this.sustained()) return false;
     this.refill();
     this.tokens = Math.min(this.tokens, 0);
     const now = this.now();
     const justLowered = sentAt <= this.loweredAt || now - this.loweredAt < SLOWDOWN_INTERVAL_MS;
-    if (!again || justLowered || !this.sustained()) return false;
+    if (!again || justLowered) return false;
     this.perSecond = Math.max(this.limit.perSecond * MIN_RATE_SHARE, this.perSecond * SLOWDOWN_FACTOR);
     this.loweredAt = now;
     return true;
@@ -171,7 +172,7 @@ export class RateLimiter {
     return this.waitedMs;
   }
 
-  /** Times AWS throttled a call: each dropped that API's burst; calls throttled again also lowered its rate. */
+  /** Times AWS throttled a call (under sustained throttling each dropped that API's burst, and calls throttled again lowered its rate). */
   get slowdowns(): number {
     return this.throttles;
   }
@@ -182,17 +183,18 @@ export class RateLimiter {
   }
 
   /**
-   * Adapts to what AWS says (per account and region, as AWS's buckets are). A throttled call empties
-   * that API's burst here. A call throttled again (`"throttled-again"`: the same call, after the SDK's
-   * backoff) while at least half of the API's last 20 attempts were throttled means AWS's bucket
-   * stays empty: the rate drops by 30%, at most once a second and only for a call sent after the last
+   * Adapts to what AWS says (per account and region, as AWS's buckets are), when throttling is
+   * sustained: at least half of the API's last 20 attempts throttled, once 10 have been made (AWS's
+   * bucket stays empty, as when another tool drains it). Then a throttled call empties that API's
+   * burst here, and a call throttled again (`"throttled-again"`: the same call, after the SDK's
+   * backoff) lowers the rate by 30%, at most once a second and only for a call sent after the last
    * drop (one sent before was sent at the older rate and says nothing of the new one; TCP slows down
    * once per window for the same reason). Each call that succeeds raises the rate by 10% of the
    * published one. So sustained throttling becomes a slower run rather than failed calls, while
-   * scattered throttles (calls that arrived bunched, another tool's burst, AWS shedding load: nothing
-   * a slower rate would avoid) cost only the burst. Slowing down on every throttle, with 2% back per
-   * success, made fix-all 6.5 times slower under 20% random throttling; slowing down on every call
-   * throttled again still cost about 12% there (docs/reliability.md).
+   * scattered throttles (calls that arrived bunched, AWS shedding load: nothing a slower rate or a
+   * smaller burst would avoid) cost nothing but their retry. Slowing down on every throttle, with 2%
+   * back per success, made fix-all 6.5 times slower under 20% random throttling; slowing down on
+   * every call throttled again still cost about 12% there (docs/reliability.md).
    * @param latencyMs the call's time from token to answer (its round trip), on the limiter's clock.
    */
   observe(

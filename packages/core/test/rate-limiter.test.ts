@@ -219,10 +219,19 @@ describe("RateLimiter adapts to throttling", () => {
     expect(limiter.rateOf("EC2", "CreateFlowLogs")).toBe(5);
   });
 
-  it("a lone throttle drops the burst: the next calls wait at the published rate", async () => {
+  it("a lone throttle keeps the burst: the next calls go at once (a slower start would not have avoided it)", async () => {
     const clock = fakeClock();
     const limiter = new RateLimiter({ ...clock, marginMs: 0 });
     limiter.observe("Logs", "CreateLogGroup", "throttled");
+    for (let i = 0; i < 4; i++) await limiter.acquire("Logs", "CreateLogGroup");
+    // The four tokens of the burst (five, one kept to spare), no wait.
+    expect(clock.elapsed()).toBe(0);
+  });
+
+  it("sustained throttling drops the burst: the next calls wait at the published rate", async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter({ ...clock, marginMs: 0 });
+    for (let i = 0; i < 10; i++) limiter.observe("Logs", "CreateLogGroup", "throttled");
     for (let i = 0; i < 5; i++) await limiter.acquire("Logs", "CreateLogGroup");
     // Five tokens at 5/s after the burst was dropped: one every 200 ms.
     expect(clock.elapsed()).toBe(1_000);
