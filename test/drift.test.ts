@@ -156,20 +156,21 @@ describe("drift with rolePermissionsBoundary: an organization that requires a bo
     const repaired = await run(pool, { regions: [REGION], policy });
     const again = await run(pool, { regions: [REGION], policy });
 
+    // The boundary first: an SCP that requires it may refuse the role's other repairs without it.
     expect(scan.plannedSharedActions).toEqual([
-      expect.objectContaining({ kind: "detach-role-policy", target: ROLE }),
       expect.objectContaining({
         kind: "put-role-permissions-boundary",
         target: ROLE,
         reason: expect.stringContaining(`has permissions boundary ${other}`),
       }),
+      expect.objectContaining({ kind: "detach-role-policy", target: ROLE }),
     ]);
     expect(await boundaryOf(pool)).toBe(required);
     expect(repaired.sharedChanges.map((change) => change.action)).toEqual([
-      "detach-role-policy",
       "put-role-permissions-boundary",
+      "detach-role-policy",
     ]);
-    expect(repaired.sharedChanges[1]).toMatchObject({
+    expect(repaired.sharedChanges[0]).toMatchObject({
       outcome: "applied",
       region: "global",
       target: expect.objectContaining({ type: "iam-role", id: ROLE }),

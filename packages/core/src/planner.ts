@@ -30,18 +30,24 @@ import {
 /** CreateFlowLogs takes at most 300 resource ids per call. */
 export const MAX_FLOW_LOG_BATCH = 300;
 
+/**
+ * The order a plan's actions run in. A required boundary goes on an existing role before its other
+ * repairs: IAM evaluates `iam:PermissionsBoundary` (the role's boundary) for UpdateAssumeRolePolicy,
+ * PutRolePolicy and DetachRolePolicy too, and an SCP that requires the boundary may refuse those on a
+ * role without it.
+ */
 const ACTION_ORDER: Record<Action["kind"], number> = {
   "create-role": 0,
-  "update-role-trust": 1,
-  "put-role-policy": 2,
-  "detach-role-policy": 2,
-  "delete-role-permissions-boundary": 2,
-  "put-role-permissions-boundary": 2,
-  "create-log-group": 3,
-  "put-retention-policy": 4,
-  "associate-kms-key": 4,
-  "create-flow-log": 5,
-  "create-s3-flow-log": 5,
+  "put-role-permissions-boundary": 1,
+  "update-role-trust": 2,
+  "put-role-policy": 3,
+  "detach-role-policy": 3,
+  "delete-role-permissions-boundary": 3,
+  "create-log-group": 4,
+  "put-retention-policy": 5,
+  "associate-kms-key": 5,
+  "create-flow-log": 6,
+  "create-s3-flow-log": 6,
 };
 
 /** A VPC tagged as production (Environment/env/stage/tier = prod or production) is remediated early. */

@@ -377,6 +377,22 @@ describe("planRemediation: the delivery role", () => {
       expect(boundaryActions(role)[0]!.reason).toContain(`rolePermissionsBoundary requires ${required}`);
     });
 
+    it("puts the boundary on before the role's other repairs (an SCP may refuse them on a role without it)", () => {
+      const role = {
+        ...healthyRole,
+        trustPolicy: deliveryRoleTrustPolicy("aws", "999999999999"),
+        permissionsPolicy: { Version: "2012-10-17" as const, Statement: [] },
+        attachedPolicyArns: [`arn:aws:iam::${ACCOUNT}:policy/deny-logs`],
+      };
+      const { plan } = planOne(anInventory({ role }), { rolePermissionsBoundary: required });
+      expect(plan.actions.filter((a) => a.kind.includes("role")).map((a) => a.kind)).toEqual([
+        "put-role-permissions-boundary",
+        "update-role-trust",
+        "put-role-policy",
+        "detach-role-policy",
+      ]);
+    });
+
     it("a role that has it: nothing; managed policies are still detached", () => {
       const role = {
         ...healthyRole,
