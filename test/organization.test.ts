@@ -1,12 +1,19 @@
 import { CloseAccountCommand } from "@aws-sdk/client-organizations";
-import { EventValidationError, type OrganizationReport } from "@flowlog-guard/core";
+import {
+  createAccountPools,
+  createClientPool,
+  EventValidationError,
+  type OrganizationReport,
+  parsePolicy,
+  runOrganization,
+} from "@flowlog-guard/core";
 import { createRemediateHandler, type RemediateResult } from "@flowlog-guard/functions/remediate-handler";
 import { createRuntime } from "@flowlog-guard/functions/runtime";
 import { describe, expect, it } from "vitest";
-import { createVpc, flowLogsOf } from "./support/aws.ts";
+import { captureLedger, createVpc, flowLogsOf, noSleep } from "./support/aws.ts";
 import { onlyProfileCredentials, runCli } from "./support/cli.ts";
 import { FIXTURE_VPC, fixture } from "./support/events.ts";
-import { startFaultProxy } from "./support/fault-proxy.ts";
+import { firstCalls, startFaultProxy, throttling } from "./support/fault-proxy.ts";
 import { motoEndpoint } from "./support/moto.ts";
 import {
   adminPool,
@@ -190,5 +197,42 @@ describe("organization mode uses the caller's --profile for Organizations and fo
     );
     expect(bucket.code, bucket.stderr).toBe(0);
     expect(bucket.stdout).toContain(org.organizationId);
+  });
+});
+
+describe("organization runs publish change records centrally", () => {
+  it("keep sending the records the central ledger bus throttles until the run's deadline, not only four times", async () => {
+    const region = "us-east-1";
+    const central = "123456789012"; // moto's account: the central (management) account, run with its own clients
+    await createVpc(createClientPool({ apiRate: 0 }), region);
+    const ledger = await captureLedger(region, "org-ledger", "org-ledger-capture");
+    // The first 30 PutEvents are throttled: far more than the publisher's 4 tries of any batch (one SDK
+    // attempt per call, so each try is one call at the proxy).
+    const proxy = await startFaultProxy(motoEndpoint(), [firstCalls("PutEvents", 30, throttling("events"))]);
+    try {
+      const report = await runOrganization({
+        policy: parsePolicy({ ledgerBus: "org-ledger" }),
+        regions: [region],
+        homeRegion: region,
+        mode: "fix",
+        trigger: { kind: "cli", runId: "org-ledger-deadline" },
+        centralAccountId: central,
+        partition: "aws",
+        targets: [{ accountId: central }],
+        pools: createAccountPools({ partition: "aws", homeRegion: region, sessionName: "unused", apiRate: 0 }),
+        central: createClientPool({ apiRate: 0, endpoint: proxy.endpoint, maxAttempts: 1 }),
+        sleep: noSleep,
+        deadline: Date.now() + 120_000,
+      });
+
+      expect(report.errors).toEqual([]);
+      expect(report.summary.recordsUndelivered).toBe(0);
+      expect(report.summary.recordsPublished).toBeGreaterThan(0);
+      expect(proxy.log.filter((entry) => entry.call.operation === "PutEvents").length).toBeGreaterThan(30);
+      const onBus = (await ledger.drain()).map((event) => (event.detail as { recordId: string }).recordId);
+      expect(new Set(onBus).size).toBe(report.summary.recordsPublished);
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -168,6 +168,8 @@ function centralLedger(options: OrganizationRunOptions): LedgerPublisher {
     bus,
     log: options.log,
     sleep: options.sleep,
+    // As in a single-account run: records the bus throttles are sent again until the run's deadline.
+    retryUntil: options.deadline,
   });
 }
 
