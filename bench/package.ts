@@ -2,7 +2,7 @@
  * The npm package as an operator gets it: builds it, packs it (`npm pack`), installs the tarball into
  * an empty project with an empty npm cache, and prints the packed size, the installed size, the
  * packages installed and how long each step took. Target: packed under 1 MB. Prints numbers; never
- * fails on them. `--external` measures the alternative of ADR 5, packages left out of the bundle as
+ * fails on them. `--external` measures the alternative of ADR 7, packages left out of the bundle as
  * dependencies (installed from the registry).
  *
  *   npm run bench:package
