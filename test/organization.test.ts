@@ -219,7 +219,12 @@ describe("organization runs publish change records centrally", () => {
         centralAccountId: central,
         partition: "aws",
         targets: [{ accountId: central }],
-        pools: createAccountPools({ partition: "aws", homeRegion: region, sessionName: "unused", apiRate: 0 }),
+        pools: createAccountPools({
+          partition: "aws",
+          homeRegion: region,
+          sessionName: "unused",
+          apiRate: 0,
+        }),
         central: createClientPool({ apiRate: 0, endpoint: proxy.endpoint, maxAttempts: 1 }),
         sleep: noSleep,
         deadline: Date.now() + 120_000,
